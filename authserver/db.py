@@ -1,0 +1,119 @@
+"""Engine and session setup: one SQLAlchemy session per request (or per CLI command)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from .config import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Execution option that asks SQLite for BEGIN IMMEDIATE: a transaction that will write takes the
+# write lock up front, so two writers queue on busy_timeout instead of one failing on upgrade.
+WRITE_INTENT = {"sqlite_write_intent": True}
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN can't
+        # be made IMMEDIATE), and make concurrent readers not block the writer (WAL).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("sqlite_write_intent")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if _is_sqlite(url):
+        _prepare_sqlite_file(url)
+        engine = create_engine(url)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+class Database:
+    """The engine and a scoped session factory for one app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.scoped = scoped_session(self.session_factory)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for work outside a request (CLI): committed on success, rolled back on error."""
+        with self.session_factory() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.scoped.remove()
+        self.engine.dispose()
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema to the newest Alembic revision (the only way the schema is created)."""
+    if _is_sqlite(settings.database_url):
+        _prepare_sqlite_file(settings.database_url)
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def session() -> Session:
+    """The current request's session."""
+    database: Database = current_app.extensions["authserver.db"]
+    return database.scoped()
+
+
+def begin_write() -> Session:
+    """The current request's session, with the intent to write declared before the first query."""
+    db_session = session()
+    if not db_session.in_transaction():
+        db_session.connection(execution_options=WRITE_INTENT)
+    return db_session

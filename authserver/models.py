@@ -1,0 +1,208 @@
+"""The stored data: users, clients, refresh token families and tokens, authorization codes, notes.
+
+Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
+Authlib's abstract interfaces (rfc6749.ClientMixin, AuthorizationCodeMixin, TokenMixin) instead
+and store only hashes of secrets.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, list_to_scope
+from authlib.oauth2.rfc6749.util import scope_to_list
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .hashing import secret_matches
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The OIDC subject: stable, opaque, never reassigned (OIDC Core §2 "sub").
+    sub: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: str(uuid.uuid4()))
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+
+    def get_user_id(self) -> str:
+        return self.sub
+
+
+class Client(Base, ClientMixin):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # Only unambiguous when exactly one is registered (RFC 6749 §3.1.2.3).
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        allowed = scope_to_list(self.scope) or []
+        if not scope:
+            return list_to_scope(allowed)
+        requested = scope_to_list(scope)
+        if any(s not in allowed for s in requested):
+            return None
+        return list_to_scope(requested)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # Exact string matching (RFC 9700 §4.1.3): no prefixes, no wildcards.
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return secret_matches(client_secret, self.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+
+class RefreshTokenFamily(Base):
+    """All refresh tokens descended from one grant. Refresh and revocation serialise on this row:
+    a refresh claims generation g by moving `generation` from g to g+1 in one conditional UPDATE.
+    """
+
+    __tablename__ = "refresh_token_families"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    # The generation of the one live refresh token of this family.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    auth_time: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    rotated_at: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Which authorization code started the family, so a replayed code can revoke it.
+    authorization_code_id: Mapped[int | None] = mapped_column(Integer)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class RefreshToken(Base, TokenMixin):
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_family_generation", "family_id", "generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(
+        ForeignKey("refresh_token_families.id", ondelete="CASCADE")
+    )
+    generation: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+    family: Mapped[RefreshTokenFamily] = relationship(lazy="joined")
+
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_at - self.issued_at
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= now()
+
+    def is_revoked(self) -> bool:
+        return self.family.revoked_at is not None
+
+    @property
+    def is_live(self) -> bool:
+        """Neither expired, revoked, nor rotated away."""
+        return (
+            not self.is_expired()
+            and not self.is_revoked()
+            and self.generation == self.family.generation
+        )
+
+
+class AuthorizationCode(Base, AuthorizationCodeMixin):
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    auth_time: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_sub: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "text": self.text, "created_at": self.created_at}
