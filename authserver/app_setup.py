@@ -1,0 +1,92 @@
+"""Wiring of the Flask app: database, key store, OAuth server, blueprints, JSON errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Settings
+from .db import Database
+from .keystore import KeyStore
+from .oauth2 import create_server
+from .views import oauth, wellknown
+
+log = logging.getLogger("authserver")
+
+# Token requests are small forms; anything larger is refused before it is parsed.
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def build_app(settings: Settings) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    database = Database(settings)
+    keystore = KeyStore.from_settings(settings)
+    keystore.load()
+    app.extensions["authserver.settings"] = settings
+    app.extensions["authserver.db"] = database
+    app.extensions["authserver.keystore"] = keystore
+    app.extensions["authserver.oauth2"] = create_server(app, settings, keystore)
+
+    app.register_blueprint(wellknown.bp)
+    app.register_blueprint(oauth.bp)
+
+    app.extensions["authserver.metadata"] = _published_metadata(app, settings)
+
+    @app.teardown_appcontext
+    def _remove_session(_exc: BaseException | None) -> None:
+        # Uncommitted work (a failed request) is rolled back here.
+        database.scoped.remove()
+
+    _register_error_handlers(app)
+    return app
+
+
+def _published_metadata(app: Flask, settings: Settings) -> dict[str, Any]:
+    """Discovery lists an endpoint only if this app really serves it."""
+    served = {rule.rule for rule in app.url_map.iter_rules()}
+    metadata = wellknown.server_metadata(settings.issuer)
+    prefix = len(settings.issuer)
+    for key in [k for k in metadata if k.endswith("_endpoint") or k == "jwks_uri"]:
+        if metadata[key][prefix:] not in served:
+            del metadata[key]
+    if "authorization_endpoint" not in metadata:
+        for key in ("response_types_supported", "response_modes_supported"):
+            metadata[key] = []
+        metadata["grant_types_supported"] = [
+            g for g in metadata["grant_types_supported"] if g != "authorization_code"
+        ]
+    return metadata
+
+
+def _error_json(status: int, error: str, description: str) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        error = {
+            400: "invalid_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "invalid_request",
+        }.get(code, "server_error" if code >= 500 else "invalid_request")
+        response = _error_json(code, error, exc.description or exc.name)
+        if code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Never a traceback to the client; the log has it.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_json(500, "server_error", "the server could not complete the request")
