@@ -1,0 +1,133 @@
+"""Shared fixtures: settings on a real SQLite file or a real PostgreSQL schema, real RSA keys,
+the Flask test client, and a real `authserver serve` process.
+
+Database-backed fixtures run once per backend. PostgreSQL is at AUTHSERVER_TEST_POSTGRES_URL
+(default postgresql+psycopg://postgres@127.0.0.1:5432/test); locally its tests skip when it is
+down, but under CI=true an unreachable PostgreSQL is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from authserver import create_app
+from authserver.config import Settings
+from authserver.db import migrate
+from authserver.keystore import KeyStore
+
+from .support import ServerProcess, start_server
+
+POSTGRES_URL = os.environ.get(
+    "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> bool:
+    if _postgres_available():
+        return True
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; CI must not skip it")
+    pytest.skip("PostgreSQL not reachable (set up by .ci/run in CI)")
+    return False
+
+
+@pytest.fixture(scope="session")
+def key_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real key store generated per session, copied into each test (RSA keygen is slow)."""
+    directory = tmp_path_factory.mktemp("key-template") / "keys"
+    KeyStore(directory).ensure()
+    return directory
+
+
+def _copy_keys(template: Path, destination: Path) -> Path:
+    shutil.copytree(template, destination)
+    os.chmod(destination, 0o700)
+    return destination
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _database_url(request, tmp_path)
+
+
+def _database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'authserver.db'}"
+        return
+    request.getfixturevalue("postgres_ready")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
+    keys_dir = _copy_keys(key_template, tmp_path / "keys")
+    configured = Settings(
+        issuer="http://authserver.test",
+        database_url=database_url,
+        keys_dir=str(keys_dir),
+    ).with_defaults()
+    migrate(configured)
+    return configured
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    application.extensions["authserver.db"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    key_template: Path,
+) -> Iterator[ServerProcess]:
+    """A real `authserver serve` (gunicorn, 2 workers) on a free port, shared by a module."""
+    tmp_path = tmp_path_factory.mktemp("server")
+    urls = _database_url(request, tmp_path)
+    url = next(urls)
+    keys_dir = _copy_keys(key_template, tmp_path / "keys")
+    process = start_server(tmp_path, database_url=url, keys_dir=keys_dir)
+    try:
+        yield process
+    finally:
+        process.stop()
+        for _ in urls:  # run the schema teardown
+            pass

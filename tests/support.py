@@ -1,0 +1,128 @@
+"""Helpers for end-to-end tests: start `authserver serve`, drive the CLI, fetch and verify tokens
+with an independent JOSE library (PyJWT) and keys fetched over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+
+AUTHSERVER = [sys.executable, "-m", "authserver"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `authserver ARGS` against this server's database and keys."""
+        result = subprocess.run(
+            [*AUTHSERVER, *args], input=stdin, env=self.env, capture_output=True, text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"authserver {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def cli_json(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
+        return json.loads(self.cli(*args, "--json", stdin=stdin).stdout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def server_env(database_url: str, keys_dir: Path, issuer: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSERVER_")}
+    env.update(
+        AUTHSERVER_DATABASE_URL=database_url,
+        AUTHSERVER_KEYS_DIR=str(keys_dir),
+        AUTHSERVER_ISSUER=issuer,
+        **extra,
+    )
+    return env
+
+
+def start_server(
+    workdir: Path,
+    *,
+    database_url: str,
+    keys_dir: Path,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> ServerProcess:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = server_env(database_url, keys_dir, base_url, **(extra_env or {}))
+    log_path = workdir / f"server-{port}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [*AUTHSERVER, "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    server = ServerProcess(base_url, env, process, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"authserver serve exited early:\n{server.log()}")
+        try:
+            if server.http.get("/.well-known/openid-configuration").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"authserver serve did not answer in {timeout}s:\n{server.log()}")
+
+
+class IndependentVerifier:
+    """Verifies tokens the way a third party would: discovery, then JWKS over HTTP, with PyJWT."""
+
+    def __init__(self, http: httpx.Client, issuer: str) -> None:
+        self.issuer = issuer
+        metadata = http.get(f"{issuer}/.well-known/openid-configuration").json()
+        assert metadata["issuer"] == issuer
+        self.jwks_client = jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=False)
+
+    def verify(self, token: str, *, audience: str, typ: str | None = None) -> dict[str, Any]:
+        header = jwt.get_unverified_header(token)
+        if typ is not None:
+            assert header.get("typ") == typ, header
+        assert header["alg"] == "RS256" and header.get("kid"), header
+        key = self.jwks_client.get_signing_key(header["kid"])
+        return jwt.decode(
+            token, key.key, algorithms=["RS256"], audience=audience, issuer=self.issuer
+        )

@@ -1,0 +1,125 @@
+"""End to end: a real `authserver serve` (gunicorn, 2 workers) over real HTTP, clients and users
+made with the real CLI, tokens verified by PyJWT with keys fetched from the JWKS URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from .support import IndependentVerifier, ServerProcess
+
+PASSWORD = "s3cret-passw0rd"
+
+
+@pytest.fixture(scope="module")
+def setup(server: ServerProcess) -> Iterator[dict[str, object]]:
+    service = server.cli_json("client", "create", "--name", "service", "--scope", "notes:read profile")
+    app = server.cli_json(
+        "client", "create", "--name", "app", "--grant-type", "password",
+        "--grant-type", "refresh_token", "--auth-method", "client_secret_post",
+    )
+    user = server.cli_json(
+        "user", "create", "--username", "bob", "--email", "bob@example.com",
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )
+    yield {"service": service, "app": app, "user": user}
+
+
+def test_discovery_lists_what_clients_need(server: ServerProcess) -> None:
+    for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+        metadata = server.http.get(path).json()
+        assert metadata["issuer"] == server.base_url
+        for key in ("token_endpoint", "jwks_uri", "grant_types_supported", "scopes_supported",
+                    "id_token_signing_alg_values_supported", "response_types_supported",
+                    "subject_types_supported", "token_endpoint_auth_methods_supported"):
+            assert key in metadata, key
+        assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
+        for grant in ("client_credentials", "password", "refresh_token"):
+            assert grant in metadata["grant_types_supported"]
+
+
+def test_jwks_is_public_only_and_cacheable(server: ServerProcess) -> None:
+    response = server.http.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/jwk-set+json")
+    assert "max-age=600" in response.headers["Cache-Control"]
+    keys = response.json()["keys"]
+    assert len(keys) >= 2  # current and next
+    for key in keys:
+        assert key["kty"] == "RSA" and key["kid"] and key["alg"] == "RS256"
+        assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & set(key)
+
+
+def test_client_credentials_over_http(server: ServerProcess, setup: dict) -> None:
+    service = setup["service"]
+    response = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "notes:read"},
+        auth=(service["client_id"], service["client_secret"]),
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    verifier = IndependentVerifier(server.http, server.base_url)
+    claims = verifier.verify(
+        response.json()["access_token"], audience=f"{server.base_url}/api", typ="at+jwt"
+    )
+    assert claims["sub"] == service["client_id"] == claims["client_id"]
+    assert claims["scope"] == "notes:read"
+
+
+def test_password_refresh_and_reuse_over_http(server: ServerProcess, setup: dict) -> None:
+    app, user = setup["app"], setup["user"]
+    creds = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    first = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "bob", "password": PASSWORD,
+              "scope": "openid email notes:read", **creds},
+    )
+    assert first.status_code == 200, first.text
+    tokens = first.json()
+    verifier = IndependentVerifier(server.http, server.base_url)
+    id_claims = verifier.verify(tokens["id_token"], audience=app["client_id"])
+    assert id_claims["sub"] == user["sub"]
+    assert id_claims["email"] == "bob@example.com"
+
+    second = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **creds},
+    )
+    assert second.status_code == 200, second.text
+    access = verifier.verify(second.json()["access_token"], audience=f"{server.base_url}/api")
+    assert access["sub"] == user["sub"]
+
+    replay = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **creds},
+    )
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    revoked = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": second.json()["refresh_token"],
+              **creds},
+    )
+    assert revoked.status_code == 400
+
+
+def test_bad_input_over_http_is_json_4xx(server: ServerProcess, setup: dict) -> None:
+    cases = [
+        ({"content": b"\x00\xff" * 50, "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
+        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
+        ({"data": {"grant_type": "client_credentials"}, "headers": {"Authorization": "Basic ===="}}),
+        ({"data": {"grant_type": "refresh_token", "refresh_token": "x" * 5000}}),
+    ]
+    for kwargs in cases:
+        response = server.http.post("/oauth/token", **kwargs)
+        assert 400 <= response.status_code < 500, (kwargs, response.text)
+        assert "error" in response.json()
+    assert "Traceback" not in server.log()
+
+
+def test_served_by_gunicorn(server: ServerProcess) -> None:
+    assert "gunicorn" in server.log().lower()
+    assert httpx.get(f"{server.base_url}/nope").json()["error"] == "not_found"

@@ -1,0 +1,432 @@
+"""The token endpoint through Flask's test client, on SQLite and PostgreSQL: grants, tokens,
+refresh rotation and reuse detection, and bad input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from authserver.accounts import create_user
+from authserver.registration import register_client
+
+PASSWORD = "correct horse battery"
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def make_client(app: Flask, **kwargs: Any) -> tuple[str, str | None]:
+    with app.extensions["authserver.db"].session() as session:
+        registered = register_client(session, name="test client", **kwargs)
+        return registered.client.client_id, registered.client_secret
+
+
+@pytest.fixture
+def user(app: Flask) -> str:
+    with app.extensions["authserver.db"].session() as session:
+        created = create_user(
+            session, username="alice", password=PASSWORD, email="alice@example.com", name="Alice"
+        )
+        return created.sub
+
+
+@pytest.fixture
+def cc_client(app: Flask) -> tuple[str, str]:
+    client_id, secret = make_client(app, scope="profile notes:read notes:write")
+    assert secret
+    return client_id, secret
+
+
+@pytest.fixture
+def password_client(app: Flask) -> tuple[str, str]:
+    client_id, secret = make_client(app, grant_types=["password", "refresh_token"])
+    assert secret
+    return client_id, secret
+
+
+def verify(app: Flask, token: str, audience: str) -> dict[str, Any]:
+    """Check a signature with PyJWT against the public JWKS the server publishes."""
+    header = jwt.get_unverified_header(token)
+    jwks = app.extensions["authserver.keystore"].jwks()
+    public = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    return jwt.decode(
+        token,
+        jwt.PyJWK(public).key,
+        algorithms=["RS256"],
+        audience=audience,
+        issuer=app.extensions["authserver.settings"].issuer,
+    )
+
+
+def password_grant(client: FlaskClient, creds: tuple[str, str], **extra: str) -> Any:
+    form = {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra}
+    return client.post("/oauth/token", data=form, headers=basic(*creds))
+
+
+def refresh(client: FlaskClient, creds: tuple[str, str], refresh_token: str) -> Any:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return client.post("/oauth/token", data=form, headers=basic(*creds))
+
+
+def test_client_credentials_with_basic_auth_issues_rfc9068_access_token(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "notes:read"},
+        headers=basic(*cc_client),
+    )
+    assert response.status_code == 200, response.json
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 900
+    assert body["scope"] == "notes:read"
+    assert "refresh_token" not in body and "id_token" not in body
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
+    assert header["kid"] == app.extensions["authserver.keystore"].signing_key().kid
+    settings = app.extensions["authserver.settings"]
+    claims = verify(app, body["access_token"], settings.api_audience)
+    assert claims["sub"] == cc_client[0]
+    assert claims["client_id"] == cc_client[0]
+    assert claims["scope"] == "notes:read"
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["jti"]
+
+
+def test_client_credentials_with_post_auth(app: Flask, client: FlaskClient) -> None:
+    client_id, secret = make_client(app, auth_method="client_secret_post", scope="notes:read")
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["scope"] == "notes:read"
+
+
+def test_client_registered_for_basic_cannot_use_post(
+    client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    client_id, secret = cc_client
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert response.status_code in (400, 401)
+    assert response.json["error"] == "invalid_client"
+
+
+def test_wrong_secret_is_invalid_client_401_with_basic_challenge(
+    client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(cc_client[0], "wrong"),
+    )
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_client_is_invalid_client(client: FlaskClient) -> None:
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic("nobody", "x")
+    )
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_client"
+
+
+def test_scope_not_allowed_for_client_is_invalid_scope(app: Flask, client: FlaskClient) -> None:
+    creds = make_client(app, scope="notes:read")
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "notes:write"},
+        headers=basic(*creds),  # type: ignore[arg-type]
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
+    assert "notes:write" in response.json["error_description"]
+
+
+def test_unknown_scope_is_invalid_scope(client: FlaskClient, cc_client: tuple[str, str]) -> None:
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "admin"},
+        headers=basic(*cc_client),
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
+
+
+def test_openid_scope_needs_a_user(app: Flask, client: FlaskClient) -> None:
+    creds = make_client(app, scope="openid notes:read")
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "openid"},
+        headers=basic(*creds),  # type: ignore[arg-type]
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
+
+
+def test_client_credentials_default_scope_leaves_out_user_scopes(
+    app: Flask, client: FlaskClient
+) -> None:
+    creds = make_client(app, scope="openid offline_access notes:read")
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic(*creds)  # type: ignore[arg-type]
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["scope"] == "notes:read"
+
+
+def test_grant_type_not_registered_for_client_is_unauthorized_client(
+    client: FlaskClient, cc_client: tuple[str, str], user: str
+) -> None:
+    response = password_grant(client, cc_client)
+    assert response.status_code == 400
+    assert response.json["error"] == "unauthorized_client"
+
+
+def test_password_grant_issues_access_refresh_and_id_token(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    response = password_grant(client, password_client, scope="openid profile email notes:read")
+    assert response.status_code == 200, response.json
+    body = response.json
+    settings = app.extensions["authserver.settings"]
+    access = verify(app, body["access_token"], settings.api_audience)
+    assert access["sub"] == user
+    assert access["client_id"] == password_client[0]
+    assert body["refresh_token"] and len(body["refresh_token"]) >= 40
+    id_header = jwt.get_unverified_header(body["id_token"])
+    assert id_header["kid"] == app.extensions["authserver.keystore"].signing_key().kid
+    id_claims = verify(app, body["id_token"], password_client[0])
+    assert id_claims["sub"] == user
+    assert id_claims["aud"] == password_client[0]
+    assert id_claims["email"] == "alice@example.com"
+    assert id_claims["preferred_username"] == "alice"
+    assert abs(id_claims["auth_time"] - id_claims["iat"]) <= 2
+    digest = hashlib.sha256(body["access_token"].encode()).digest()
+    expected_at_hash = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert id_claims["at_hash"] == expected_at_hash
+
+
+def test_password_grant_without_openid_has_no_id_token(
+    client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    response = password_grant(client, password_client, scope="notes:read")
+    assert response.status_code == 200, response.json
+    assert "id_token" not in response.json
+
+
+def test_wrong_password_is_invalid_grant(
+    client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "alice", "password": "nope"},
+        headers=basic(*password_client),
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+
+
+def test_unknown_user_is_invalid_grant(
+    client: FlaskClient, password_client: tuple[str, str]
+) -> None:
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "mallory", "password": PASSWORD},
+        headers=basic(*password_client),
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_the_token(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    first = password_grant(client, password_client, scope="openid notes:read").json
+    second = refresh(client, password_client, first["refresh_token"])
+    assert second.status_code == 200, second.json
+    body = second.json
+    assert body["refresh_token"] != first["refresh_token"]
+    assert body["scope"] == "openid notes:read"
+    settings = app.extensions["authserver.settings"]
+    assert verify(app, body["access_token"], settings.api_audience)["sub"] == user
+    first_id = verify(app, first["id_token"], password_client[0])
+    refreshed_id = verify(app, body["id_token"], password_client[0])
+    assert refreshed_id["auth_time"] == first_id["auth_time"]
+    third = refresh(client, password_client, body["refresh_token"])
+    assert third.status_code == 200, third.json
+
+
+def test_refresh_can_narrow_but_not_widen_scope(
+    client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    first = password_grant(client, password_client, scope="notes:read notes:write").json
+    widened = client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+              "scope": "notes:read profile"},
+        headers=basic(*password_client),
+    )
+    assert widened.status_code == 400
+    assert widened.json["error"] == "invalid_scope"
+    narrowed = client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+              "scope": "notes:read"},
+        headers=basic(*password_client),
+    )
+    assert narrowed.status_code == 200, narrowed.json
+    assert narrowed.json["scope"] == "notes:read"
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_family(
+    client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    first = password_grant(client, password_client).json
+    second = refresh(client, password_client, first["refresh_token"]).json
+    reuse = refresh(client, password_client, first["refresh_token"])
+    assert reuse.status_code == 400
+    assert reuse.json["error"] == "invalid_grant"
+    assert "already used" in reuse.json["error_description"]
+    # The legitimate holder's newer token is dead too: the whole family is revoked.
+    after = refresh(client, password_client, second["refresh_token"])
+    assert after.status_code == 400
+    assert after.json["error"] == "invalid_grant"
+    assert "revoked" in after.json["error_description"]
+
+
+def test_refresh_token_is_bound_to_its_client(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    other = make_client(app, grant_types=["password", "refresh_token"])
+    first = password_grant(client, password_client).json
+    stolen = refresh(client, other, first["refresh_token"])  # type: ignore[arg-type]
+    assert stolen.status_code == 400
+    assert stolen.json["error"] == "invalid_grant"
+    # The rightful client can still use it: presenting it elsewhere consumed nothing.
+    assert refresh(client, password_client, first["refresh_token"]).status_code == 200
+
+
+def test_unknown_refresh_token_is_invalid_grant(
+    client: FlaskClient, password_client: tuple[str, str]
+) -> None:
+    response = refresh(client, password_client, "not-a-token")
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
+
+
+def test_refresh_tokens_are_stored_only_as_hashes(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    from sqlalchemy import select
+
+    from authserver.models import RefreshToken
+
+    raw = password_grant(client, password_client).json["refresh_token"]
+    with app.extensions["authserver.db"].session() as session:
+        stored = session.scalars(select(RefreshToken.token_hash)).all()
+    assert stored == [hashlib.sha256(raw.encode()).hexdigest()]
+
+
+def test_refresh_grace_window_accepts_only_the_previous_token(settings: Any) -> None:
+    from authserver import create_app
+
+    app = create_app(settings.override(refresh_grace_seconds=30))
+    client = app.test_client()
+    with app.extensions["authserver.db"].session() as session:
+        create_user(session, username="alice", password=PASSWORD)
+    creds = make_client(app, grant_types=["password", "refresh_token"])
+    t0 = password_grant(client, creds).json["refresh_token"]  # type: ignore[arg-type]
+    t1 = refresh(client, creds, t0).json["refresh_token"]  # type: ignore[arg-type]
+    # The response carrying t1 may have been lost: t0 is accepted once more, within the window.
+    retry = refresh(client, creds, t0)  # type: ignore[arg-type]
+    assert retry.status_code == 200, retry.json
+    t2 = retry.json["refresh_token"]
+    assert refresh(client, creds, t2).status_code == 200  # type: ignore[arg-type]
+    # t0 is now two generations back: outside what the grace window forgives.
+    late = refresh(client, creds, t0)  # type: ignore[arg-type]
+    assert late.status_code == 400
+    assert late.json["error"] == "invalid_grant"
+    assert t1 != t2
+    app.extensions["authserver.db"].dispose()
+
+
+def test_client_without_refresh_grant_gets_no_refresh_token(
+    app: Flask, client: FlaskClient, user: str
+) -> None:
+    creds = make_client(app, grant_types=["password"])
+    response = password_grant(client, creds)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.json
+    assert "refresh_token" not in response.json
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"grant_type": "magic"},
+        {"grant_type": "password"},
+        {"grant_type": "refresh_token"},
+        {"grant_type": "password", "username": "a", "password": "b", "scope": "\x00"},
+    ],
+    ids=["no-grant-type", "unknown-grant", "password-missing-fields", "refresh-missing-token",
+         "control-char-scope"],
+)
+def test_bad_token_requests_get_rfc6749_json_errors(
+    client: FlaskClient, password_client: tuple[str, str], form: dict[str, str]
+) -> None:
+    response = client.post("/oauth/token", data=form, headers=basic(*password_client))
+    assert 400 <= response.status_code < 500
+    assert response.json["error"] in (
+        "invalid_request", "unsupported_grant_type", "invalid_scope", "invalid_grant",
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_json_body_is_not_a_token_request(
+    client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    response = client.post(
+        "/oauth/token", json={"grant_type": "client_credentials"}, headers=basic(*cc_client)
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "unsupported_grant_type"
+
+
+def test_garbage_body_and_bad_basic_header_get_4xx_json(client: FlaskClient) -> None:
+    response = client.post(
+        "/oauth/token",
+        data=b"\xff\xfe%%%==&&grant_type",
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": "Basic !!!not-base64"},
+    )
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json
+
+
+def test_oversized_body_is_413_json(client: FlaskClient) -> None:
+    response = client.post("/oauth/token", data={"grant_type": "x" * 100_000})
+    assert response.status_code == 413
+    assert response.json["error"] == "invalid_request"
+
+
+def test_get_on_token_endpoint_is_405_json(client: FlaskClient) -> None:
+    response = client.get("/oauth/token")
+    assert response.status_code == 405
+    assert response.json["error"] == "method_not_allowed"
