@@ -228,10 +228,22 @@ class OAuth2Server(AuthorizationServer):
 
 
 def create_server(app: Flask, settings: Settings, keystore: KeyStore) -> OAuth2Server:
+    # Imported here: those endpoints build on revoke_family above.
+    from .introspection import (
+        AccessTokenIntrospection,
+        AccessTokenRevocation,
+        RefreshTokenIntrospection,
+        RefreshTokenRevocation,
+    )
+
     server = OAuth2Server(settings, keystore)
     server.init_app(app, query_client=query_client, save_token=save_token)
     id_tokens = IDTokenIssuer(settings, keystore)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(PasswordGrant, [id_tokens])
     server.register_grant(RefreshTokenGrant, [id_tokens])
+    server.register_endpoint(AccessTokenIntrospection(settings.issuer, keystore))
+    server.register_endpoint(RefreshTokenIntrospection)
+    server.register_endpoint(AccessTokenRevocation(settings.issuer, keystore))
+    server.register_endpoint(RefreshTokenRevocation)
     return server

@@ -24,6 +24,7 @@ from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
 
+from .helpers import make_client, make_user
 from .support import ServerProcess, start_server
 
 POSTGRES_URL = os.environ.get(
@@ -131,3 +132,21 @@ def server(
         process.stop()
         for _ in urls:  # run the schema teardown
             pass
+
+
+@pytest.fixture
+def user(app: Flask) -> str:
+    """alice, with an email and a name; returns her subject."""
+    return make_user(app, email="alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def cc_client(app: Flask) -> tuple[str, str]:
+    """A confidential client_credentials client with the API scopes."""
+    return make_client(app, scope="profile notes:read notes:write")
+
+
+@pytest.fixture
+def password_client(app: Flask) -> tuple[str, str]:
+    """A confidential first-party client: password and refresh_token grants, every scope."""
+    return make_client(app, grant_types=["password", "refresh_token"])

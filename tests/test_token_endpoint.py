@@ -12,69 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.accounts import create_user
-from authserver.registration import register_client
-
-PASSWORD = "correct horse battery"
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
-def make_client(app: Flask, **kwargs: Any) -> tuple[str, str | None]:
-    with app.extensions["authserver.db"].session() as session:
-        registered = register_client(session, name="test client", **kwargs)
-        return registered.client.client_id, registered.client_secret
-
-
-@pytest.fixture
-def user(app: Flask) -> str:
-    with app.extensions["authserver.db"].session() as session:
-        created = create_user(
-            session, username="alice", password=PASSWORD, email="alice@example.com", name="Alice"
-        )
-        return created.sub
-
-
-@pytest.fixture
-def cc_client(app: Flask) -> tuple[str, str]:
-    client_id, secret = make_client(app, scope="profile notes:read notes:write")
-    assert secret
-    return client_id, secret
-
-
-@pytest.fixture
-def password_client(app: Flask) -> tuple[str, str]:
-    client_id, secret = make_client(app, grant_types=["password", "refresh_token"])
-    assert secret
-    return client_id, secret
-
-
-def verify(app: Flask, token: str, audience: str) -> dict[str, Any]:
-    """Check a signature with PyJWT against the public JWKS the server publishes."""
-    header = jwt.get_unverified_header(token)
-    jwks = app.extensions["authserver.keystore"].jwks()
-    public = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
-    return jwt.decode(
-        token,
-        jwt.PyJWK(public).key,
-        algorithms=["RS256"],
-        audience=audience,
-        issuer=app.extensions["authserver.settings"].issuer,
-    )
-
-
-def password_grant(client: FlaskClient, creds: tuple[str, str], **extra: str) -> Any:
-    form = {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra}
-    return client.post("/oauth/token", data=form, headers=basic(*creds))
-
-
-def refresh(client: FlaskClient, creds: tuple[str, str], refresh_token: str) -> Any:
-    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return client.post("/oauth/token", data=form, headers=basic(*creds))
-
+from .helpers import PASSWORD, basic, make_client, make_user, password_grant, refresh, verify
 
 def test_client_credentials_with_basic_auth_issues_rfc9068_access_token(
     app: Flask, client: FlaskClient, cc_client: tuple[str, str]
@@ -152,7 +90,7 @@ def test_scope_not_allowed_for_client_is_invalid_scope(app: Flask, client: Flask
     response = client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "notes:write"},
-        headers=basic(*creds),  # type: ignore[arg-type]
+        headers=basic(*creds),
     )
     assert response.status_code == 400
     assert response.json["error"] == "invalid_scope"
@@ -174,7 +112,7 @@ def test_openid_scope_needs_a_user(app: Flask, client: FlaskClient) -> None:
     response = client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "openid"},
-        headers=basic(*creds),  # type: ignore[arg-type]
+        headers=basic(*creds),
     )
     assert response.status_code == 400
     assert response.json["error"] == "invalid_scope"
@@ -185,7 +123,7 @@ def test_client_credentials_default_scope_leaves_out_user_scopes(
 ) -> None:
     creds = make_client(app, scope="openid offline_access notes:read")
     response = client.post(
-        "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic(*creds)  # type: ignore[arg-type]
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic(*creds)
     )
     assert response.status_code == 200, response.json
     assert response.json["scope"] == "notes:read"
@@ -316,7 +254,7 @@ def test_refresh_token_is_bound_to_its_client(
 ) -> None:
     other = make_client(app, grant_types=["password", "refresh_token"])
     first = password_grant(client, password_client).json
-    stolen = refresh(client, other, first["refresh_token"])  # type: ignore[arg-type]
+    stolen = refresh(client, other, first["refresh_token"])
     assert stolen.status_code == 400
     assert stolen.json["error"] == "invalid_grant"
     # The rightful client can still use it: presenting it elsewhere consumed nothing.
@@ -349,18 +287,17 @@ def test_refresh_grace_window_accepts_only_the_previous_token(settings: Any) -> 
 
     app = create_app(settings.override(refresh_grace_seconds=30))
     client = app.test_client()
-    with app.extensions["authserver.db"].session() as session:
-        create_user(session, username="alice", password=PASSWORD)
+    make_user(app)
     creds = make_client(app, grant_types=["password", "refresh_token"])
-    t0 = password_grant(client, creds).json["refresh_token"]  # type: ignore[arg-type]
-    t1 = refresh(client, creds, t0).json["refresh_token"]  # type: ignore[arg-type]
+    t0 = password_grant(client, creds).json["refresh_token"]
+    t1 = refresh(client, creds, t0).json["refresh_token"]
     # The response carrying t1 may have been lost: t0 is accepted once more, within the window.
-    retry = refresh(client, creds, t0)  # type: ignore[arg-type]
+    retry = refresh(client, creds, t0)
     assert retry.status_code == 200, retry.json
     t2 = retry.json["refresh_token"]
-    assert refresh(client, creds, t2).status_code == 200  # type: ignore[arg-type]
+    assert refresh(client, creds, t2).status_code == 200
     # t0 is now two generations back: outside what the grace window forgives.
-    late = refresh(client, creds, t0)  # type: ignore[arg-type]
+    late = refresh(client, creds, t0)
     assert late.status_code == 400
     assert late.json["error"] == "invalid_grant"
     assert t1 != t2
@@ -371,7 +308,7 @@ def test_client_without_refresh_grant_gets_no_refresh_token(
     app: Flask, client: FlaskClient, user: str
 ) -> None:
     creds = make_client(app, grant_types=["password"])
-    response = password_grant(client, creds)  # type: ignore[arg-type]
+    response = password_grant(client, creds)
     assert response.status_code == 200, response.json
     assert "refresh_token" not in response.json
 

@@ -1,0 +1,57 @@
+"""Helpers for tests that use Flask's test client: clients, users, token requests, and PyJWT
+verification against the JWKS the app publishes."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import jwt
+from flask import Flask
+from flask.testing import FlaskClient
+
+from authserver.accounts import create_user
+from authserver.registration import register_client
+
+PASSWORD = "correct horse battery"
+
+
+def basic(client_id: str, secret: str | None) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def make_client(app: Flask, **kwargs: Any) -> tuple[str, str]:
+    with app.extensions["authserver.db"].session() as session:
+        registered = register_client(session, name="test client", **kwargs)
+        return registered.client.client_id, registered.client_secret or ""
+
+
+def make_user(app: Flask, username: str = "alice", **kwargs: Any) -> str:
+    with app.extensions["authserver.db"].session() as session:
+        created = create_user(session, username=username, password=PASSWORD, **kwargs)
+        return created.sub
+
+
+def verify(app: Flask, token: str, audience: str) -> dict[str, Any]:
+    """Check a signature with PyJWT against the public JWKS the server publishes."""
+    header = jwt.get_unverified_header(token)
+    jwks = app.extensions["authserver.keystore"].jwks()
+    public = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    return jwt.decode(
+        token,
+        jwt.PyJWK(public).key,
+        algorithms=["RS256"],
+        audience=audience,
+        issuer=app.extensions["authserver.settings"].issuer,
+    )
+
+
+def password_grant(client: FlaskClient, creds: tuple[str, str], **extra: str) -> Any:
+    form = {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra}
+    return client.post("/oauth/token", data=form, headers=basic(*creds))
+
+
+def refresh(client: FlaskClient, creds: tuple[str, str], refresh_token: str) -> Any:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return client.post("/oauth/token", data=form, headers=basic(*creds))
