@@ -1,0 +1,72 @@
+"""`authserver keys ...`: list, rotate and prune the signing keys (same logic as
+scripts/rotate_keys.py)."""
+
+from __future__ import annotations
+
+import click
+
+from .cli_common import echo_json, load_settings
+from .keystore import KeyInfo, KeyStore, KeyStoreError
+
+
+def _store() -> KeyStore:
+    return KeyStore.from_settings(load_settings())
+
+
+def _run(action):  # type: ignore[no-untyped-def]
+    try:
+        return action()
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def keys() -> None:
+    """Manage the rotating signing keys in AUTHSERVER_KEYS_DIR."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def list_keys(as_json: bool) -> None:
+    """Show every key: kid, state, created, retires-at."""
+    found: list[KeyInfo] = _run(_store().list_keys)
+    if as_json:
+        echo_json({"keys": [k.to_dict() for k in found]})
+        return
+    click.echo(f"{'kid':45} {'state':8} {'created':21} retires-at")
+    for key in found:
+        info = key.to_dict()
+        click.echo(f"{key.kid:45} {key.state:8} {info['created_at']:21} {info['retires_at'] or '-'}")
+
+
+@keys.command("rotate")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--force", is_flag=True,
+              help="Rotate even if the next key has been published for less than the JWKS "
+                   "cache lifetime (caches may then reject new tokens for a while).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def rotate(dry_run: bool, force: bool, as_json: bool) -> None:
+    """next -> current, current -> retired, and a fresh next key."""
+    result = _run(lambda: _store().rotate(force=force, dry_run=dry_run))
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    prefix = "would rotate" if dry_run else "rotated"
+    click.echo(f"{prefix}: {result.retired} current -> retired")
+    click.echo(f"{prefix}: {result.current} next -> current (signs from now on)")
+    click.echo(f"{prefix}: {result.next} new next key")
+
+
+@keys.command("prune")
+@click.option("--dry-run", is_flag=True, help="Say what would be pruned; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def prune(dry_run: bool, as_json: bool) -> None:
+    """Delete retired keys once every token they signed has expired."""
+    result = _run(lambda: _store().prune(dry_run=dry_run))
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    if not result.pruned:
+        click.echo("nothing to prune")
+    for kid in result.pruned:
+        click.echo(f"{'would prune' if dry_run else 'pruned'}: {kid}")
