@@ -6,54 +6,13 @@ Exit codes scripts can rely on: 0 success, 1 the operation failed (message on st
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from .config import ConfigError, Settings
-from .db import Database, migrate
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-@contextmanager
-def database_session() -> Iterator[Session]:
-    """A migrated database and one session, committed when the command succeeds."""
-    settings = load_settings()
-    migrate(settings)
-    database = Database(settings)
-    try:
-        with database.session() as session:
-            yield session
-    except IntegrityError as exc:
-        raise click.ClickException(f"the database refused the change: {exc.orig}") from None
-    finally:
-        database.dispose()
-
-
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False))
-
-
-def read_password_stdin() -> str:
-    """One line from stdin; the trailing newline is not part of the password."""
-    line = sys.stdin.readline()
-    password = line[:-1] if line.endswith("\n") else line
-    if password.endswith("\r"):
-        password = password[:-1]
-    if not password:
-        raise click.UsageError("no password on standard input")
-    return password
+from .cli_clients import client
+from .cli_common import load_settings
+from .cli_keys import keys
+from .cli_users import user
+from .db import migrate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,14 +42,6 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     run(settings, host=host, port=port, workers=workers, threads=threads)
 
 
-def _register_subcommands() -> None:
-    from .cli_clients import client
-    from .cli_keys import keys
-    from .cli_users import user
-
-    main.add_command(client)
-    main.add_command(user)
-    main.add_command(keys)
-
-
-_register_subcommands()
+main.add_command(client)
+main.add_command(user)
+main.add_command(keys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from .cli import database_session, echo_json
+from .cli_common import database_session, echo_json
 from .models import Client
 from .oauth2 import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
 from .registration import (

@@ -13,7 +13,7 @@ from .accounts import (
     set_password,
     user_to_dict,
 )
-from .cli import database_session, echo_json, read_password_stdin
+from .cli_common import database_session, echo_json, read_password_stdin
 from .models import User
 
 

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from .hashing import hash_secret, new_secret
 from .models import Client
-from .oauth2 import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES, SUPPORTED_SCOPES, USER_ONLY_SCOPES
+from .oauth2 import (
+    SUPPORTED_AUTH_METHODS,
+    SUPPORTED_GRANT_TYPES,
+    SUPPORTED_SCOPES,
+    USER_ONLY_SCOPES,
+)
 
 DEFAULT_GRANT_TYPES = ("client_credentials",)
 DEFAULT_AUTH_METHOD = "client_secret_basic"
@@ -104,7 +109,8 @@ def register_client(
 
     secret = None if method == "none" else new_secret(32)
     client = Client(
-        client_id=secrets.token_urlsafe(16),
+        # Hex, so that an id never starts with "-" and reads as an option on a command line.
+        client_id=secrets.token_hex(16),
         client_secret_hash=hash_secret(secret) if secret else None,
         name=name,
         grant_types=grants,

@@ -37,7 +37,9 @@ class ServerProcess:
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.base_url, timeout=10)
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run `authserver ARGS` against this server's database and keys."""
         result = subprocess.run(
             [*AUTHSERVER, *args], input=stdin, env=self.env, capture_output=True, text=True,

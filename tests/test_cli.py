@@ -34,6 +34,7 @@ def test_client_create_prints_secret_once_and_stores_its_hash(
     assert created["token_endpoint_auth_method"] == "client_secret_basic"
     assert len(created["client_secret"]) >= 43  # 32 random bytes, base64url
     assert created["redirect_uris"] == []
+    assert not created["client_id"].startswith("-")
     engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     with engine.connect() as conn:
         stored = conn.execute(text("select client_secret_hash from clients")).scalar_one()

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from .helpers import PASSWORD, basic, make_client, make_user, password_grant, refresh, verify
 
+
 def test_client_credentials_with_basic_auth_issues_rfc9068_access_token(
     app: Flask, client: FlaskClient, cc_client: tuple[str, str]
 ) -> None:
