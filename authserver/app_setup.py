@@ -12,7 +12,9 @@ from .config import Settings
 from .db import Database
 from .keystore import KeyStore
 from .oauth2 import create_server
-from .views import oauth, wellknown
+from .resource import AccessTokenValidator, LocalKeys
+from .views import api, oauth, userinfo, wellknown
+from .views.protect import VALIDATOR_KEY
 
 log = logging.getLogger("authserver")
 
@@ -32,9 +34,12 @@ def build_app(settings: Settings) -> Flask:
     app.extensions["authserver.db"] = database
     app.extensions["authserver.keystore"] = keystore
     app.extensions["authserver.oauth2"] = create_server(app, settings, keystore)
+    app.extensions[VALIDATOR_KEY] = AccessTokenValidator(
+        settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway
+    )
 
-    app.register_blueprint(wellknown.bp)
-    app.register_blueprint(oauth.bp)
+    for blueprint in (wellknown.bp, oauth.bp, userinfo.bp, api.bp):
+        app.register_blueprint(blueprint)
 
     app.extensions["authserver.metadata"] = _published_metadata(app, settings)
 
@@ -73,6 +78,8 @@ def _error_json(status: int, error: str, description: str) -> Response:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        if exc.response is not None:
+            return exc.response  # it carries its own, already RFC-shaped, response
         code = exc.code or 500
         error = {
             400: "invalid_request",
