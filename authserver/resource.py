@@ -14,7 +14,6 @@ Built on Authlib's ResourceProtector and RFC 9068 validator. Keys come from a Ke
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -159,13 +158,6 @@ def _max_age(cache_control: str | None, default: int) -> float:
     return default
 
 
-def _b64_json(segment: str) -> dict[str, Any]:
-    decoded = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    if not isinstance(decoded, dict):
-        raise ValueError("not a JSON object")
-    return decoded
-
-
 class AccessTokenValidator(JWTBearerTokenValidator):
     """RFC 9068 §4 validation, stricter than Authlib's default on the points RFC 8725 asks:
     `typ` is required, the algorithm is pinned, and the key comes only from our KeySource
@@ -189,10 +181,10 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         if len(token_string) > MAX_TOKEN_BYTES:
             raise InvalidTokenError("the access token is too large")
         try:
-            header_segment, payload_segment, _ = token_string.split(".")
-            header = _b64_json(header_segment)
-        except ValueError:
+            signed = jws.extract_compact(token_string.encode("ascii"))
+        except (JoseError, ValueError, UnicodeError):
             raise InvalidTokenError("the access token is not a signed JWT") from None
+        header = signed.protected
         if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
             raise InvalidTokenError("the token is not an access token (typ must be at+jwt)")
         if header.get("alg") not in self.algorithms:
@@ -202,34 +194,44 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         if key is None:
             raise InvalidTokenError("the token is signed by a key the issuer does not publish")
         try:
-            verified = jws.deserialize_compact(token_string, key, algorithms=self.algorithms)
-            claims = json.loads(verified.payload)
+            verified = jws.validate_compact(signed, key, self.algorithms)
+            claims = json.loads(signed.payload) if verified else None
         except (JoseError, ValueError):
-            raise InvalidTokenError("the token's signature does not verify") from None
-        if not isinstance(claims, dict):
-            raise InvalidTokenError("the token's payload is not a JSON object")
-        return JWTAccessTokenClaims(claims, header, self._claims_options())
-
-    def _claims_options(self) -> dict[str, Any]:
-        return {
-            "iss": {"essential": True, "value": self.issuer},
-            "aud": {"essential": True, "value": self.resource_server},
-            "exp": {"essential": True},
-            "iat": {"essential": True},
-            "sub": {"essential": True},
-            "client_id": {"essential": True},
-            "jti": {"essential": True},
-        }
+            verified = False
+        if not verified or not isinstance(claims, dict):
+            raise InvalidTokenError("the token's signature does not verify")
+        return JWTAccessTokenClaims(claims, header)
 
     def validate_token(
         self, token: JWTAccessTokenClaims, scopes: Any, request: Any, **kwargs: Any
     ) -> None:
-        try:
-            token.validate(now=int(time.time()), leeway=self.leeway)
-        except JoseError as exc:
-            raise InvalidTokenError(f"the token is not valid: {exc.description or exc.error}") from None
+        problem = self._claims_problem(token, int(time.time()))
+        if problem:
+            raise InvalidTokenError(f"the token is not valid: {problem}")
         if self.scope_insufficient(token.get("scope"), scopes):
             raise ScopeRequired(scopes)
+
+    def _claims_problem(self, claims: dict[str, Any], now: int) -> str | None:
+        """RFC 9068 §4 / RFC 7519 §4.1 checks, written out: joserfc's generic claims registry
+        cost a third of each validation, and these few comparisons are all it did here."""
+        for name in ("iss", "aud", "exp", "iat", "sub", "client_id", "jti"):
+            if name not in claims:
+                return f"the {name} claim is missing"
+        if claims["iss"] != self.issuer:
+            return "wrong issuer"
+        audience = claims["aud"]
+        if audience != self.resource_server and not (
+            isinstance(audience, list) and self.resource_server in audience
+        ):
+            return "not meant for this resource server (aud)"
+        for name in ("exp", "iat", "nbf"):
+            if name in claims and not isinstance(claims[name], (int, float)):
+                return f"the {name} claim is not a number"
+        if claims["exp"] <= now - self.leeway:
+            return "expired"
+        if claims.get("nbf", 0) > now + self.leeway or claims["iat"] > now + self.leeway:
+            return "not valid yet"
+        return None
 
 
 class ScopeRequired(InsufficientScopeError):
