@@ -3,12 +3,19 @@ made with the real CLI, tokens verified by PyJWT with keys fetched from the JWKS
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from .support import IndependentVerifier, ServerProcess
+from .support import IndependentVerifier, ServerProcess, free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 PASSWORD = "s3cret-passw0rd"
 
@@ -123,3 +130,69 @@ def test_bad_input_over_http_is_json_4xx(server: ServerProcess, setup: dict) -> 
 def test_served_by_gunicorn(server: ServerProcess) -> None:
     assert "gunicorn" in server.log().lower()
     assert httpx.get(f"{server.base_url}/nope").json()["error"] == "not_found"
+
+
+def _user_tokens(server: ServerProcess, setup: dict, scope: str) -> tuple[dict, dict]:
+    app = setup["app"]
+    creds = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    response = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "bob", "password": PASSWORD, "scope": scope,
+              **creds},
+    )
+    assert response.status_code == 200, response.text
+    return response.json(), creds
+
+
+def test_apis_userinfo_introspection_and_revocation_over_http(
+    server: ServerProcess, setup: dict
+) -> None:
+    tokens, creds = _user_tokens(server, setup, "openid profile email notes:read notes:write")
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert server.http.get("/api/me").status_code == 401
+    me = server.http.get("/api/me", headers=auth)
+    assert me.status_code == 200 and me.json()["username"] == "bob"
+    created = server.http.post("/api/notes", headers=auth, json={"text": "over http"})
+    assert created.status_code == 201
+    assert "over http" in [n["text"] for n in server.http.get("/api/notes", headers=auth).json()["notes"]]
+    info = server.http.get("/oauth/userinfo", headers=auth).json()
+    assert info["sub"] == setup["user"]["sub"] and info["email"] == "bob@example.com"
+
+    introspected = server.http.post("/oauth/introspect", data={"token": tokens["access_token"], **creds})
+    assert introspected.json()["active"] is True
+    revoked = server.http.post("/oauth/revoke", data={"token": tokens["refresh_token"], **creds})
+    assert revoked.status_code == 200
+    after = server.http.post("/oauth/introspect", data={"token": tokens["refresh_token"], **creds})
+    assert after.json() == {"active": False}
+    refresh = server.http.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **creds},
+    )
+    assert refresh.status_code == 400
+
+
+def test_example_service_validates_real_tokens_by_issuer_url(
+    server: ServerProcess, setup: dict, tmp_path: Path
+) -> None:
+    tokens, _ = _user_tokens(server, setup, "profile")
+    port = free_port()
+    service = subprocess.Popen(
+        [sys.executable, str(REPO / "examples" / "protected_service.py"), "--port", str(port)],
+        env={**os.environ, "ISSUER": server.base_url}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/hello"
+        for _ in range(100):
+            try:
+                httpx.get(url)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        ok = httpx.get(url, headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["hello"] == setup["user"]["sub"]
+        assert httpx.get(url, headers={"Authorization": "Bearer x.y.z"}).status_code == 401
+    finally:
+        service.terminate()
+        service.wait(timeout=10)
