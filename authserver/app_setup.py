@@ -11,9 +11,10 @@ from werkzeug.exceptions import HTTPException
 from .config import Settings
 from .db import Database
 from .keystore import KeyStore
+from .login_session import configure_sessions
 from .oauth2 import create_server
 from .resource import AccessTokenValidator, LocalKeys
-from .views import api, oauth, userinfo, wellknown
+from .views import api, authorize, oauth, userinfo, wellknown
 from .views.protect import VALIDATOR_KEY
 
 log = logging.getLogger("authserver")
@@ -38,7 +39,8 @@ def build_app(settings: Settings) -> Flask:
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway
     )
 
-    for blueprint in (wellknown.bp, oauth.bp, userinfo.bp, api.bp):
+    configure_sessions(app, settings)
+    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp):
         app.register_blueprint(blueprint)
 
     app.extensions["authserver.metadata"] = _published_metadata(app, settings)

@@ -31,6 +31,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database, create the first signing keys if needed, and serve under gunicorn."""
     from .keystore import KeyStore, KeyStoreError
+    from .login_session import ensure_secret_key
     from .server import run
 
     settings = load_settings()
@@ -39,6 +40,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         KeyStore.from_settings(settings).ensure()
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from None
+    ensure_secret_key(settings)  # before the workers fork, so they all share it
     run(settings, host=host, port=port, workers=workers, threads=threads)
 
 

@@ -54,6 +54,8 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 10
     secret_key: str | None = None
+    # Where the server keeps local state besides the database: the session secret key.
+    instance_dir: str = "instance"
 
     @property
     def longest_token_ttl(self) -> int:
@@ -89,6 +91,7 @@ class Settings:
             db_pool_size=_int(env, "AUTHSERVER_DB_POOL_SIZE", d.db_pool_size, 1),
             db_max_overflow=_int(env, "AUTHSERVER_DB_MAX_OVERFLOW", d.db_max_overflow),
             secret_key=env.get("AUTHSERVER_SECRET_KEY") or None,
+            instance_dir=env.get("AUTHSERVER_INSTANCE_DIR") or d.instance_dir,
         )
         return settings.with_defaults()
 

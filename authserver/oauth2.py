@@ -35,7 +35,7 @@ def query_client(client_id: str) -> Client | None:
     return db.session().scalar(select(Client).where(Client.client_id == client_id))
 
 
-def _check_scope(requested: str | None, client: Client, *, has_user: bool) -> None:
+def check_scope(requested: str | None, client: Client, *, has_user: bool) -> None:
     """Unknown scopes, scopes the client may not have, and user scopes without a user are refused
     by name rather than silently dropped (RFC 6749 §5.2 invalid_scope)."""
     for scope in scope_to_list(requested) or []:
@@ -105,14 +105,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def validate_requested_scope(self) -> None:
-        _check_scope(self.request.payload.scope, self.request.client, has_user=False)
+        check_scope(self.request.payload.scope, self.request.client, has_user=False)
 
 
 class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def validate_requested_scope(self) -> None:
-        _check_scope(self.request.payload.scope, self.request.client, has_user=True)
+        check_scope(self.request.payload.scope, self.request.client, has_user=True)
 
     def authenticate_user(self, username: str, password: str) -> User:
         session = db.session()
@@ -228,7 +228,8 @@ class OAuth2Server(AuthorizationServer):
 
 
 def create_server(app: Flask, settings: Settings, keystore: KeyStore) -> OAuth2Server:
-    # Imported here: those endpoints build on revoke_family above.
+    # Imported here: these build on check_scope and revoke_family above.
+    from .code_flow import AuthorizationCodeGrant, OpenIDCodeIssuer, StrictCodeChallenge
     from .introspection import (
         AccessTokenIntrospection,
         AccessTokenRevocation,
@@ -242,6 +243,10 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore) -> OAuth2S
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(PasswordGrant, [id_tokens])
     server.register_grant(RefreshTokenGrant, [id_tokens])
+    server.register_grant(
+        AuthorizationCodeGrant,
+        [StrictCodeChallenge(required=True), OpenIDCodeIssuer(settings, keystore)],
+    )
     server.register_endpoint(AccessTokenIntrospection(settings.issuer, keystore))
     server.register_endpoint(RefreshTokenIntrospection)
     server.register_endpoint(AccessTokenRevocation(settings.issuer, keystore))

@@ -97,6 +97,7 @@ def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
         issuer="http://authserver.test",
         database_url=database_url,
         keys_dir=str(keys_dir),
+        instance_dir=str(tmp_path / "instance"),
     ).with_defaults()
     migrate(configured)
     return configured

@@ -1,0 +1,370 @@
+"""The authorization code flow with PKCE and OpenID Connect through Flask's test client, on
+SQLite and PostgreSQL: the happy path, prompt/max_age/login_hint, consent memory, logout, and
+hostile requests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from .helpers import PASSWORD, basic, make_client, verify
+
+REDIRECT = "https://app.example.com/callback"
+ISSUER = "http://authserver.test"
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def location_params(response: Any) -> dict[str, str]:
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture
+def public_client(app: Flask) -> str:
+    client_id, _ = make_client(
+        app, grant_types=["authorization_code", "refresh_token"], redirect_uris=[REDIRECT],
+        auth_method="none",
+    )
+    return client_id
+
+
+@pytest.fixture
+def confidential_client(app: Flask) -> tuple[str, str]:
+    return make_client(app, grant_types=["authorization_code"], redirect_uris=[REDIRECT])
+
+
+def authorize_url(client_id: str, challenge: str | None = None, **extra: str) -> str:
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+              "scope": "openid profile email", "state": "st-123",
+              "nonce": secrets.token_urlsafe(8)}
+    if challenge:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra)
+    return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v != ""})
+
+
+def login(browser: FlaskClient, url: str, username: str = "alice", password: str = PASSWORD) -> Any:
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert 'name="username"' in page.get_data(as_text=True)
+    return browser.post(url, data={"username": username, "password": password,
+                                   "csrf_token": csrf(page.get_data(as_text=True))})
+
+
+def consent(browser: FlaskClient, url: str, page: Any, decision: str = "allow") -> Any:
+    html = page.get_data(as_text=True)
+    assert 'name="decision"' in html and 'value="allow"' in html and 'value="deny"' in html
+    return browser.post(url, data={"decision": decision, "csrf_token": csrf(html)})
+
+
+def get_code(browser: FlaskClient, client_id: str, challenge: str | None, **extra: str) -> dict[str, str]:
+    url = authorize_url(client_id, challenge, **extra)
+    consent_page = login(browser, url)
+    return location_params(consent(browser, url, consent_page))
+
+
+def exchange(client: FlaskClient, client_id: str, code: str, verifier: str | None,
+             secret: str | None = None, **extra: str) -> Any:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id, **extra}
+    if verifier:
+        form["code_verifier"] = verifier
+    headers = basic(client_id, secret) if secret else {}
+    if secret:
+        form.pop("client_id")
+    return client.post("/oauth/token", data=form, headers=headers)
+
+
+def test_public_client_full_flow_with_pkce_and_id_token(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    verifier, challenge = pkce()
+    params = get_code(client, public_client, challenge, nonce="n-456")
+    assert params["state"] == "st-123"
+    assert params["iss"] == ISSUER  # RFC 9207
+    response = exchange(client, public_client, params["code"], verifier)
+    assert response.status_code == 200, response.json
+    tokens = response.json
+    claims = verify(app, tokens["id_token"], public_client)
+    assert claims["sub"] == user and claims["nonce"] == "n-456"
+    assert claims["email"] == "alice@example.com"
+    assert abs(claims["auth_time"] - time.time()) < 60
+    assert claims["at_hash"]
+    assert tokens["refresh_token"]
+    access = verify(app, tokens["access_token"], f"{ISSUER}/api")
+    assert access["sub"] == user and access["client_id"] == public_client
+    info = client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert info.json["sub"] == user
+
+
+def test_confidential_client_without_pkce_is_allowed(
+    client: FlaskClient, confidential_client: tuple[str, str], user: str
+) -> None:
+    params = get_code(client, confidential_client[0], None)
+    response = exchange(client, confidential_client[0], params["code"], None, confidential_client[1])
+    assert response.status_code == 200, response.json
+
+
+def test_consent_is_remembered_and_the_session_reused(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge)
+    again = client.get(authorize_url(public_client, challenge, state="second"))
+    params = location_params(again)
+    assert params["state"] == "second" and params.get("code"), params
+
+
+def test_a_replayed_nonce_is_refused(client: FlaskClient, public_client: str, user: str) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge, nonce="once")
+    params = location_params(client.get(authorize_url(public_client, challenge, nonce="once")))
+    assert params["error"] == "invalid_request"
+
+
+def test_prompt_consent_asks_again(client: FlaskClient, public_client: str, user: str) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge)
+    page = client.get(authorize_url(public_client, challenge, prompt="consent"))
+    assert page.status_code == 200 and 'value="allow"' in page.get_data(as_text=True)
+
+
+def test_prompt_login_asks_for_the_password_again(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge)
+    page = client.get(authorize_url(public_client, challenge, prompt="login"))
+    assert 'name="password"' in page.get_data(as_text=True)
+
+
+def test_prompt_none_without_session_is_login_required(
+    client: FlaskClient, public_client: str
+) -> None:
+    _, challenge = pkce()
+    params = location_params(client.get(authorize_url(public_client, challenge, prompt="none")))
+    assert params["error"] == "login_required" and params["state"] == "st-123"
+    assert params["iss"] == ISSUER
+
+
+def test_prompt_none_without_consent_is_consent_required(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    url = authorize_url(public_client, challenge)
+    login(client, url)  # signed in, but consent never given
+    params = location_params(client.get(authorize_url(public_client, challenge, prompt="none")))
+    assert params["error"] == "consent_required"
+
+
+def test_max_age_forces_a_fresh_login(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge)
+    time.sleep(1.1)
+    page = client.get(authorize_url(public_client, challenge, max_age="0"))
+    assert 'name="password"' in page.get_data(as_text=True)
+
+
+def test_login_hint_prefills_the_username(client: FlaskClient, public_client: str) -> None:
+    _, challenge = pkce()
+    page = client.get(authorize_url(public_client, challenge, login_hint="alice"))
+    assert 'value="alice"' in page.get_data(as_text=True)
+
+
+def test_deny_returns_access_denied(client: FlaskClient, public_client: str, user: str) -> None:
+    _, challenge = pkce()
+    url = authorize_url(public_client, challenge)
+    params = location_params(consent(client, url, login(client, url), decision="deny"))
+    assert params["error"] == "access_denied" and params["state"] == "st-123"
+
+
+def test_wrong_password_shows_the_login_page_again(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    response = login(client, authorize_url(public_client, challenge), password="wrong")
+    assert response.status_code == 401
+    assert "do not match" in response.get_data(as_text=True)
+
+
+def test_login_post_without_csrf_token_is_refused(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    url = authorize_url(public_client, challenge)
+    client.get(url)
+    response = client.post(url, data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+    forged = client.post(url, data={"username": "alice", "password": PASSWORD,
+                                    "csrf_token": "guess"})
+    assert forged.status_code == 400
+
+
+def test_session_cookie_is_httponly_and_lax(client: FlaskClient, public_client: str, user: str) -> None:
+    _, challenge = pkce()
+    url = authorize_url(public_client, challenge)
+    response = login(client, url)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example.com/callback",
+        "https://app.example.com/callback/extra",
+        "https://app.example.com/callback?x=1",
+        "https://app.example.com@evil.example.com/callback",
+        "https://app.example.com/CALLBACK",
+    ],
+    ids=["other-host", "extra-path", "added-query", "userinfo-trick", "case-changed"],
+)
+def test_unregistered_redirect_uri_shows_an_error_and_never_redirects(
+    client: FlaskClient, public_client: str, redirect_uri: str
+) -> None:
+    _, challenge = pkce()
+    response = client.get(authorize_url(public_client, challenge, redirect_uri=redirect_uri))
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "not registered" in response.get_data(as_text=True)
+
+
+def test_unknown_client_shows_an_error(client: FlaskClient) -> None:
+    response = client.get(authorize_url("nobody", "x" * 43))
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_public_client_without_pkce_is_refused(client: FlaskClient, public_client: str) -> None:
+    params = location_params(client.get(authorize_url(public_client, None)))
+    assert params["error"] == "invalid_request"
+    assert "PKCE" in params["error_description"]
+
+
+def test_plain_code_challenge_is_refused(client: FlaskClient, public_client: str) -> None:
+    url = authorize_url(public_client, None, code_challenge="a" * 43, code_challenge_method="plain")
+    params = location_params(client.get(url))
+    assert params["error"] == "invalid_request" and "S256" in params["error_description"]
+    omitted = authorize_url(public_client, None, code_challenge="a" * 43)
+    assert location_params(client.get(omitted))["error"] == "invalid_request"
+
+
+def test_wrong_or_missing_code_verifier_is_refused(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    code = get_code(client, public_client, challenge)["code"]
+    wrong = exchange(client, public_client, code, secrets.token_urlsafe(48))
+    assert wrong.status_code == 400 and wrong.json["error"] == "invalid_grant"
+    missing = exchange(client, public_client, code, None)
+    assert missing.status_code == 400 and missing.json["error"] == "invalid_request"
+
+
+def test_code_replay_is_refused_and_revokes_the_tokens(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    verifier, challenge = pkce()
+    code = get_code(client, public_client, challenge)["code"]
+    first = exchange(client, public_client, code, verifier)
+    assert first.status_code == 200
+    replay = exchange(client, public_client, code, verifier)
+    assert replay.status_code == 400 and replay.json["error"] == "invalid_grant"
+    assert "already used" in replay.json["error_description"]
+    refreshed = client.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first.json["refresh_token"],
+        "client_id": public_client})
+    assert refreshed.status_code == 400 and "revoked" in refreshed.json["error_description"]
+
+
+def test_code_from_another_client_is_refused(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    other, _ = make_client(app, grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                           auth_method="none")
+    verifier, challenge = pkce()
+    code = get_code(client, public_client, challenge)["code"]
+    stolen = exchange(client, other, code, verifier)
+    assert stolen.status_code == 400 and stolen.json["error"] == "invalid_grant"
+
+
+def test_expired_code_is_refused(settings: Any, user: str) -> None:
+    from authserver import create_app
+
+    from .helpers import make_user
+
+    app = create_app(settings.override(authorization_code_ttl=1))
+    browser = app.test_client()
+    make_user(app, "erin")
+    client_id, _ = make_client(app, grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                               auth_method="none")
+    verifier, challenge = pkce()
+    url = authorize_url(client_id, challenge)
+    page = login(browser, url, username="erin")
+    code = location_params(consent(browser, url, page))["code"]
+    time.sleep(2.1)
+    response = exchange(browser, client_id, code, verifier)
+    assert response.status_code == 400 and "expired" in response.json["error_description"]
+    app.extensions["authserver.db"].dispose()
+
+
+def test_redirect_uri_must_match_at_the_token_endpoint(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    verifier, challenge = pkce()
+    code = get_code(client, public_client, challenge)["code"]
+    response = exchange(client, public_client, code, verifier, redirect_uri="https://app.example.com/other")
+    assert response.status_code == 400 and response.json["error"] == "invalid_grant"
+
+
+def test_logout_redirects_only_to_a_registered_uri(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    verifier, challenge = pkce()
+    code = get_code(client, public_client, challenge)["code"]
+    id_token = exchange(client, public_client, code, verifier).json["id_token"]
+    evil = client.get("/oauth/logout", query_string={
+        "id_token_hint": id_token, "post_logout_redirect_uri": "https://evil.example.com/"})
+    assert evil.status_code == 200 and "Location" not in evil.headers
+    assert "signed out" in evil.get_data(as_text=True)
+    # Signed in again; the consent is remembered, so the code comes at once.
+    assert location_params(login(client, authorize_url(public_client, challenge)))["code"]
+    good = client.get("/oauth/logout", query_string={
+        "id_token_hint": id_token, "post_logout_redirect_uri": REDIRECT, "state": "bye"})
+    assert good.status_code == 302 and good.headers["Location"] == f"{REDIRECT}?state=bye"
+    # The session is over: the next authorization asks for the password again.
+    page = client.get(authorize_url(public_client, challenge))
+    assert 'name="password"' in page.get_data(as_text=True)
+
+
+def test_discovery_lists_the_code_flow(client: FlaskClient) -> None:
+    metadata = client.get("/.well-known/openid-configuration").json
+    assert metadata["authorization_endpoint"] == f"{ISSUER}/oauth/authorize"
+    assert metadata["end_session_endpoint"] == f"{ISSUER}/oauth/logout"
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert "authorization_code" in metadata["grant_types_supported"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
