@@ -112,8 +112,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return found
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        # Kept, marked used, so that a replay is recognised; `db prune` removes expired codes.
-        pass
+        # Authlib calls this once the tokens are issued: commit the claim (used_at) made in
+        # query_authorization_code. The row stays, so that a replay is recognised.
+        db.session().commit()
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> User:
         return authorization_code.user

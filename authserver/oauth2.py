@@ -153,8 +153,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return token
 
     def _claim(self, token: RefreshToken) -> int | None:
-        """Atomically move the family past this token; the new generation, or None if it is not
-        the live token (or another request claimed it first)."""
+        """Atomically move the family past this token: the new generation, or None when the token
+        is not the live one, including when a concurrent request claimed it first."""
         family = token.family
         now = int(time.time())
         grace = self.request.settings.refresh_grace_seconds
@@ -182,13 +182,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
-            # A concurrent refresh or revocation got the row first.
-            raise InvalidGrantError("refresh token already used")
+            return None
         family.generation, family.rotated_at = expected + 1, now
         return expected + 1
 
     def _reject_reuse(self, token: RefreshToken) -> RefreshToken:
-        # A rotated token came back: someone holds a copy. Revoke the whole family, then refuse.
+        # A rotated token came back, or two requests presented one token at once: someone may
+        # hold a copy, and we cannot tell who is legitimate, so the whole family is revoked
+        # (RFC 9700 §4.14.2). AUTHSERVER_REFRESH_GRACE_SECONDS forgives one retry.
         session = db.session()
         revoke_family(token.family_id)
         session.commit()

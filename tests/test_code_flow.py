@@ -300,6 +300,17 @@ def test_code_replay_is_refused_and_revokes_the_tokens(
     assert refreshed.status_code == 400 and "revoked" in refreshed.json["error_description"]
 
 
+def test_code_is_single_use_even_when_no_refresh_token_is_issued(
+    client: FlaskClient, confidential_client: tuple[str, str], user: str
+) -> None:
+    # Regression: the code's claim was committed only along with a refresh token.
+    code = get_code(client, confidential_client[0], None)["code"]
+    first = exchange(client, confidential_client[0], code, None, confidential_client[1])
+    assert first.status_code == 200 and "refresh_token" not in first.json
+    again = exchange(client, confidential_client[0], code, None, confidential_client[1])
+    assert again.status_code == 400 and again.json["error"] == "invalid_grant"
+
+
 def test_code_from_another_client_is_refused(
     app: Flask, client: FlaskClient, public_client: str, user: str
 ) -> None:
