@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
@@ -92,6 +93,20 @@ def _register_error_handlers(app: Flask) -> None:
         response = _error_json(code, error, exc.description or exc.name)
         if code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: Exception) -> Response:
+        # The database is unreachable or went away: a temporary condition, not a server bug.
+        # The pool pings connections before use, so the next request after it returns works.
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(exc).splitlines()[0])
+        response = _error_json(
+            503, "temporarily_unavailable", "the database is unavailable; retry shortly"
+        )
+        response.headers["Retry-After"] = "5"
+        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(Exception)

@@ -1,4 +1,4 @@
-"""The `authserver` command: serve, client, user, keys.
+"""The `authserver` command: serve, client, user, keys, db.
 
 Exit codes scripts can rely on: 0 success, 1 the operation failed (message on stderr),
 2 bad usage or configuration (click's convention).
@@ -10,6 +10,7 @@ import click
 
 from .cli_clients import client
 from .cli_common import load_settings
+from .cli_db import db
 from .cli_keys import keys
 from .cli_users import user
 from .db import migrate
@@ -47,3 +48,4 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 main.add_command(client)
 main.add_command(user)
 main.add_command(keys)
+main.add_command(db)
