@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,13 +32,22 @@ def ensure_secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = Path(settings.instance_dir) / SECRET_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    if not path.exists():
+        # Written whole to a temp file, then linked into place: link() fails if another process
+        # got there first, and nobody ever reads a half-written key.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+    key = path.read_text().strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it, or set AUTHSERVER_SECRET_KEY")
+    return key
 
 
 def configure_sessions(app: Flask, settings: Settings) -> None:

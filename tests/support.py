@@ -85,10 +85,13 @@ def start_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    issuer: str | None = None,
 ) -> ServerProcess:
+    """Start `authserver serve`; the issuer is its own URL unless another is given (an instance
+    behind a load balancer has the balancer's)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = server_env(database_url, keys_dir, base_url, **(extra_env or {}))
+    env = server_env(database_url, keys_dir, issuer or base_url, **(extra_env or {}))
     log_path = workdir / f"server-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(
