@@ -15,7 +15,7 @@ from .keystore import KeyStore
 from .login_session import configure_sessions
 from .oauth2 import create_server
 from .resource import AccessTokenValidator, LocalKeys
-from .views import api, authorize, oauth, userinfo, wellknown
+from .views import api, authorize, health, oauth, userinfo, wellknown
 from .views.protect import VALIDATOR_KEY
 
 log = logging.getLogger("authserver")
@@ -41,7 +41,7 @@ def build_app(settings: Settings) -> Flask:
     )
 
     configure_sessions(app, settings)
-    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp):
+    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
 
     app.extensions["authserver.metadata"] = _published_metadata(app, settings)

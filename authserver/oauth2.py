@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from . import db
 from .config import Settings
@@ -31,8 +31,16 @@ SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 WRITING_GRANT_TYPES = frozenset({"password", "refresh_token", "authorization_code"})
 
 
+# Core, not ORM: this runs on every token request, and the ORM's identity map and loading cost
+# more than the query itself. The Client comes back transient (nothing here writes it).
+_CLIENT_BY_ID = select(*Client.__table__.columns).where(
+    Client.__table__.c.client_id == bindparam("client_id")
+)
+
+
 def query_client(client_id: str) -> Client | None:
-    return db.session().scalar(select(Client).where(Client.client_id == client_id))
+    row = db.session().connection().execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
+    return Client(**row._mapping) if row is not None else None
 
 
 def check_scope(requested: str | None, client: Client, *, has_user: bool) -> None:

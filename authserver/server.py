@@ -35,7 +35,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int, threads: int)
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
-        "accesslog": "-",
+        "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
         "timeout": 30,

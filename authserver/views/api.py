@@ -30,6 +30,8 @@ def _bad_request(description: str) -> Response:
 def me() -> Response:
     subject = current_token["sub"]
     body: dict[str, Any] = {"sub": subject, "client_id": current_token["client_id"]}
+    if subject == current_token["client_id"]:
+        return jsonify(body)  # a client_credentials token: no user to look up (RFC 9068 §2.2)
     user = db.session().scalar(select(User).where(User.sub == subject))
     if user is not None:
         body["username"] = user.username
