@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .config import Settings
 from .db import Database
 from .keystore import KeyStore
+from . import security_headers
 from .login_session import configure_sessions
 from .oauth2 import create_server
 from .resource import AccessTokenValidator, LocalKeys
@@ -52,6 +53,7 @@ def build_app(settings: Settings) -> Flask:
         database.scoped.remove()
 
     _register_error_handlers(app)
+    security_headers.install(app)
     return app
 
 

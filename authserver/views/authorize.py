@@ -31,6 +31,7 @@ from ..login_session import (
 )
 from ..models import Client, Consent, User
 from ..oauth2 import OAuth2Server, query_client
+from ..security_headers import allow_form_redirect_to
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
 
@@ -50,6 +51,9 @@ def _server() -> OAuth2Server:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
+    client: Client | None = context.get("client")
+    if client is not None:
+        allow_form_redirect_to(_redirect_target(client))
     response = Response(render_template(template, csrf_token=csrf_token(), **context), status)
     response.headers["Cache-Control"] = "no-store"
     return response

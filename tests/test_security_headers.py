@@ -1,0 +1,37 @@
+"""Security headers: nosniff and no-referrer everywhere; a strict CSP and frame denial on pages."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from .helpers import make_client
+
+
+def test_every_response_has_nosniff_and_no_referrer(client: FlaskClient) -> None:
+    for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json", "/healthz",
+                 "/nope"):
+        response = client.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+
+
+def test_login_page_has_a_strict_csp_and_cannot_be_framed(app, client: FlaskClient) -> None:  # type: ignore[no-untyped-def]
+    client_id, _ = make_client(app, grant_types=["authorization_code"],
+                               redirect_uris=["https://app.example.com/cb"], auth_method="none")
+    response = client.get("/oauth/authorize", query_string={
+        "response_type": "code", "client_id": client_id, "redirect_uri": "https://app.example.com/cb",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256", "scope": "openid"})
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # no scripts at all
+    # The consent form ends in a redirect to the client: that origin, and only it, is allowed.
+    assert "form-action 'self' https://app.example.com" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_json_responses_get_no_page_policy(client: FlaskClient) -> None:
+    response = client.get("/.well-known/openid-configuration")
+    assert "Content-Security-Policy" not in response.headers
