@@ -1,0 +1,26 @@
+"""Every benchmark in one run: `python -m bench` (about five minutes; needs wrk, node, PostgreSQL).
+
+Prints one JSON document; bench/RESULTS.md holds the latest figures and how they were made.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from . import inprocess
+
+
+def main() -> None:
+    figures = {"in_process": {k: round(v, 3) for k, v in inprocess.measure().items()}}
+    for name, module, extra in (("http", "bench.http", ["--peer"]),
+                                ("refresh_scale", "bench.refresh_scale", [])):
+        output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
+                                capture_output=True, text=True).stdout
+        figures[name] = json.loads(output)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
