@@ -8,13 +8,15 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import audit, security_headers
 from .config import Settings
 from .db import Database
 from .keystore import KeyStore
-from . import security_headers
 from .login_session import configure_sessions
 from .oauth2 import create_server
+from .ratelimit import FailureThrottle
 from .resource import AccessTokenValidator, LocalKeys
 from .views import api, authorize, health, oauth, userinfo, wellknown
 from .views.protect import VALIDATOR_KEY
@@ -37,6 +39,12 @@ def build_app(settings: Settings) -> Flask:
     app.extensions["authserver.db"] = database
     app.extensions["authserver.keystore"] = keystore
     app.extensions["authserver.oauth2"] = create_server(app, settings, keystore)
+    app.extensions["authserver.throttle"] = FailureThrottle(settings.ratelimit_storage_url)
+    audit.configure(settings.audit_log)
+    if settings.trusted_proxies:
+        # remote_addr (throttling, audit) and the scheme come from the proxies we trust only.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions[VALIDATOR_KEY] = AccessTokenValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway
     )

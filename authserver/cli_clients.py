@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from .cli_common import database_session, echo_json
+from .cli_common import audit_admin, database_session, echo_json
 from .models import Client
 from .oauth2 import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
 from .registration import (
@@ -55,6 +55,8 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
         data = client_to_dict(registered.client)
         if registered.client_secret is not None:
             data["client_secret"] = registered.client_secret
+    audit_admin("client_created", client_id=data["client_id"], grant_types=data["grant_types"],
+                scope=data["scope"])
     if as_json:
         echo_json(data)
         return
@@ -99,6 +101,7 @@ def delete(client_id: str) -> None:
     """Delete a client. Its access tokens stay valid until they expire."""
     with database_session() as session:
         session.delete(_find(session, client_id))
+    audit_admin("client_deleted", client_id=client_id)
     click.echo(f"deleted client {client_id}")
 
 
@@ -113,6 +116,7 @@ def rotate_secret(client_id: str, as_json: bool) -> None:
             secret = rotate_client_secret(found)
         except RegistrationError as exc:
             raise click.ClickException(str(exc)) from None
+    audit_admin("client_secret_rotated", client_id=client_id)
     if as_json:
         echo_json({"client_id": client_id, "client_secret": secret})
         return

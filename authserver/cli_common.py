@@ -50,3 +50,13 @@ def read_password_stdin() -> str:
     if not password:
         raise click.UsageError("no password on standard input")
     return password
+
+
+def audit_admin(event: str, **fields: object) -> None:
+    """An audit line for an operator's change, with who ran it (the OS user)."""
+    import getpass
+
+    from . import audit
+
+    audit.configure(load_settings().audit_log)
+    audit.event(f"admin.{event}", actor=getpass.getuser(), **fields)

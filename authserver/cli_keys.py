@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import echo_json, load_settings
+from .cli_common import audit_admin, echo_json, load_settings
 from .keystore import KeyInfo, KeyStore, KeyStoreError
 
 
@@ -48,6 +48,9 @@ def list_keys(as_json: bool) -> None:
 def rotate(dry_run: bool, force: bool, as_json: bool) -> None:
     """next -> current, current -> retired, and a fresh next key."""
     result = _run(lambda: _store().rotate(force=force, dry_run=dry_run))
+    if not dry_run:
+        audit_admin("keys_rotated", kid=result.current, retired_kid=result.retired,
+                    next_kid=result.next, forced=result.forced)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -63,6 +66,8 @@ def rotate(dry_run: bool, force: bool, as_json: bool) -> None:
 def prune(dry_run: bool, as_json: bool) -> None:
     """Delete retired keys once every token they signed has expired."""
     result = _run(lambda: _store().prune(dry_run=dry_run))
+    if result.pruned and not dry_run:
+        audit_admin("keys_pruned", kids=result.pruned)
     if as_json:
         echo_json(result.to_dict())
         return

@@ -13,7 +13,7 @@ from .accounts import (
     set_password,
     user_to_dict,
 )
-from .cli_common import database_session, echo_json, read_password_stdin
+from .cli_common import audit_admin, database_session, echo_json, read_password_stdin
 from .models import User
 
 
@@ -41,6 +41,7 @@ def create(username: str, email: str | None, name: str | None, password_stdin: b
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
         data = user_to_dict(created)
+    audit_admin("user_created", sub=data["sub"], username=username)
     if as_json:
         echo_json(data)
         return
@@ -73,6 +74,7 @@ def delete(username: str) -> None:
     """Delete a user, their refresh tokens and their notes."""
     with database_session() as session:
         delete_user(session, _find(session, username))
+    audit_admin("user_deleted", username=username)
     click.echo(f"deleted user {username}")
 
 
@@ -88,4 +90,5 @@ def set_password_cmd(username: str, password_stdin: bool) -> None:
             revoked = set_password(session, _find(session, username), password)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
+    audit_admin("user_password_set", username=username, grants_revoked=revoked)
     click.echo(f"password changed for {username}; {revoked} refresh grant(s) revoked")

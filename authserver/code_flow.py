@@ -16,7 +16,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from sqlalchemy import select, update
 
-from . import db
+from . import audit, db
 from .config import Settings
 from .hashing import hash_secret
 from .keystore import KeyStore
@@ -98,6 +98,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 .values(revoked_at=int(time.time()))
             )
             session.commit()
+            audit.event("authorization_code.replayed", "tokens_revoked", client_id=client.client_id,
+                        code_fingerprint=audit.fingerprint(code))
             raise InvalidGrantError("authorization code already used; its tokens are revoked")
         if found.expires_at <= time.time():
             raise InvalidGrantError("authorization code has expired")

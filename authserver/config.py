@@ -56,6 +56,11 @@ class Settings:
     secret_key: str | None = None
     # Where the server keeps local state besides the database: the session secret key.
     instance_dir: str = "instance"
+    # Failed-login counters: "memory://" (per process) or "redis://host:port/db" (shared).
+    ratelimit_storage_url: str = "memory://"
+    audit_log: str | None = None  # a file path; stderr when unset
+    # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none).
+    trusted_proxies: int = 0
 
     @property
     def longest_token_ttl(self) -> int:
@@ -92,6 +97,10 @@ class Settings:
             db_max_overflow=_int(env, "AUTHSERVER_DB_MAX_OVERFLOW", d.db_max_overflow),
             secret_key=env.get("AUTHSERVER_SECRET_KEY") or None,
             instance_dir=env.get("AUTHSERVER_INSTANCE_DIR") or d.instance_dir,
+            ratelimit_storage_url=env.get("AUTHSERVER_RATELIMIT_STORAGE_URL")
+            or d.ratelimit_storage_url,
+            audit_log=env.get("AUTHSERVER_AUDIT_LOG") or None,
+            trusted_proxies=_int(env, "AUTHSERVER_TRUSTED_PROXIES", d.trusted_proxies),
         )
         return settings.with_defaults()
 

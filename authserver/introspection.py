@@ -17,7 +17,7 @@ from authlib.oauth2.rfc9068 import JWTIntrospectionEndpoint, JWTRevocationEndpoi
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from . import db
+from . import audit, db
 from .hashing import hash_secret
 from .keystore import KeyStore
 from .models import Client, RefreshToken, User
@@ -117,3 +117,5 @@ class RefreshTokenRevocation(RevocationEndpoint):
         # Revoking one refresh token revokes its whole family (every rotation of the grant).
         revoke_family(token.family_id)
         db.session().commit()
+        audit.event("token.revoked", client_id=token.client_id, family=token.family_id,
+                    sub=token.family.user.sub)

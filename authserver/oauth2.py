@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask
 from sqlalchemy import bindparam, select, update
 
-from . import db
+from . import audit, db
 from .config import Settings
 from .hashing import hash_password, hash_secret, password_matches, password_needs_rehash
 from .keystore import KeyStore
@@ -201,6 +201,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         session = db.session()
         revoke_family(token.family_id)
         session.commit()
+        audit.event("refresh_token.reuse_detected", "family_revoked", client_id=token.client_id,
+                    family=token.family_id, sub=token.family.user.sub)
         raise InvalidGrantError("refresh token already used; its grant has been revoked")
 
     def authenticate_user(self, refresh_token: RefreshToken) -> User:

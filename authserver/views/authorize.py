@@ -18,7 +18,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
 
-from .. import db
+from .. import audit, db
 from ..accounts import find_user
 from ..hashing import password_matches
 from ..login_session import (
@@ -97,11 +97,20 @@ def _max_age() -> int | None:
 def _try_login() -> tuple[User | None, str | None]:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
+    address = request.remote_addr or "-"
+    throttle = current_app.extensions["authserver.throttle"]
+    wait = throttle.retry_after("user", username, address)
+    if wait:
+        audit.event("login.refused", "throttled", username=username, address=address)
+        return None, f"Too many failed sign-ins. Try again in {wait} seconds."
     user = find_user(db.session(), username) if username else None
     # Always run the argon2 check, so an unknown username costs the same time.
     if not password_matches(password, user.password_hash if user else None) or user is None:
+        throttle.failed("user", username, address)
+        audit.event("login.refused", "failure", username=username, address=address)
         return None, "That username and password do not match."
     sign_in(user)
+    audit.event("login.succeeded", sub=user.sub, address=address)
     return user, None
 
 
@@ -162,6 +171,8 @@ def authorize() -> Response:
         _remember_consent(user, client, scope, consent)
     grant.request.auth_time = auth_time()
     granted = user if decision == "allow" else None
+    audit.event("authorization.granted" if granted else "authorization.denied",
+                client_id=client.client_id, sub=user.sub, scope=scope)
     return server.create_authorization_response(request=grant.request, grant_user=granted, grant=grant)
 
 

@@ -1,0 +1,175 @@
+"""Brute-force throttling and the audit log, over real HTTP against `authserver serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from authserver.ratelimit import FailureThrottle
+
+from .support import ServerProcess, start_server
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not reachable at 127.0.0.1:6379; .ci/run starts it")
+        pytest.skip("Redis not running")
+    return url
+
+
+@pytest.fixture(scope="module")
+def throttled(
+    tmp_path_factory: pytest.TempPathFactory, key_template: Path, redis_url: str
+) -> Iterator[ServerProcess]:
+    """`serve --workers 2` with the limits in Redis, shared by both workers (the in-memory
+    default counts per worker process)."""
+    tmp_path = tmp_path_factory.mktemp("throttled")
+    keys_dir = tmp_path / "keys"
+    shutil.copytree(key_template, keys_dir)
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 't.db'}",
+                          keys_dir=keys_dir,
+                          extra_env={"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url})
+    yield server
+    server.stop()
+
+
+def password_attempt(http: httpx.Client, app: dict, username: str, password: str) -> httpx.Response:
+    return http.post("/oauth/token", auth=(app["client_id"], app["client_secret"]), data={
+        "grant_type": "password", "username": username, "password": password})
+
+
+def test_failed_passwords_are_throttled_with_retry_after(throttled: ServerProcess) -> None:
+    server = throttled
+    app = server.cli_json("client", "create", "--name", "throttle", "--grant-type", "password")
+    name = f"victim{secrets.token_hex(3)}"
+    server.cli_json("user", "create", "--username", name, "--password-stdin", stdin="right-pass-1\n")
+    failures = [password_attempt(server.http, app, name, "wrong").status_code for _ in range(5)]
+    assert failures == [400] * 5
+    blocked = password_attempt(server.http, app, name, "right-pass-1")
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 301
+    assert blocked.json()["error"] == "temporarily_unavailable"
+    # Another account from the same address is not locked out by the victim's failures.
+    other = f"other{secrets.token_hex(3)}"
+    server.cli_json("user", "create", "--username", other, "--password-stdin", stdin="right-pass-2\n")
+    assert password_attempt(server.http, app, other, "right-pass-2").status_code == 200
+
+
+def test_failed_client_authentication_is_throttled(throttled: ServerProcess) -> None:
+    server = throttled
+    app = server.cli_json("client", "create", "--name", "guessed")
+    for _ in range(5):
+        response = server.http.post("/oauth/token", auth=(app["client_id"], "guess"),
+                                    data={"grant_type": "client_credentials"})
+        assert response.status_code == 401
+    blocked = server.http.post("/oauth/token", auth=(app["client_id"], app["client_secret"]),
+                               data={"grant_type": "client_credentials"})
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+
+
+def test_successes_do_not_count(throttled: ServerProcess) -> None:
+    server = throttled
+    app = server.cli_json("client", "create", "--name", "busy")
+    for _ in range(30):
+        response = server.http.post("/oauth/token", auth=(app["client_id"], app["client_secret"]),
+                                    data={"grant_type": "client_credentials"})
+        assert response.status_code == 200
+
+
+def test_lockout_is_per_address_and_ends_with_its_window() -> None:
+    from limits import parse
+
+    from authserver.ratelimit import Limits
+
+    throttle = FailureThrottle(limits=Limits(parse("2 per 1 second"), parse("100 per 1 second")))
+    for _ in range(2):
+        throttle.failed("user", "alice", "10.0.0.66")
+    assert throttle.retry_after("user", "alice", "10.0.0.66")
+    assert throttle.retry_after("user", "alice", "10.0.0.1") is None  # the real alice, elsewhere
+    time.sleep(1.1)
+    assert throttle.retry_after("user", "alice", "10.0.0.66") is None
+
+
+def test_two_servers_share_the_limit_through_redis(
+    tmp_path: Path, key_template: Path, redis_url: str
+) -> None:
+    keys_dir = tmp_path / "keys"
+    shutil.copytree(key_template, keys_dir)
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url}
+    a = start_server(tmp_path, database_url=database, keys_dir=keys_dir, extra_env=env)
+    b = start_server(tmp_path, database_url=database, keys_dir=keys_dir, extra_env=env)
+    try:
+        app = a.cli_json("client", "create", "--name", "shared", "--grant-type", "password")
+        name = f"shared{secrets.token_hex(4)}"
+        a.cli_json("user", "create", "--username", name, "--password-stdin", stdin="shared-pass-1\n")
+        for http in (a.http, b.http, a.http, b.http, a.http):
+            assert password_attempt(http, app, name, "wrong").status_code == 400
+        assert password_attempt(b.http, app, name, "shared-pass-1").status_code == 429
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_audit_log_records_a_full_cycle_without_any_secret(
+    tmp_path: Path, key_template: Path
+) -> None:
+    keys_dir = tmp_path / "keys"
+    shutil.copytree(key_template, keys_dir)
+    audit_path = tmp_path / "audit.jsonl"
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}",
+                          keys_dir=keys_dir, extra_env={"AUTHSERVER_AUDIT_LOG": str(audit_path)})
+    try:
+        app = server.cli_json("client", "create", "--name", "audited", "--grant-type", "password",
+                              "--grant-type", "refresh_token")
+        password = "audited-password-1"
+        server.cli_json("user", "create", "--username", "audited", "--password-stdin",
+                        stdin=password + "\n")
+        basic = (app["client_id"], app["client_secret"])
+        post = server.http.post
+        first = post("/oauth/token", auth=basic, data={
+            "grant_type": "password", "username": "audited", "password": password,
+            "scope": "openid notes:read"}).json()
+        second = post("/oauth/token", auth=basic, data={
+            "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).json()
+        post("/oauth/token", auth=basic, data={
+            "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+        post("/oauth/introspect", auth=basic, data={"token": second["access_token"]})
+        post("/oauth/revoke", auth=basic, data={"token": second["refresh_token"]})
+        post("/oauth/token", auth=basic, data={
+            "grant_type": "password", "username": "audited", "password": "wrong-guess"})
+        rotated = server.cli_json("keys", "rotate", "--force")
+    finally:
+        server.stop()
+    text = audit_path.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    events = [line["event"] for line in lines]
+    for expected in ("admin.client_created", "admin.user_created", "token.issued",
+                     "refresh_token.reuse_detected", "token.revoked", "token.refused",
+                     "admin.keys_rotated"):
+        assert expected in events, (expected, events)
+    issued = [line for line in lines if line["event"] == "token.issued"]
+    assert issued[0]["client_id"] == app["client_id"] and issued[0]["jti"] and issued[0]["kid"]
+    assert issued[0]["address"] == "127.0.0.1"
+    assert any(line.get("kid") == rotated["current"] for line in lines)
+    secrets_seen = [app["client_secret"], password, first["refresh_token"], second["refresh_token"],
+                    first["access_token"], second["access_token"], first["id_token"]]
+    for secret in secrets_seen:
+        assert secret not in text
+    # Nor a recognisable piece of one.
+    for secret in secrets_seen:
+        assert secret[:24] not in text
