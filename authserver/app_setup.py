@@ -10,7 +10,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import audit, security_headers
+from . import audit, openapi, security_headers
 from .config import Settings
 from .db import Database
 from .keystore import KeyStore
@@ -54,6 +54,7 @@ def build_app(settings: Settings) -> Flask:
         app.register_blueprint(blueprint)
 
     app.extensions["authserver.metadata"] = _published_metadata(app, settings)
+    app.extensions["authserver.openapi"] = openapi.build(app, settings.issuer)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

@@ -62,3 +62,8 @@ def jwks() -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = current_app.extensions["authserver.settings"].jwks_max_age
     return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(current_app.extensions["authserver.openapi"])
