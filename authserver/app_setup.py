@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import audit, openapi, security_headers
+from . import audit, metrics, openapi, security_headers
 from .config import Settings
 from .db import Database
 from .keystore import KeyStore
@@ -50,6 +50,7 @@ def build_app(settings: Settings) -> Flask:
     )
 
     configure_sessions(app, settings)
+    metrics.install(app)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
 
@@ -86,10 +87,23 @@ def _published_metadata(app: Flask, settings: Settings) -> dict[str, Any]:
 def _error_json(status: int, error: str, description: str) -> Response:
     response = jsonify(error=error, error_description=description)
     response.status_code = status
+    response.headers["Cache-Control"] = "no-store"  # an error is about this request only
     return response
 
 
+def _refuse_nul_characters() -> Response | None:
+    """No OAuth parameter may hold a NUL (RFC 6749 Appendix A allows none), and PostgreSQL
+    text cannot store one: refuse it up front, the same on every backend."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                return _error_json(400, "invalid_request", "NUL characters are not allowed")
+    return None
+
+
 def _register_error_handlers(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         if exc.response is not None:
@@ -106,6 +120,14 @@ def _register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
 
+    @app.errorhandler(DataError)
+    def _unacceptable_value(exc: DataError) -> Response:
+        # The database refused a value from the request (PostgreSQL text cannot hold NUL):
+        # the client's input, not a server fault.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    str(exc.orig).splitlines()[0])
+        return _error_json(400, "invalid_request", "a value in the request is not acceptable")
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_unavailable(exc: Exception) -> Response:
@@ -117,7 +139,6 @@ def _register_error_handlers(app: Flask) -> None:
             503, "temporarily_unavailable", "the database is unavailable; retry shortly"
         )
         response.headers["Retry-After"] = "5"
-        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(Exception)

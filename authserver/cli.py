@@ -6,6 +6,9 @@ Exit codes scripts can rely on: 0 success, 1 the operation failed (message on st
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import click
 
 from .cli_clients import client
@@ -36,6 +39,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from .server import run
 
     settings = load_settings()
+    # Before any worker imports prometheus_client: where the workers add up their metrics.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
     migrate(settings)
     try:
         KeyStore.from_settings(settings).ensure()

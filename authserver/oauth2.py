@@ -39,6 +39,8 @@ _CLIENT_BY_ID = select(*Client.__table__.columns).where(
 
 
 def query_client(client_id: str) -> Client | None:
+    if "\x00" in client_id:  # from a decoded Basic header: PostgreSQL text cannot hold it
+        return None
     row = db.session().connection().execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
     return Client(**row._mapping) if row is not None else None
 

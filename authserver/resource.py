@@ -158,6 +158,12 @@ def _max_age(cache_control: str | None, default: int) -> float:
     return default
 
 
+def _invalid(reason: str, description: str) -> InvalidTokenError:
+    error = InvalidTokenError(description)
+    error.reason = reason  # type: ignore[attr-defined]
+    return error
+
+
 class AccessTokenValidator(JWTBearerTokenValidator):
     """RFC 9068 §4 validation, stricter than Authlib's default on the points RFC 8725 asks:
     `typ` is required, the algorithm is pinned, and the key comes only from our KeySource
@@ -179,27 +185,27 @@ class AccessTokenValidator(JWTBearerTokenValidator):
 
     def authenticate_token(self, token_string: str) -> JWTAccessTokenClaims:
         if len(token_string) > MAX_TOKEN_BYTES:
-            raise InvalidTokenError("the access token is too large")
+            raise _invalid("too_large", "the access token is too large")
         try:
             signed = jws.extract_compact(token_string.encode("ascii"))
         except (JoseError, ValueError, UnicodeError):
-            raise InvalidTokenError("the access token is not a signed JWT") from None
+            raise _invalid("malformed", "the access token is not a signed JWT") from None
         header = signed.protected
         if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
-            raise InvalidTokenError("the token is not an access token (typ must be at+jwt)")
+            raise _invalid("wrong_typ", "the token is not an access token (typ must be at+jwt)")
         if header.get("alg") not in self.algorithms:
-            raise InvalidTokenError(f"the token's alg must be one of {self.algorithms}")
+            raise _invalid("wrong_alg", f"the token's alg must be one of {self.algorithms}")
         kid = header.get("kid")
         key = self.keys.get_key(kid) if isinstance(kid, str) else None
         if key is None:
-            raise InvalidTokenError("the token is signed by a key the issuer does not publish")
+            raise _invalid("unknown_key", "the token is signed by a key the issuer does not publish")
         try:
             verified = jws.validate_compact(signed, key, self.algorithms)
             claims = json.loads(signed.payload) if verified else None
         except (JoseError, ValueError):
             verified = False
         if not verified or not isinstance(claims, dict):
-            raise InvalidTokenError("the token's signature does not verify")
+            raise _invalid("bad_signature", "the token's signature does not verify")
         return JWTAccessTokenClaims(claims, header)
 
     def validate_token(
@@ -207,7 +213,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
     ) -> None:
         problem = self._claims_problem(token, int(time.time()))
         if problem:
-            raise InvalidTokenError(f"the token is not valid: {problem}")
+            raise _invalid("claims", f"the token is not valid: {problem}")
         if self.scope_insufficient(token.get("scope"), scopes):
             raise ScopeRequired(scopes)
 
@@ -250,9 +256,16 @@ class ScopeRequired(InsufficientScopeError):
 
 class BearerProtector(ResourceProtector):
     """Authlib's Flask protector with RFC 6750 §3 responses: a bare challenge when the request
-    carries no Bearer token, JSON error bodies, never a 500."""
+    carries no Bearer token, JSON error bodies, never a 500. `on_failure(reason)` is told of
+    every refusal (the server counts them in its metrics)."""
+
+    def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.on_failure = on_failure
 
     def raise_error_response(self, error: OAuth2Error) -> NoReturn:
+        if self.on_failure is not None:
+            self.on_failure(_reason(error))
         headers = dict(error.get_headers())
         if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
             # §3.1: no authentication information -> no error code in the challenge.
@@ -264,6 +277,16 @@ class BearerProtector(ResourceProtector):
         headers["Content-Type"] = "application/json"
         headers["Cache-Control"] = "no-store"
         abort(Response(flask_json.dumps(body), status=error.status_code, headers=headers))
+
+
+def _reason(error: OAuth2Error) -> str:
+    if isinstance(error, MissingAuthorizationError):
+        return "missing"
+    if isinstance(error, UnsupportedTokenTypeError):
+        return "wrong_scheme"
+    if isinstance(error, InsufficientScopeError):
+        return "insufficient_scope"
+    return str(getattr(error, "reason", error.error))
 
 
 def create_protector(

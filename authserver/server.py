@@ -29,6 +29,13 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _child_exit(_server: Any, worker: Any) -> None:
+    # prometheus-client multiprocess mode: drop a dead worker's live gauges.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def run(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
     options = {
         "bind": f"{host}:{port}",
@@ -41,5 +48,6 @@ def run(settings: Settings, *, host: str, port: int, workers: int, threads: int)
         "timeout": 30,
         "graceful_timeout": 10,
         "proc_name": "authserver",
+        "child_exit": _child_exit,
     }
     GunicornServer(settings, options).run()

@@ -98,8 +98,10 @@ def test_notes_are_stored_per_subject(app: Flask, client: FlaskClient, user_toke
         ({"json": {"text": ""}}, "1 to 2000"),
         ({"json": {"text": "x" * 2001}}, "1 to 2000"),
         ({"json": {"text": "ok", "owner": "someone-else"}}, "unknown field"),
+        ({"json": {"text": "a\x00b"}}, "NUL"),
     ],
-    ids=["form", "broken-json", "array", "missing-text", "number", "empty", "too-long", "extra"],
+    ids=["form", "broken-json", "array", "missing-text", "number", "empty", "too-long", "extra",
+         "nul-character"],
 )
 def test_bad_note_bodies_get_clear_400s(
     client: FlaskClient, user_token: str, kwargs: dict[str, Any], fragment: str

@@ -368,3 +368,16 @@ def test_get_on_token_endpoint_is_405_json(client: FlaskClient) -> None:
     response = client.get("/oauth/token")
     assert response.status_code == 405
     assert response.json["error"] == "method_not_allowed"
+
+
+def test_nul_characters_are_refused_on_every_backend(
+    client: FlaskClient, password_client: tuple[str, str]
+) -> None:
+    # Found by fuzzing: PostgreSQL text cannot hold NUL, and the query failed with a 500.
+    in_form = password_grant(client, password_client, username="a\x00b")
+    assert in_form.status_code == 400 and in_form.json["error"] == "invalid_request"
+    in_basic = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic("a\x00b", "secret"))
+    assert in_basic.status_code == 401 and in_basic.json["error"] == "invalid_client"
+    in_query = client.get("/oauth/authorize", query_string={"client_id": "x\x00"})
+    assert in_query.status_code == 400

@@ -67,6 +67,8 @@ def create_note() -> Response | tuple[Response, int]:
         return _bad_request('"text" is required and must be a string')
     if not 1 <= len(text) <= MAX_NOTE_LENGTH:
         return _bad_request(f'"text" must be 1 to {MAX_NOTE_LENGTH} characters')
+    if "\x00" in text:
+        return _bad_request('"text" must not contain NUL characters')
     session = db.begin_write()
     note = Note(owner_sub=current_token["sub"], text=text)
     session.add(note)

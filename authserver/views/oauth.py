@@ -9,7 +9,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .. import audit, db
+from .. import audit, db, metrics
 from ..oauth2 import WRITING_GRANT_TYPES, OAuth2Server
 from ..ratelimit import FailureThrottle
 
@@ -62,6 +62,7 @@ def token() -> Response:
         if wait:
             audit.event("token.refused", "throttled", grant_type=grant_type,
                         client_id=client_id, username=username, address=address)
+            metrics.token_answer(grant_type, "throttled")
             return too_many_attempts(wait)
 
     if grant_type in WRITING_GRANT_TYPES:
@@ -74,6 +75,7 @@ def token() -> Response:
 def _record(response: Response, grant_type: str | None, client_id: str, username: str | None,
             address: str) -> None:
     body = response.get_json(silent=True) or {}
+    metrics.token_answer(grant_type, "issued" if response.status_code == 200 else "refused")
     if response.status_code == 200:
         audit.event("token.issued", grant_type=grant_type, client_id=client_id, address=address,
                     scope=body.get("scope"), refresh_issued=bool(body.get("refresh_token")),

@@ -11,6 +11,7 @@ from typing import Any
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import current_app
 
+from ..metrics import validation_failed
 from ..resource import AccessTokenValidator, BearerProtector
 
 VALIDATOR_KEY = "authserver.token_validator"
@@ -27,5 +28,5 @@ class _CurrentAppValidator(BearerTokenValidator):
         self._validator().validate_token(token, scopes, request, **kwargs)
 
 
-require_token = BearerProtector()
+require_token = BearerProtector(on_failure=validation_failed)
 require_token.register_token_validator(_CurrentAppValidator())
