@@ -25,13 +25,22 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _issuer(raw: str) -> str:
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _issuer(raw: str, allow_insecure: bool) -> str:
     parts = urlsplit(raw)
-    # OIDC Discovery §2 / RFC 8414 §2: https (or http for local use) URL, no query or fragment.
+    # OIDC Discovery §2 / RFC 8414 §2: an https URL with no query or fragment.
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"AUTHSERVER_ISSUER must be an http(s) URL, got {raw!r}")
     if parts.query or parts.fragment:
         raise ConfigError("AUTHSERVER_ISSUER must not have a query or fragment")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not allow_insecure:
+        # Tokens, codes and passwords would cross the network in the clear (RFC 9700 §2.6).
+        raise ConfigError(
+            f"AUTHSERVER_ISSUER {raw!r} is plain http on a non-loopback host: use https, or set "
+            "AUTHSERVER_ALLOW_INSECURE_ISSUER=1 if TLS ends in front of the server"
+        )
     return raw.rstrip("/")
 
 
@@ -54,6 +63,7 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 10
     secret_key: str | None = None
+    allow_insecure_issuer: bool = False
     # Where the server keeps local state besides the database: the session secret key.
     instance_dir: str = "instance"
     # Failed-login counters: "memory://" (per process) or "redis://host:port/db" (shared).
@@ -68,7 +78,7 @@ class Settings:
         return max(self.access_token_ttl, self.id_token_ttl)
 
     def with_defaults(self) -> Settings:
-        issuer = _issuer(self.issuer)
+        issuer = _issuer(self.issuer, self.allow_insecure_issuer)
         return replace(self, issuer=issuer, api_audience=self.api_audience or f"{issuer}/api")
 
     @classmethod
@@ -96,6 +106,7 @@ class Settings:
             db_pool_size=_int(env, "AUTHSERVER_DB_POOL_SIZE", d.db_pool_size, 1),
             db_max_overflow=_int(env, "AUTHSERVER_DB_MAX_OVERFLOW", d.db_max_overflow),
             secret_key=env.get("AUTHSERVER_SECRET_KEY") or None,
+            allow_insecure_issuer=env.get("AUTHSERVER_ALLOW_INSECURE_ISSUER", "") in ("1", "true"),
             instance_dir=env.get("AUTHSERVER_INSTANCE_DIR") or d.instance_dir,
             ratelimit_storage_url=env.get("AUTHSERVER_RATELIMIT_STORAGE_URL")
             or d.ratelimit_storage_url,

@@ -95,6 +95,7 @@ def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
     keys_dir = _copy_keys(key_template, tmp_path / "keys")
     configured = Settings(
         issuer="http://authserver.test",
+        allow_insecure_issuer=True,  # a test host name, not a deployment
         database_url=database_url,
         keys_dir=str(keys_dir),
         instance_dir=str(tmp_path / "instance"),

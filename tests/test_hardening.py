@@ -28,6 +28,10 @@ def redis_url() -> str:
         if os.environ.get("CI"):
             pytest.fail("Redis is not reachable at 127.0.0.1:6379; .ci/run starts it")
         pytest.skip("Redis not running")
+    # Start from clean counters: earlier runs on this machine share the Redis and the address.
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match="*LIMITER/authserver/*"):
+        client.delete(key)
     return url
 
 
@@ -173,3 +177,33 @@ def test_audit_log_records_a_full_cycle_without_any_secret(
     # Nor a recognisable piece of one.
     for secret in secrets_seen:
         assert secret[:24] not in text
+
+
+def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from authserver import hashing
+
+    calls: list[str] = []
+    real_hasher = hashing._password_hasher
+
+    class CountingHasher:
+        def verify(self, stored: str, password: str) -> bool:
+            calls.append(stored)
+            return real_hasher.verify(stored, password)
+
+    monkeypatch.setattr(hashing, "_password_hasher", CountingHasher())
+    assert hashing.password_matches("guess", None) is False
+    assert calls == [hashing._DUMMY_PASSWORD_HASH]  # the dummy argon2 hash was really checked
+
+
+def test_security_headers_over_http(server: ServerProcess) -> None:
+    api = server.http.get("/api/me")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    assert api.headers["Referrer-Policy"] == "no-referrer"
+    token = server.http.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert token.headers["Cache-Control"] == "no-store"
+    page = server.http.get("/oauth/authorize", params={"client_id": "unknown"})
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    too_big = server.http.post("/oauth/token", content=b"grant_type=" + b"x" * 70_000,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert too_big.status_code == 413 and too_big.json()["error"] == "invalid_request"
