@@ -165,6 +165,9 @@ class KeyStore:
     def ensure(self) -> None:
         """Load the store; create it (a current and a next key) only when there is none yet."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A checkout's keys/ comes from git as 0755 (it holds the README): private keys live
+        # here, so nobody else may even list them.
+        os.chmod(self.directory, 0o700)
         with self._locked():
             if not self.manifest_path.exists():
                 now = self._clock()

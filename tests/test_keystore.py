@@ -58,6 +58,14 @@ def test_first_start_creates_current_and_next_with_safe_modes(store: KeyStore) -
     assert stat.S_IMODE((directory / "manifest.json").stat().st_mode) == 0o600
 
 
+def test_an_existing_open_directory_is_closed_to_others(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    directory.mkdir(mode=0o755)
+    (directory / "README.md").write_text("like a fresh checkout")
+    KeyStore(directory).ensure()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
 def test_kid_is_the_rfc7638_thumbprint(store: KeyStore) -> None:
     key = store.signing_key()
     assert key.kid == key.thumbprint()
