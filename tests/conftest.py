@@ -9,7 +9,6 @@ down, but under CI=true an unreachable PostgreSQL is a failure, never a silent s
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from authserver.db import migrate
 from authserver.keystore import KeyStore
 
 from .helpers import make_client, make_user
-from .support import ServerProcess, start_server
+from .support import ServerProcess, copy_keys, start_server
 
 POSTGRES_URL = os.environ.get(
     "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -63,12 +62,6 @@ def key_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def _copy_keys(template: Path, destination: Path) -> Path:
-    shutil.copytree(template, destination)
-    os.chmod(destination, 0o700)
-    return destination
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from _database_url(request, tmp_path)
@@ -92,7 +85,7 @@ def _database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
-    keys_dir = _copy_keys(key_template, tmp_path / "keys")
+    keys_dir = copy_keys(key_template, tmp_path)
     configured = Settings(
         issuer="http://authserver.test",
         allow_insecure_issuer=True,  # a test host name, not a deployment
@@ -126,7 +119,7 @@ def server(
     tmp_path = tmp_path_factory.mktemp("server")
     urls = _database_url(request, tmp_path)
     url = next(urls)
-    keys_dir = _copy_keys(key_template, tmp_path / "keys")
+    keys_dir = copy_keys(key_template, tmp_path)
     process = start_server(tmp_path, database_url=url, keys_dir=keys_dir)
     try:
         yield process

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +65,14 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def copy_keys(template: Path, workdir: Path) -> Path:
+    """A private copy of the session's pre-generated key store (RSA keygen is slow)."""
+    destination = workdir / "keys"
+    shutil.copytree(template, destination)
+    os.chmod(destination, 0o700)
+    return destination
 
 
 def server_env(database_url: str, keys_dir: Path, issuer: str, **extra: str) -> dict[str, str]:

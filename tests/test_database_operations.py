@@ -20,7 +20,7 @@ from authserver.models import AuthorizationCode, RefreshToken, RefreshTokenFamil
 
 from .conftest import POSTGRES_URL
 from .helpers import basic, make_client, make_user, password_grant
-from .support import start_server
+from .support import copy_keys, start_server
 from .tcp_proxy import TcpProxy
 
 EXPIRED_FAMILIES = 2_000
@@ -117,7 +117,6 @@ def postgres_proxy(postgres_ready: bool) -> TcpProxy:
 def test_database_outage_gives_503_and_the_server_recovers(
     tmp_path: Path, key_template: Path, postgres_proxy: TcpProxy
 ) -> None:
-    import shutil
 
     from sqlalchemy import create_engine, text
 
@@ -127,8 +126,7 @@ def test_database_outage_gives_503_and_the_server_recovers(
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = (f"postgresql+psycopg://postgres@127.0.0.1:{postgres_proxy.listen_port}/test"
            f"?options=-csearch_path%3D{schema}&connect_timeout=2")
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     server = start_server(tmp_path, database_url=url, keys_dir=keys_dir, workers=2)
     try:
         app = server.cli_json("client", "create", "--name", "db", "--scope", "notes:read")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import redis
 
 from authserver.ratelimit import FailureThrottle
 
-from .support import ServerProcess, start_server
+from .support import ServerProcess, copy_keys, start_server
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +41,7 @@ def throttled(
     """`serve --workers 2` with the limits in Redis, shared by both workers (the in-memory
     default counts per worker process)."""
     tmp_path = tmp_path_factory.mktemp("throttled")
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 't.db'}",
                           keys_dir=keys_dir,
                           extra_env={"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url})
@@ -111,8 +109,7 @@ def test_lockout_is_per_address_and_ends_with_its_window() -> None:
 def test_two_servers_share_the_limit_through_redis(
     tmp_path: Path, key_template: Path, redis_url: str
 ) -> None:
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url}
     a = start_server(tmp_path, database_url=database, keys_dir=keys_dir, extra_env=env)
@@ -132,8 +129,7 @@ def test_two_servers_share_the_limit_through_redis(
 def test_audit_log_records_a_full_cycle_without_any_secret(
     tmp_path: Path, key_template: Path
 ) -> None:
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     audit_path = tmp_path / "audit.jsonl"
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}",
                           keys_dir=keys_dir, extra_env={"AUTHSERVER_AUDIT_LOG": str(audit_path)})

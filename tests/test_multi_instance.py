@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from .conftest import POSTGRES_URL
-from .support import ServerProcess, free_port, start_server
+from .support import ServerProcess, copy_keys, free_port, start_server
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -61,8 +61,7 @@ def cluster(
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     # One working directory: the instances share the generated session key, as hosts would

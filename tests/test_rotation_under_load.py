@@ -3,7 +3,6 @@ requests: zero failures, old tokens still validate, new tokens carry the new kid
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections import Counter
@@ -13,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from .support import start_server
+from .support import copy_keys, start_server
 
 
 @pytest.fixture(params=["sqlite"])
@@ -25,8 +24,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_rotation_under_load_breaks_nothing(
     tmp_path: Path, database_url: str, key_template: Path
 ) -> None:
-    keys_dir = tmp_path / "keys"
-    shutil.copytree(key_template, keys_dir)
+    keys_dir = copy_keys(key_template, tmp_path)
     server = start_server(tmp_path, database_url=database_url, keys_dir=keys_dir, workers=2)
     try:
         client = server.cli_json("client", "create", "--name", "load", "--scope", "profile")
