@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 from sqlalchemy import select
 
@@ -40,15 +43,22 @@ def client() -> None:
 @click.option("--auth-method", type=click.Choice(SUPPORTED_AUTH_METHODS),
               default="client_secret_basic", show_default=True,
               help="Token endpoint authentication method; 'none' makes a public client.")
+@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
+              help="JSON file with the client's public JWK Set (for private_key_jwt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
-           redirect_uris: tuple[str, ...], auth_method: str, as_json: bool) -> None:
+           redirect_uris: tuple[str, ...], auth_method: str, jwks_file: Any,
+           as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
+    try:
+        jwks = json.load(jwks_file) if jwks_file is not None else None
+    except ValueError as exc:
+        raise click.UsageError(f"--jwks is not JSON: {exc}") from None
     with database_session() as session:
         try:
             registered = register_client(
                 session, name=name, grant_types=list(grant_types), scope=scope,
-                redirect_uris=list(redirect_uris), auth_method=auth_method,
+                redirect_uris=list(redirect_uris), auth_method=auth_method, jwks=jwks,
             )
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None

@@ -21,7 +21,7 @@ from .config import Settings
 from .hashing import hash_secret
 from .keystore import KeyStore
 from .models import AuthorizationCode, Client, RefreshTokenFamily, User
-from .oauth2 import check_scope
+from .oauth2 import CONFIDENTIAL_AUTH_METHODS, check_scope
 from .tokens import IDTokenIssuer
 
 
@@ -50,7 +50,7 @@ class StrictCodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base64url
 
     def __init__(self, request: Any, server: Any) -> None:

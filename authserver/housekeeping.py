@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from .db import WRITE_INTENT
-from .models import AuthorizationCode, RefreshToken, RefreshTokenFamily
+from .models import AuthorizationCode, ClientAssertionUse, RefreshToken, RefreshTokenFamily
 
 # Revoked families are kept a day for introspection and audit, then go.
 REVOKED_FAMILY_RETENTION = 86_400
@@ -25,24 +26,27 @@ class PruneCounts:
     authorization_codes: int = 0
     refresh_tokens: int = 0
     refresh_token_families: int = 0
+    client_assertion_uses: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 def _delete_in_batches(
-    session_factory: Callable[[], Session], model: type, condition: object, batch_size: int
+    session_factory: Callable[[], Session], model: type, condition: object, batch_size: int,
+    key: Any = None,
 ) -> int:
+    key = model.id if key is None else key  # type: ignore[attr-defined]
     deleted = 0
     while True:
         with session_factory() as session, session.begin():
             session.connection(execution_options=WRITE_INTENT)
             ids = session.scalars(
-                select(model.id).where(condition).order_by(model.id).limit(batch_size)  # type: ignore[attr-defined]
+                select(key).where(condition).order_by(key).limit(batch_size)
             ).all()
             if not ids:
                 return deleted
-            session.execute(delete(model).where(model.id.in_(ids)))  # type: ignore[attr-defined]
+            session.execute(delete(model).where(key.in_(ids)))
             deleted += len(ids)
 
 
@@ -64,5 +68,9 @@ def prune(
     # A family's remaining tokens go with it (ON DELETE CASCADE).
     counts.refresh_token_families = _delete_in_batches(
         session_factory, RefreshTokenFamily, family_dead, batch_size
+    )
+    counts.client_assertion_uses = _delete_in_batches(
+        session_factory, ClientAssertionUse, ClientAssertionUse.expires_at < now, batch_size,
+        key=ClientAssertionUse.jti_hash,
     )
     return counts

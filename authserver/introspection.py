@@ -21,9 +21,9 @@ from . import audit, db
 from .hashing import hash_secret
 from .keystore import KeyStore
 from .models import Client, RefreshToken, User
-from .oauth2 import revoke_family
+from .oauth2 import CONFIDENTIAL_AUTH_METHODS, revoke_family
 
-CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]
+CONFIDENTIAL = CONFIDENTIAL_AUTH_METHODS
 
 
 def find_refresh_token(raw: str) -> RefreshToken | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, list_to_scope
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -53,6 +54,8 @@ class Client(Base, ClientMixin):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(Text, default="")
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
+    # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
 
     def get_client_id(self) -> str:
@@ -210,6 +213,16 @@ class Consent(Base):
 
     def covers(self, scope: str) -> bool:
         return set(scope.split()) <= set(self.scope.split())
+
+
+class ClientAssertionUse(Base):
+    """A private_key_jwt assertion's jti, kept until the assertion expires, so that it is
+    accepted once (RFC 7523 §3 item 7); the primary key makes the check atomic."""
+
+    __tablename__ = "client_assertion_uses"
+
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Note(Base):

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import bindparam, select, update
 
 from . import audit, db
+from .client_auth import AUTH_METHOD, PrivateKeyJWT
 from .config import Settings
 from .hashing import hash_password, hash_secret, password_matches, password_needs_rehash
 from .keystore import KeyStore
@@ -25,8 +26,8 @@ from .tokens import USER_ONLY_SCOPES, AccessTokenGenerator, IDTokenIssuer
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "notes:read", "notes:write")
 SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token")
-CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 # Grants whose token request writes (refresh tokens, codes): they declare it up front.
 WRITING_GRANT_TYPES = frozenset({"password", "refresh_token", "authorization_code"})
 
@@ -252,6 +253,7 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore) -> OAuth2S
 
     server = OAuth2Server(settings, keystore)
     server.init_app(app, query_client=query_client, save_token=save_token)
+    server.register_client_auth_method(AUTH_METHOD, PrivateKeyJWT(settings.issuer, settings.leeway))
     id_tokens = IDTokenIssuer(settings, keystore)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(PasswordGrant, [id_tokens])

@@ -5,8 +5,11 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
 from .hashing import hash_secret, new_secret
@@ -69,6 +72,25 @@ def validate_redirect_uri(uri: str) -> str:
     )
 
 
+PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
+
+
+def validate_jwks(jwks: Any) -> dict[str, Any]:
+    """A client's public keys for private_key_jwt: a JWK Set of RSA or EC public keys."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise RegistrationError('the JWKS must be a JSON object {"keys": [...]} with a key')
+    for key in jwks["keys"]:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
+            raise RegistrationError("every JWKS key must be an RSA or EC public key")
+        if any(member in key for member in PRIVATE_JWK_MEMBERS):
+            raise RegistrationError("the JWKS holds a private key: register public keys only")
+    try:
+        KeySet.import_key_set(jwks)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise RegistrationError(f"the JWKS is not valid: {exc}") from None
+    return jwks
+
+
 def default_scope(grant_types: list[str]) -> str:
     """Everything we support, less the user-only scopes when no grant has a user."""
     has_user = any(g in ("password", "authorization_code") for g in grant_types)
@@ -83,6 +105,7 @@ def register_client(
     scope: str | None = None,
     redirect_uris: list[str] | None = None,
     auth_method: str | None = None,
+    jwks: dict[str, Any] | None = None,
 ) -> RegisteredClient:
     name = name.strip()
     if not name:
@@ -99,6 +122,12 @@ def register_client(
             "a public client (auth method 'none') may only use authorization_code and "
             "refresh_token"
         )
+    if method == "private_key_jwt":
+        if jwks is None:
+            raise RegistrationError("private_key_jwt needs the client's public keys (--jwks FILE)")
+        jwks = validate_jwks(jwks)
+    elif jwks is not None:
+        raise RegistrationError("--jwks is only for the private_key_jwt auth method")
     uris = [validate_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
@@ -107,7 +136,8 @@ def register_client(
         if s not in SUPPORTED_SCOPES:
             raise RegistrationError(f"unknown scope {s!r}")
 
-    secret = None if method == "none" else new_secret(32)
+    # A secret only for the methods that use one.
+    secret = new_secret(32) if method.startswith("client_secret") else None
     client = Client(
         # Hex, so that an id never starts with "-" and reads as an option on a command line.
         client_id=secrets.token_hex(16),
@@ -117,6 +147,7 @@ def register_client(
         redirect_uris=uris,
         scope=" ".join(dict.fromkeys(scopes)),
         token_endpoint_auth_method=method,
+        jwks=jwks,
     )
     session.add(client)
     session.flush()
@@ -124,8 +155,10 @@ def register_client(
 
 
 def rotate_client_secret(client: Client) -> str:
-    if client.is_public:
-        raise RegistrationError("a public client (auth method 'none') has no secret to rotate")
+    if not client.token_endpoint_auth_method.startswith("client_secret"):
+        raise RegistrationError(
+            f"a client with auth method {client.token_endpoint_auth_method!r} has no secret"
+        )
     secret = new_secret(32)
     client.client_secret_hash = hash_secret(secret)
     return secret

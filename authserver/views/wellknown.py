@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from ..client_auth import SIGNING_ALGS as CLIENT_ASSERTION_ALGS
 from ..oauth2 import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES, SUPPORTED_SCOPES
 from ..tokens import SIGNING_ALG
 
@@ -36,6 +37,7 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": [
             m for m in SUPPORTED_AUTH_METHODS if m != "none"
         ],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
