@@ -7,6 +7,7 @@ import re
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from .db import rows_changed
 from .hashing import hash_password
 from .models import Note, RefreshTokenFamily, User, now
 
@@ -63,7 +64,7 @@ def set_password(session: Session, user: User, password: str) -> int:
         .where(RefreshTokenFamily.user_id == user.id, RefreshTokenFamily.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-    return result.rowcount
+    return rows_changed(result)
 
 
 def delete_user(session: Session, user: User) -> None:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -105,7 +106,7 @@ def _register_error_handlers(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         if exc.response is not None:
             return exc.response  # it carries its own, already RFC-shaped, response
         code = exc.code or 500

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 from sqlalchemy.exc import IntegrityError
@@ -52,7 +53,7 @@ def read_password_stdin() -> str:
     return password
 
 
-def audit_admin(event: str, **fields: object) -> None:
+def audit_admin(event: str, **fields: Any) -> None:
     """An audit line for an operator's change, with who ran it (the OS user)."""
     import getpass
 

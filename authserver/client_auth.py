@@ -5,7 +5,7 @@ public JWK Set."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -34,7 +34,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [f"{self.issuer}/oauth/token", self.issuer]
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
-        return KeySet.import_key_set(client.jwks or {"keys": []})
+        return KeySet.import_key_set(cast(Any, client.jwks or {"keys": []}))
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         try:

@@ -109,7 +109,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             .values(used_at=int(time.time()))
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if db.rows_changed(claimed) != 1:
             raise InvalidGrantError("authorization code already used")
         return found
 

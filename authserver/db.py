@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -103,6 +103,11 @@ def migrate(settings: Settings) -> None:
     if _is_sqlite(settings.database_url):
         _prepare_sqlite_file(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def rows_changed(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (the conditional claims rely on it)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def session() -> Session:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .db import WRITE_INTENT
@@ -33,7 +33,8 @@ class PruneCounts:
 
 
 def _delete_in_batches(
-    session_factory: Callable[[], Session], model: type, condition: object, batch_size: int,
+    session_factory: Callable[[], Session], model: type, condition: ColumnElement[bool],
+    batch_size: int,
     key: Any = None,
 ) -> int:
     key = model.id if key is None else key  # type: ignore[attr-defined]

@@ -370,6 +370,8 @@ class KeyStore:
             raise KeyStoreError(
                 f"cannot load {path}: wrong AUTHSERVER_KEYS_PASSPHRASE or a corrupt key"
             ) from None
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise KeyStoreError(f"{path} is not an RSA private key")
         jwk = RSAKey.import_key(private, {"alg": key.alg, "use": "sig"})
         if jwk.thumbprint() != key.kid:
             raise KeyStoreError(f"{path} does not hold the key {key.kid} (thumbprint mismatch)")

@@ -109,7 +109,7 @@ def revoke_family(family_id: str) -> bool:
         .values(revoked_at=int(time.time()))
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(db.rows_changed(result))
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -192,7 +192,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .values(generation=expected + 1, rotated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if db.rows_changed(result) != 1:
             return None
         family.generation, family.rotated_at = expected + 1, now
         return expected + 1

@@ -29,8 +29,9 @@ def _form(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
         "type": "object", "properties": properties, "required": required}}}}
 
 
-CLIENT_AUTH = [{"clientBasic": []}, {}]  # Basic, or client_id/client_secret in the form
-BEARER = [{"bearer": []}]
+# Basic, or client_id/client_secret in the form (an empty requirement: no HTTP auth scheme).
+CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 STRING = {"type": "string"}
 
 TOKEN = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
@@ -85,7 +85,7 @@ def validate_jwks(jwks: Any) -> dict[str, Any]:
         if any(member in key for member in PRIVATE_JWK_MEMBERS):
             raise RegistrationError("the JWKS holds a private key: register public keys only")
     try:
-        KeySet.import_key_set(jwks)
+        KeySet.import_key_set(cast(Any, jwks))
     except (JoseError, ValueError, TypeError) as exc:
         raise RegistrationError(f"the JWKS is not valid: {exc}") from None
     return jwks

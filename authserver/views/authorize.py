@@ -14,6 +14,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
@@ -80,7 +81,7 @@ def _unsafe_redirect_problem() -> tuple[Client | None, str | None]:
     return client, None
 
 
-def _error_redirect(error: OAuth2Error) -> Response:
+def _error_redirect(error: OAuth2Error) -> ResponseReturnValue:
     status, _, headers = error()
     location = dict(headers).get("Location")
     if status != 302 or not location:
@@ -128,7 +129,7 @@ def _remember_consent(user: User, client: Client, scope: str, existing: Consent 
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-def authorize() -> Response:
+def authorize() -> ResponseReturnValue:
     client, problem = _unsafe_redirect_problem()
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
@@ -181,7 +182,7 @@ def _redirect_target(client: Client) -> str:
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     """OIDC RP-Initiated Logout 1.0: end the session; go back to the client only to a URI it
     registered (one of its redirect URIs), else show a signed-out page."""
     params = request.values
@@ -205,7 +206,7 @@ def _logout_client(id_token_hint: str | None, client_id: str | None) -> Client |
         if claims.get("iss") != current_app.extensions["authserver.settings"].issuer:
             return None
         audience = claims.get("aud")
-        hinted = audience[0] if isinstance(audience, list) and audience else audience
+        hinted: Any = audience[0] if isinstance(audience, list) and audience else audience
         if client_id and client_id != hinted:
             return None
         client_id = hinted
