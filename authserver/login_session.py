@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Flask, Request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import select
 
 from . import db
@@ -50,8 +51,19 @@ def ensure_secret_key(settings: Settings) -> str:
     return key
 
 
+class CookieSessionWhenPresent(SecureCookieSessionInterface):
+    """Flask's signed cookie session, but a request without the cookie (every API and token
+    request) gets an empty session without Flask building its signer first."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def configure_sessions(app: Flask, settings: Settings) -> None:
     app.secret_key = ensure_secret_key(settings)
+    app.session_interface = CookieSessionWhenPresent()
     app.config.update(
         SESSION_COOKIE_NAME="authserver_session",
         SESSION_COOKIE_HTTPONLY=True,

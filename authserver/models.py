@@ -13,8 +13,19 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, list_to_scope
 from authlib.oauth2.rfc6749.util import scope_to_list
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .hashing import secret_matches
 
@@ -213,6 +224,31 @@ class Consent(Base):
 
     def covers(self, scope: str) -> bool:
         return set(scope.split()) <= set(self.scope.split())
+
+
+class ClientsVersion(Base):
+    """One row whose version moves on every change to the clients table, in the same
+    transaction: the token endpoint's per-worker client cache (client_cache.py) trusts what it
+    holds only while this number is unchanged."""
+
+    __tablename__ = "clients_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> None:
+    # Every ORM write of a Client (create, delete, rotate-secret, any later edit) passes here,
+    # whichever session or process makes it. Raw SQL on `clients` must bump the version itself.
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, Client) for obj in changed):
+        session.execute(
+            update(ClientsVersion)
+            .where(ClientsVersion.id == 1)
+            .values(version=ClientsVersion.version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class ClientAssertionUse(Base):

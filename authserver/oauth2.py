@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 
 from . import audit, db
 from .client_auth import AUTH_METHOD, PrivateKeyJWT
+from .client_cache import ClientCache
 from .config import Settings
 from .hashing import hash_password, hash_secret, password_matches, password_needs_rehash
 from .keystore import KeyStore
@@ -224,6 +225,7 @@ class OAuth2Server(AuthorizationServer):
         self.settings = settings
         self.keystore = keystore
         self.scopes_supported = list(SUPPORTED_SCOPES)
+        self.client_cache: ClientCache | None = None
 
     def init_app(self, app: Flask, query_client: Any = None, save_token: Any = None) -> None:
         super().init_app(app, query_client, save_token)
@@ -252,7 +254,8 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore) -> OAuth2S
     )
 
     server = OAuth2Server(settings, keystore)
-    server.init_app(app, query_client=query_client, save_token=save_token)
+    server.client_cache = ClientCache(app.extensions["authserver.db"].engine, query_client)
+    server.init_app(app, query_client=server.client_cache.get, save_token=save_token)
     server.register_client_auth_method(AUTH_METHOD, PrivateKeyJWT(settings.issuer, settings.leeway))
     id_tokens = IDTokenIssuer(settings, keystore)
     server.register_grant(ClientCredentialsGrant)

@@ -1,0 +1,134 @@
+"""The token endpoint's per-worker client cache: it saves the client query, and a change to a
+client (deleted, secret rotated) takes effect on the very next request, on every worker."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select, text
+
+from authserver.models import Client
+from authserver.registration import rotate_client_secret
+
+from .support import ServerProcess
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def token(client: FlaskClient, client_id: str, secret: str) -> Any:
+    return client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                       headers=basic(client_id, secret))
+
+
+def statements_during(app: Flask, action: Any) -> list[str]:
+    """The SQL the app's engine ran (through its pool) while `action` ran."""
+    seen: list[str] = []
+    engine = app.extensions["authserver.db"].engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_known_client_is_not_queried_again(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    assert token(client, *cc_client).status_code == 200
+    statements = statements_during(app, lambda: token(client, *cc_client))
+    assert not [s for s in statements if "clients" in s], statements
+
+
+def test_rotated_secret_takes_effect_on_the_next_request(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    client_id, old_secret = cc_client
+    assert token(client, client_id, old_secret).status_code == 200  # now cached
+    with app.extensions["authserver.db"].session() as session:
+        stored = session.scalar(select(Client).where(Client.client_id == client_id))
+        assert stored is not None
+        new_secret = rotate_client_secret(stored)
+    refused = token(client, client_id, old_secret)
+    assert refused.status_code == 401
+    assert refused.get_json()["error"] == "invalid_client"
+    assert token(client, client_id, new_secret).status_code == 200
+
+
+def test_deleted_client_is_refused_on_the_next_request(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    assert token(client, *cc_client).status_code == 200
+    with app.extensions["authserver.db"].session() as session:
+        session.delete(session.scalar(select(Client).where(Client.client_id == cc_client[0])))
+    assert token(client, *cc_client).status_code == 401
+
+
+def test_a_rolled_back_change_keeps_the_version(app: Flask, cc_client: tuple[str, str]) -> None:
+    database = app.extensions["authserver.db"]
+    read = "SELECT version FROM clients_version WHERE id = 1"
+    with database.engine.connect() as conn:
+        before = conn.execute(text(read)).scalar_one()
+    session = database.session_factory()
+    stored = session.scalar(select(Client).where(Client.client_id == cc_client[0]))
+    assert stored is not None
+    stored.name = "renamed"
+    session.flush()  # the bump runs here, in the same transaction...
+    session.rollback()  # ...and goes with it
+    session.close()
+    with database.engine.connect() as conn:
+        assert conn.execute(text(read)).scalar_one() == before
+
+
+def test_a_lost_version_connection_falls_back_to_the_database(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    assert token(client, *cc_client).status_code == 200
+    cache = app.extensions["authserver.oauth2"].client_cache
+    cache._local.connection.close()  # as if the database had dropped it
+    statements = statements_during(app, lambda: token(client, *cc_client))
+    assert [s for s in statements if "clients" in s]  # loaded through the session instead
+    assert token(client, *cc_client).status_code == 200  # and the cache reconnects
+    assert cache.current_version() is not None
+
+
+def _cached_on_every_worker(server: ServerProcess, client_id: str, secret: str) -> None:
+    # Enough requests that both gunicorn workers have loaded the client into their caches.
+    for _ in range(12):
+        response = server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                    headers=basic(client_id, secret))
+        assert response.status_code == 200
+
+
+def _statuses(server: ServerProcess, client_id: str, secret: str) -> list[int]:
+    # Four tries: fewer than the failed-authentication throttle allows (5 per account), which
+    # would answer 429 instead of 401.
+    return [server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                             headers=basic(client_id, secret)).status_code for _ in range(4)]
+
+
+def test_rotate_secret_on_the_cli_reaches_every_worker(server: ServerProcess) -> None:
+    created = server.cli_json("client", "create", "--name", "cache", "--scope", "profile")
+    client_id, old_secret = created["client_id"], created["client_secret"]
+    _cached_on_every_worker(server, client_id, old_secret)
+    new_secret = server.cli_json("client", "rotate-secret", client_id)["client_secret"]
+    assert _statuses(server, client_id, old_secret) == [401] * 4
+    _cached_on_every_worker(server, client_id, new_secret)
+
+
+def test_delete_on_the_cli_reaches_every_worker(server: ServerProcess) -> None:
+    created = server.cli_json("client", "create", "--name", "cache", "--scope", "profile")
+    client_id, secret = created["client_id"], created["client_secret"]
+    _cached_on_every_worker(server, client_id, secret)
+    server.cli("client", "delete", client_id)
+    assert _statuses(server, client_id, secret) == [401] * 4
