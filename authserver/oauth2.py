@@ -14,7 +14,8 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, db
 from .client_auth import AUTH_METHOD, PrivateKeyJWT
@@ -60,7 +61,10 @@ def check_scope(requested: str | None, client: Client, *, has_user: bool) -> Non
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Store the refresh token, if one was issued; access tokens are self-contained JWTs."""
+    """Store the refresh token, if one was issued; access tokens are self-contained JWTs.
+
+    Plain INSERTs rather than ORM objects: this runs on every refresh, and the unit of work
+    cost more than the statements. A rotation's family row was already moved by _claim."""
     raw_refresh_token = token.get("refresh_token")
     if not raw_refresh_token:
         return
@@ -70,13 +74,12 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     expires_at = issued_at + settings.refresh_token_ttl
     previous: RefreshToken | None = getattr(request, "refresh_token", None)
     if previous is not None:
-        family = previous.family
-        generation = request.claimed_generation
-        family.expires_at = expires_at
+        family_id, generation = previous.family_id, request.claimed_generation
     else:
         code = getattr(request, "authorization_code", None)
-        family = RefreshTokenFamily(
-            id=str(uuid.uuid4()),
+        family_id, generation = str(uuid.uuid4()), 0
+        session.execute(insert(RefreshTokenFamily.__table__).values(
+            id=family_id,
             client_id=request.client.client_id,
             user_id=request.user.id,
             scope=token.get("scope", ""),
@@ -84,20 +87,16 @@ def save_token(token: dict[str, Any], request: Any) -> None:
             auth_time=code.auth_time if code is not None else issued_at,
             expires_at=expires_at,
             authorization_code_id=code.id if code is not None else None,
-        )
-        session.add(family)
-        generation = 0
-    session.add(
-        RefreshToken(
-            token_hash=hash_secret(raw_refresh_token),
-            family=family,
-            generation=generation,
-            client_id=request.client.client_id,
-            scope=token.get("scope", ""),
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
-    )
+        ))
+    session.execute(insert(RefreshToken.__table__).values(
+        token_hash=hash_secret(raw_refresh_token),
+        family_id=family_id,
+        generation=generation,
+        client_id=request.client.client_id,
+        scope=token.get("scope", ""),
+        issued_at=issued_at,
+        expires_at=expires_at,
+    ))
     session.commit()
 
 
@@ -190,12 +189,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 RefreshTokenFamily.generation == expected,
                 RefreshTokenFamily.revoked_at.is_(None),
             )
-            .values(generation=expected + 1, rotated_at=now)
+            # The family's lifetime slides with each rotation, set here rather than by a
+            # second UPDATE when the new token is stored.
+            .values(generation=expected + 1, rotated_at=now,
+                    expires_at=now + self.request.settings.refresh_token_ttl)
             .execution_options(synchronize_session=False)
         )
         if db.rows_changed(result) != 1:
             return None
-        family.generation, family.rotated_at = expected + 1, now
+        # What the database now holds, without marking the object dirty (no UPDATE on flush).
+        for name, value in (("generation", expected + 1), ("rotated_at", now),
+                            ("expires_at", now + self.request.settings.refresh_token_ttl)):
+            set_committed_value(family, name, value)
         return expected + 1
 
     def _reject_reuse(self, token: RefreshToken) -> RefreshToken:
