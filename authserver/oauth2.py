@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, db
@@ -60,6 +60,10 @@ def check_scope(requested: str | None, client: Client, *, has_user: bool) -> Non
             raise InvalidScopeError(f"scope '{scope}' needs a user; this grant has none")
 
 
+_FAMILIES = cast(Table, RefreshTokenFamily.__table__)
+_REFRESH_TOKENS = cast(Table, RefreshToken.__table__)
+
+
 def save_token(token: dict[str, Any], request: Any) -> None:
     """Store the refresh token, if one was issued; access tokens are self-contained JWTs.
 
@@ -78,7 +82,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     else:
         code = getattr(request, "authorization_code", None)
         family_id, generation = str(uuid.uuid4()), 0
-        session.execute(insert(RefreshTokenFamily.__table__).values(
+        session.execute(insert(_FAMILIES).values(
             id=family_id,
             client_id=request.client.client_id,
             user_id=request.user.id,
@@ -88,7 +92,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
             expires_at=expires_at,
             authorization_code_id=code.id if code is not None else None,
         ))
-    session.execute(insert(RefreshToken.__table__).values(
+    session.execute(insert(_REFRESH_TOKENS).values(
         token_hash=hash_secret(raw_refresh_token),
         family_id=family_id,
         generation=generation,
