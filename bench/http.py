@@ -3,6 +3,8 @@ in the same run: a bare Flask endpoint under the same gunicorn settings, and opt
 peer (node oidc-provider, see bench/peer.py).
 
     python -m bench.http [--seconds 5] [--runs 3] [--peer]
+
+Every server is started first; then each figure's wrk runs are taken in turns with the others'.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +118,15 @@ def bare_flask(workers: int) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def runs(count: int, **kwargs: Any) -> LoadResult:
-    return median_of([wrk(**kwargs) for _ in range(count)])
+def interleaved(loads: dict[str, Callable[[], LoadResult]], count: int) -> dict[str, LoadResult]:
+    """The median of `count` runs of each load, taken in turns (a, b, c, a, b, c, ...): this
+    machine's speed drifts by tens of percent within minutes, and turns spread the drift
+    evenly over the figures that are compared."""
+    results: dict[str, list[LoadResult]] = {name: [] for name in loads}
+    for _ in range(count):
+        for name, load in loads.items():
+            results[name].append(load())
+    return {name: median_of(found) for name, found in results.items()}
 
 
 def basic(client: dict[str, Any]) -> str:
@@ -128,25 +137,28 @@ def basic(client: dict[str, Any]) -> str:
 FORM = "application/x-www-form-urlencoded"
 
 
-def client_credentials(server: Authserver, count: int, seconds: int) -> LoadResult:
+def client_credentials(server: Authserver, seconds: int) -> Callable[[], LoadResult]:
     client = server.cli("client", "create", "--name", "bench", "--scope", "profile")
-    return runs(count, url=f"{server.url}/oauth/token", method="POST",
-                body="grant_type=client_credentials",
-                headers={"Content-Type": FORM, "Authorization": basic(client)}, seconds=seconds)
+    return lambda: wrk(url=f"{server.url}/oauth/token", method="POST",
+                       body="grant_type=client_credentials",
+                       headers={"Content-Type": FORM, "Authorization": basic(client)},
+                       seconds=seconds)
 
 
-def refresh_tokens(server: Authserver, count: int, seconds: int) -> LoadResult:
+def refresh_tokens(server: Authserver, seconds: int) -> Callable[[], LoadResult]:
     """Each wrk request uses a refresh token once and keeps the rotated one for later."""
     client = server.cli("client", "create", "--name", "bench", "--grant-type", "password",
                         "--grant-type", "refresh_token", "--scope", "notes:read")
-    server.cli("user", "create", "--username", "bench", "--password-stdin", stdin="bench-pass-1\n")
-    results = []
-    for _ in range(count):
+    username = f"bench-{server.port}"
+    server.cli("user", "create", "--username", username, "--password-stdin",
+               stdin="bench-pass-1\n")
+
+    def run() -> LoadResult:
         # A fresh pool each run: the previous run's tokens were rotated away, and presenting
         # them again would (rightly) revoke their families.
         with httpx.Client(base_url=server.url) as http:
             pool = [http.post("/oauth/token", data={
-                "grant_type": "password", "username": "bench", "password": "bench-pass-1"},
+                "grant_type": "password", "username": username, "password": "bench-pass-1"},
                 headers={"Authorization": basic(client)}).json()["refresh_token"]
                 for _ in range(32)]
         script = Path(tempfile.mkdtemp()) / "refresh.lua"
@@ -155,8 +167,9 @@ def refresh_tokens(server: Authserver, count: int, seconds: int) -> LoadResult:
         output = subprocess.run(
             ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
              f"{server.url}/oauth/token"], capture_output=True, text=True, check=True).stdout
-        results.append(parse(output))
-    return median_of(results)
+        return parse(output)
+
+    return run
 
 
 # One wrk thread, a pool of refresh tokens: request() takes one, response() returns the
@@ -176,29 +189,29 @@ end
 """
 
 
-def password_grant(server: Authserver, count: int, seconds: int) -> LoadResult:
+def password_grant(server: Authserver, seconds: int) -> Callable[[], LoadResult]:
     client = server.cli("client", "create", "--name", "bench-pw", "--grant-type", "password",
                         "--scope", "notes:read")
     server.cli("user", "create", "--username", "pw", "--password-stdin", stdin="bench-pass-2\n")
     # Two connections: argon2id (64 MiB, t=3, p=4) takes tens of milliseconds a check, and
     # more connections would only queue past wrk's 2 s timeout.
-    return runs(count, url=f"{server.url}/oauth/token", method="POST",
-                body="grant_type=password&username=pw&password=bench-pass-2",
-                headers={"Content-Type": FORM, "Authorization": basic(client)}, seconds=seconds,
-                connections=2)
+    return lambda: wrk(url=f"{server.url}/oauth/token", method="POST",
+                       body="grant_type=password&username=pw&password=bench-pass-2",
+                       headers={"Content-Type": FORM, "Authorization": basic(client)},
+                       seconds=seconds, connections=2)
 
 
-def protected_vs_unprotected(server: Authserver, count: int, seconds: int) -> tuple[LoadResult, LoadResult]:
+def protected_and_unprotected(
+    server: Authserver, seconds: int
+) -> tuple[Callable[[], LoadResult], Callable[[], LoadResult]]:
     client = server.cli("client", "create", "--name", "bench-api", "--scope", "profile")
     token = httpx.post(f"{server.url}/oauth/token", data={"grant_type": "client_credentials"},
                        headers={"Authorization": basic(client)}).json()["access_token"]
-    protected = runs(count, url=f"{server.url}/api/me",
-                     headers={"Authorization": f"Bearer {token}"}, seconds=seconds)
+    bearer = {"Authorization": f"Bearer {token}"}
     # The same request, Authorization header included, to an endpoint that ignores it: the
     # difference is the protector (and the view), not the extra bytes on the wire.
-    unprotected = runs(count, url=f"{server.url}/healthz",
-                       headers={"Authorization": f"Bearer {token}"}, seconds=seconds)
-    return protected, unprotected
+    return (lambda: wrk(url=f"{server.url}/api/me", headers=bearer, seconds=seconds),
+            lambda: wrk(url=f"{server.url}/healthz", headers=bearer, seconds=seconds))
 
 
 def main() -> None:
@@ -209,29 +222,36 @@ def main() -> None:
     parser.add_argument("--peer", action="store_true", help="also run node oidc-provider")
     args = parser.parse_args()
     sqlite = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    figures: dict[str, Any] = {}
-    with bare_flask(args.workers) as url:
-        figures["bare_flask"] = runs(args.runs, url=url, seconds=args.seconds).as_dict()
-    with authserver(sqlite, 1) as server:
-        figures["client_credentials_1_worker"] = client_credentials(server, args.runs, args.seconds).as_dict()
-    with authserver(sqlite, args.workers) as server:
-        figures["client_credentials"] = client_credentials(server, args.runs, args.seconds).as_dict()
-        protected, unprotected = protected_vs_unprotected(server, args.runs, args.seconds)
-        figures["protected_api_me"] = protected.as_dict()
-        figures["unprotected_healthz"] = unprotected.as_dict()
-        figures["refresh_sqlite"] = refresh_tokens(server, args.runs, args.seconds).as_dict()
-        figures["password_grant"] = password_grant(server, args.runs, args.seconds).as_dict()
-    with postgres_schema() as url, authserver(url, args.workers) as server:
-        figures["client_credentials_postgres"] = client_credentials(server, args.runs, args.seconds).as_dict()
-        figures["refresh_postgres"] = refresh_tokens(server, args.runs, args.seconds).as_dict()
-    if args.peer:
-        from .peer import oidc_provider
+    seconds = args.seconds
+    with ExitStack() as servers:
+        # Every server is up for the whole run (an idle one costs nothing), so that the figures
+        # compared with each other can be taken in turns.
+        bare_url = servers.enter_context(bare_flask(args.workers))
+        one_worker = servers.enter_context(authserver(sqlite, 1))
+        main_server = servers.enter_context(authserver(sqlite, args.workers))
+        postgres = servers.enter_context(authserver(
+            servers.enter_context(postgres_schema()), args.workers))
+        protected, unprotected = protected_and_unprotected(main_server, seconds)
+        loads = {
+            "bare_flask": lambda: wrk(url=bare_url, seconds=seconds),
+            "client_credentials": client_credentials(main_server, seconds),
+            "client_credentials_1_worker": client_credentials(one_worker, seconds),
+            "protected_api_me": protected,
+            "unprotected_healthz": unprotected,
+            "client_credentials_postgres": client_credentials(postgres, seconds),
+            "refresh_postgres": refresh_tokens(postgres, seconds),
+            "refresh_sqlite": refresh_tokens(main_server, seconds),
+            "password_grant": password_grant(main_server, seconds),
+        }
+        if args.peer:
+            from .peer import oidc_provider
 
-        with oidc_provider() as peer:
-            figures["oidc_provider_client_credentials"] = runs(
-                args.runs, url=peer.token_url, method="POST", body=peer.body,
+            peer = servers.enter_context(oidc_provider())
+            loads["oidc_provider_client_credentials"] = lambda: wrk(
+                url=peer.token_url, method="POST", body=peer.body,
                 headers={"Content-Type": FORM, "Authorization": peer.authorization},
-                seconds=args.seconds).as_dict()
+                seconds=seconds)
+        figures = {name: result.as_dict() for name, result in interleaved(loads, args.runs).items()}
     rps = {name: figure["rps"] for name, figure in figures.items()}
     cc = rps["client_credentials"]
     ratios = {
@@ -242,8 +262,8 @@ def main() -> None:
     }
     if "oidc_provider_client_credentials" in rps:
         ratios["client_credentials_vs_oidc_provider"] = cc / rps["oidc_provider_client_credentials"]
-    figures["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
-    print(json.dumps(figures, indent=2))
+    print(json.dumps({**figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}},
+                     indent=2))
 
 
 if __name__ == "__main__":
