@@ -92,6 +92,7 @@ def start_server(
     database_url: str,
     keys_dir: Path,
     workers: int = 2,
+    threads: int = 1,
     extra_env: dict[str, str] | None = None,
     timeout: float = 30.0,
     issuer: str | None = None,
@@ -104,7 +105,8 @@ def start_server(
     log_path = workdir / f"server-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(
-        [*AUTHSERVER, "serve", "--port", str(port), "--workers", str(workers)],
+        [*AUTHSERVER, "serve", "--port", str(port), "--workers", str(workers),
+         "--threads", str(threads)],
         cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     server = ServerProcess(base_url, env, process, log_path)

@@ -4,8 +4,11 @@ client (deleted, secret rotated) takes effect on the very next request, on every
 from __future__ import annotations
 
 import base64
+import threading
+from pathlib import Path
 from typing import Any
 
+import httpx
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
@@ -13,7 +16,7 @@ from sqlalchemy import event, select, text
 from authserver.models import Client
 from authserver.registration import rotate_client_secret
 
-from .support import ServerProcess
+from .support import ServerProcess, copy_keys, start_server
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
@@ -132,3 +135,38 @@ def test_delete_on_the_cli_reaches_every_worker(server: ServerProcess) -> None:
     _cached_on_every_worker(server, client_id, secret)
     server.cli("client", "delete", client_id)
     assert _statuses(server, client_id, secret) == [401] * 4
+
+
+def test_threaded_workers_follow_a_rotation(tmp_path: Path, key_template: Path) -> None:
+    """gthread workers: each thread reads the version on its own connection."""
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'threads.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=1, threads=4)
+    try:
+        created = server.cli_json("client", "create", "--name", "threads", "--scope", "profile")
+        client_id, old_secret = created["client_id"], created["client_secret"]
+        statuses: list[int] = []
+
+        def hammer(secret: str) -> None:
+            with httpx.Client(base_url=server.base_url, timeout=10) as http:
+                for _ in range(10):
+                    statuses.append(http.post(
+                        "/oauth/token", data={"grant_type": "client_credentials"},
+                        headers=basic(client_id, secret)).status_code)
+
+        def burst(secret: str) -> list[int]:
+            statuses.clear()
+            threads = [threading.Thread(target=hammer, args=(secret,)) for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return sorted(set(statuses))
+
+        assert burst(old_secret) == [200]  # every gunicorn thread has the client cached
+        new_secret = server.cli_json("client", "rotate-secret", client_id)["client_secret"]
+        assert burst(new_secret) == [200]
+        # No thread still accepts the old secret: 401, then 429 once the failed-authentication
+        # throttle counts five failures.
+        assert 200 not in burst(old_secret)
+    finally:
+        server.stop()
