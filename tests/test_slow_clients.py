@@ -1,0 +1,142 @@
+"""Slow clients, and the deployment the README asks for: `authserver serve` behind a buffering
+reverse proxy (nginx here).
+
+gunicorn's workers handle one connection per thread; a client that sends its request slowly,
+or that reads its response and does not close the connection, holds that worker (up to the
+30 s request timeout, or the 2 s gunicorn 27 lingers for the peer to close). Each test first
+shows the hold on `serve` itself (so the check through nginx cannot pass by accident), then
+that the same clients against nginx do not delay anyone else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .support import ServerProcess, copy_keys, free_port, start_server
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+WORKERS = 2
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, key_template: Path) -> Iterator[tuple[ServerProcess, str]]:
+    if not os.path.exists(NGINX):
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed; .ci/run installs it")
+        pytest.skip("nginx not installed")
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'slow.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=WORKERS)
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port,
+                                      upstream=server.base_url.rsplit(":", 1)[1]))
+    nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    front = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{front}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield server, front
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        server.stop()
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def _lingering(url: str) -> list[socket.socket]:
+    """Clients that read their response and then keep the connection open."""
+    held = []
+    for _ in range(WORKERS * 2):
+        sock = socket.create_connection(_address(url))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.recv(65536)
+        held.append(sock)
+    return held
+
+
+def _slow_senders(url: str) -> list[socket.socket]:
+    """Clients that start a request and never finish its headers."""
+    held = []
+    for _ in range(WORKERS * 2):
+        sock = socket.create_connection(_address(url))
+        sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n")
+        held.append(sock)
+    time.sleep(0.3)  # let the workers pick them up
+    return held
+
+
+def _answer_time(url: str, timeout: float = 1.5) -> float:
+    """Seconds a normal request took; the timeout if it got no answer in time."""
+    start = time.monotonic()
+    try:
+        assert httpx.get(f"{url}/healthz", timeout=timeout).status_code == 200
+    except httpx.TimeoutException:
+        return timeout
+    return time.monotonic() - start
+
+
+def _close(held: list[socket.socket]) -> None:
+    for sock in held:
+        sock.close()
+    time.sleep(0.5)
+
+
+def test_lingering_clients_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
+    server, front = proxied
+    held = _lingering(server.base_url)
+    assert _answer_time(server.base_url) >= 1.0  # the hold is real...
+    _close(held)
+    held = _lingering(front)
+    assert _answer_time(front) < 0.5  # ...and nginx absorbs it
+    _close(held)
+
+
+def test_slow_senders_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
+    server, front = proxied
+    held = _slow_senders(server.base_url)
+    assert _answer_time(server.base_url) >= 1.0
+    _close(held)
+    held = _slow_senders(front)
+    assert _answer_time(front) < 0.5
+    _close(held)
