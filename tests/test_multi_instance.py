@@ -4,9 +4,6 @@ on the other, and a key rotation is followed by both."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,44 +15,21 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from .conftest import POSTGRES_URL
-from .support import ServerProcess, copy_keys, free_port, start_server
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    upstream authserver {{ server 127.0.0.1:{a}; server 127.0.0.1:{b}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://authserver;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-        }}
-    }}
-}}
-"""
+from .support import (
+    ServerProcess,
+    copy_keys,
+    free_port,
+    nginx_in_front,
+    require_nginx,
+    start_server,
+)
 
 
 @pytest.fixture
 def cluster(
     tmp_path: Path, key_template: Path, postgres_ready: bool
 ) -> Iterator[tuple[str, ServerProcess, ServerProcess]]:
-    if not os.path.exists(NGINX):
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed; .ci/run installs it")
-        pytest.skip("nginx not installed")
+    require_nginx()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as conn:
@@ -68,22 +42,10 @@ def cluster(
     # share AUTHSERVER_SECRET_KEY.
     a = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
     b = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp_path, a=a.base_url.rsplit(":", 1)[1],
-                                      b=b.base_url.rsplit(":", 1)[1], port=port))
-    nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{issuer}/.well-known/openid-configuration").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield issuer, a, b
+        with nginx_in_front(tmp_path, [a.base_url, b.base_url], port=port):
+            yield issuer, a, b
     finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
         a.stop()
         b.stop()
         with admin.begin() as conn:

@@ -10,10 +10,7 @@ that the same clients against nginx do not delay anyone else.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,61 +18,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import ServerProcess, copy_keys, free_port, start_server
+from .support import ServerProcess, copy_keys, nginx_in_front, require_nginx, start_server
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 WORKERS = 2
-
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://127.0.0.1:{upstream};
-            proxy_set_header Host $http_host;
-        }}
-    }}
-}}
-"""
 
 
 @pytest.fixture
 def proxied(tmp_path: Path, key_template: Path) -> Iterator[tuple[ServerProcess, str]]:
-    if not os.path.exists(NGINX):
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed; .ci/run installs it")
-        pytest.skip("nginx not installed")
+    require_nginx()
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'slow.db'}",
                           keys_dir=copy_keys(key_template, tmp_path), workers=WORKERS)
-    port = free_port()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port,
-                                      upstream=server.base_url.rsplit(":", 1)[1]))
-    nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    front = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{front}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield server, front
+        with nginx_in_front(tmp_path, [server.base_url]) as front:
+            yield server, front
     finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
         server.stop()
 
 
