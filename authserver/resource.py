@@ -258,7 +258,8 @@ class ScopeRequired(InsufficientScopeError):
 class BearerProtector(ResourceProtector):
     """Authlib's Flask protector with RFC 6750 §3 responses: a bare challenge when the request
     carries no Bearer token, JSON error bodies, never a 500. `on_failure(reason)` is told of
-    every refusal (the server counts them in its metrics)."""
+    every refusal (the server counts them in its metrics). A validator registered on it is
+    handed a request object with `headers` only."""
 
     def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
         super().__init__()
