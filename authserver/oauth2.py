@@ -172,6 +172,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         is not the live one, including when a concurrent request claimed it first."""
         family = token.family
         now = int(time.time())
+        # The family's lifetime slides with each rotation, set here rather than by a second
+        # UPDATE when the new token is stored.
+        expires_at = now + self.request.settings.refresh_token_ttl
         grace = self.request.settings.refresh_grace_seconds
         if token.generation == family.generation:
             expected = token.generation
@@ -193,17 +196,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 RefreshTokenFamily.generation == expected,
                 RefreshTokenFamily.revoked_at.is_(None),
             )
-            # The family's lifetime slides with each rotation, set here rather than by a
-            # second UPDATE when the new token is stored.
-            .values(generation=expected + 1, rotated_at=now,
-                    expires_at=now + self.request.settings.refresh_token_ttl)
+            .values(generation=expected + 1, rotated_at=now, expires_at=expires_at)
             .execution_options(synchronize_session=False)
         )
         if db.rows_changed(result) != 1:
             return None
         # What the database now holds, without marking the object dirty (no UPDATE on flush).
         for name, value in (("generation", expected + 1), ("rotated_at", now),
-                            ("expires_at", now + self.request.settings.refresh_token_ttl)):
+                            ("expires_at", expires_at)):
             set_committed_value(family, name, value)
         return expected + 1
 

@@ -3,7 +3,6 @@ client (deleted, secret rotated) takes effect on the very next request, on every
 
 from __future__ import annotations
 
-import base64
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,8 @@ from sqlalchemy import event, select, text
 from authserver.models import Client
 from authserver.registration import rotate_client_secret
 
+from .helpers import basic
 from .support import ServerProcess, copy_keys, start_server
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
 
 
 def token(client: FlaskClient, client_id: str, secret: str) -> Any:
