@@ -62,6 +62,26 @@ def check_scope(requested: str | None, client: Client, *, has_user: bool) -> Non
 
 _FAMILIES = cast(Table, RefreshTokenFamily.__table__)
 _REFRESH_TOKENS = cast(Table, RefreshToken.__table__)
+# The refresh path's statements are built once, with bound parameters: building and hashing a
+# new statement on each request cost more than running it.
+_INSERT_FAMILY = insert(_FAMILIES)
+_INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+_REFRESH_TOKEN_BY_HASH = select(RefreshToken).where(
+    RefreshToken.token_hash == bindparam("token_hash")
+)
+_CLAIM_GENERATION = (
+    update(_FAMILIES)
+    .where(
+        _FAMILIES.c.id == bindparam("family_id"),
+        _FAMILIES.c.generation == bindparam("expected"),
+        _FAMILIES.c.revoked_at.is_(None),
+    )
+    .values(
+        generation=bindparam("next_generation"),
+        rotated_at=bindparam("now"),
+        expires_at=bindparam("new_expires_at"),
+    )
+)
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
@@ -82,25 +102,26 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     else:
         code = getattr(request, "authorization_code", None)
         family_id, generation = str(uuid.uuid4()), 0
-        session.execute(insert(_FAMILIES).values(
-            id=family_id,
-            client_id=request.client.client_id,
-            user_id=request.user.id,
-            scope=token.get("scope", ""),
-            generation=0,
-            auth_time=code.auth_time if code is not None else issued_at,
-            expires_at=expires_at,
-            authorization_code_id=code.id if code is not None else None,
-        ))
-    session.execute(insert(_REFRESH_TOKENS).values(
-        token_hash=hash_secret(raw_refresh_token),
-        family_id=family_id,
-        generation=generation,
-        client_id=request.client.client_id,
-        scope=token.get("scope", ""),
-        issued_at=issued_at,
-        expires_at=expires_at,
-    ))
+        session.execute(_INSERT_FAMILY, {
+            "id": family_id,
+            "client_id": request.client.client_id,
+            "user_id": request.user.id,
+            "scope": token.get("scope", ""),
+            "generation": 0,
+            "auth_time": code.auth_time if code is not None else issued_at,
+            "created_at": issued_at,
+            "expires_at": expires_at,
+            "authorization_code_id": code.id if code is not None else None,
+        })
+    session.execute(_INSERT_REFRESH_TOKEN, {
+        "token_hash": hash_secret(raw_refresh_token),
+        "family_id": family_id,
+        "generation": generation,
+        "client_id": request.client.client_id,
+        "scope": token.get("scope", ""),
+        "issued_at": issued_at,
+        "expires_at": expires_at,
+    })
     session.commit()
 
 
@@ -149,9 +170,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken:
         session = db.begin_write()
-        token = session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == hash_secret(refresh_token))
-        )
+        token = session.scalar(_REFRESH_TOKEN_BY_HASH, {"token_hash": hash_secret(refresh_token)})
         if token is None:
             raise InvalidGrantError("unknown refresh token")
         if token.client_id != self.request.client.client_id:
@@ -189,16 +208,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             expected = family.generation
         else:
             return None
-        result = db.session().execute(
-            update(RefreshTokenFamily)
-            .where(
-                RefreshTokenFamily.id == family.id,
-                RefreshTokenFamily.generation == expected,
-                RefreshTokenFamily.revoked_at.is_(None),
-            )
-            .values(generation=expected + 1, rotated_at=now, expires_at=expires_at)
-            .execution_options(synchronize_session=False)
-        )
+        result = db.session().connection().execute(_CLAIM_GENERATION, {
+            "family_id": family.id, "expected": expected, "next_generation": expected + 1,
+            "now": now, "new_expires_at": expires_at,
+        })
         if db.rows_changed(result) != 1:
             return None
         # What the database now holds, without marking the object dirty (no UPDATE on flush).
