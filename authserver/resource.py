@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import httpx
 from authlib.integrations.flask_oauth2 import ResourceProtector, current_token, token_authenticated
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 MAX_TOKEN_BYTES = 8192
 # RFC 9068 §2.1: "at+jwt"; §4: the "application/" prefix may be present too.
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# Verified tokens remembered per validator (about 2 KB each); 0 turns the cache off.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class KeySource(Protocol):
@@ -165,10 +167,24 @@ def _invalid(reason: str, description: str) -> InvalidTokenError:
     return error
 
 
+class _Verified(NamedTuple):
+    key: Key  # the key that verified the signature
+    claims: dict[str, Any]
+    header: dict[str, Any]
+
+
 class AccessTokenValidator(JWTBearerTokenValidator):
     """RFC 9068 §4 validation, stricter than Authlib's default on the points RFC 8725 asks:
     `typ` is required, the algorithm is pinned, and the key comes only from our KeySource
-    (jku/x5u/jwk/x5c headers are never looked at)."""
+    (jku/x5u/jwk/x5c headers are never looked at).
+
+    A client presents the same access token on every call until it expires, so the outcome of
+    the signature check is remembered per exact token string, and trusted only while the
+    KeySource still returns that very key for the token's kid: a withdrawn or replaced key means
+    the token is verified afresh (and refused). The header and signature checks depend on the
+    token's bytes alone; expiry, the other claims and the scope are checked on every use.
+    Only tokens that verified are remembered, so forged ones cannot fill the cache. Written by
+    hand: joserfc and Authlib have no such cache (Envoy's jwt_authn and PostgREST have one)."""
 
     def __init__(
         self,
@@ -178,15 +194,29 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         *,
         leeway: int = 60,
         algorithms: Iterable[str] = ("RS256",),
+        verified_cache_size: int = VERIFIED_CACHE_SIZE,
     ) -> None:
         super().__init__(issuer=issuer, resource_server=audience)
         self.keys = keys
         self.leeway = leeway
         self.algorithms = list(algorithms)
+        self.verified_cache_size = verified_cache_size
+        self.verified_tokens: dict[str, _Verified] = {}
 
     def authenticate_token(self, token_string: str) -> JWTAccessTokenClaims:
         if len(token_string) > MAX_TOKEN_BYTES:
             raise _invalid("too_large", "the access token is too large")
+        known = self.verified_tokens.get(token_string)
+        if known is not None and self.keys.get_key(known.header["kid"]) is known.key:
+            return JWTAccessTokenClaims(known.claims, known.header)  # a copy: views may edit it
+        claims, header, key = self._verify(token_string)
+        if self.verified_cache_size > 0:
+            if len(self.verified_tokens) >= self.verified_cache_size:
+                self.verified_tokens = {}  # bounded: start again rather than track recency
+            self.verified_tokens[token_string] = _Verified(key, claims, header)
+        return JWTAccessTokenClaims(claims, header)
+
+    def _verify(self, token_string: str) -> tuple[dict[str, Any], dict[str, Any], Key]:
         try:
             signed = jws.extract_compact(token_string.encode("ascii"))
         except (JoseError, ValueError, UnicodeError):
@@ -207,7 +237,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
             verified = False
         if not verified or not isinstance(claims, dict):
             raise _invalid("bad_signature", "the token's signature does not verify")
-        return JWTAccessTokenClaims(claims, header)
+        return claims, header, key
 
     def validate_token(
         self, token: JWTAccessTokenClaims, scopes: Any, request: Any, **kwargs: Any
@@ -311,18 +341,24 @@ def _reason(error: OAuth2Error) -> str:
 
 
 def create_protector(
-    issuer: str, audience: str, keys: KeySource, *, leeway: int = 60
+    issuer: str, audience: str, keys: KeySource, *, leeway: int = 60,
+    verified_cache_size: int = VERIFIED_CACHE_SIZE,
 ) -> BearerProtector:
     protector = BearerProtector()
-    protector.register_token_validator(AccessTokenValidator(issuer, audience, keys, leeway=leeway))
+    protector.register_token_validator(AccessTokenValidator(
+        issuer, audience, keys, leeway=leeway, verified_cache_size=verified_cache_size
+    ))
     return protector
 
 
 def protector_for_issuer(
     issuer: str, audience: str | None = None, **kwargs: Any
 ) -> BearerProtector:
-    """Protect a Flask app with tokens from `issuer`, knowing nothing else about it."""
+    """Protect a Flask app with tokens from `issuer`, knowing nothing else about it. `leeway`
+    and `verified_cache_size` go to the validator, anything else to RemoteIssuerKeys."""
     leeway = kwargs.pop("leeway", 60)
+    cache_size = kwargs.pop("verified_cache_size", VERIFIED_CACHE_SIZE)
     issuer = issuer.rstrip("/")
     keys = RemoteIssuerKeys(issuer, **kwargs)
-    return create_protector(issuer, audience or f"{issuer}/api", keys, leeway=leeway)
+    return create_protector(issuer, audience or f"{issuer}/api", keys, leeway=leeway,
+                            verified_cache_size=cache_size)

@@ -60,11 +60,18 @@ def measure() -> dict[str, float]:
         check_grant_type=lambda g: False,
     )
     token = generator.access_token_generator(client, "client_credentials", None, "profile")
-    validator = AccessTokenValidator(settings.issuer, settings.api_audience, LocalKeys(store))
+    # Every validation checks the signature (the cache of verified tokens is off)...
+    validator = AccessTokenValidator(settings.issuer, settings.api_audience, LocalKeys(store),
+                                     verified_cache_size=0)
+    # ...and, as a resource server sees a client's token again, one seen before.
+    remembering = AccessTokenValidator(settings.issuer, settings.api_audience, LocalKeys(store))
     public_set = store.public_keyset()
 
     def validate() -> None:
         validator.validate_token(validator.authenticate_token(token), ["profile"], None)
+
+    def validate_again() -> None:
+        remembering.validate_token(remembering.authenticate_token(token), ["profile"], None)
 
     figures = {
         "raw_rsa_verify_per_s": rate(
@@ -72,6 +79,7 @@ def measure() -> dict[str, float]:
         ),
         "joserfc_decode_per_s": rate(lambda: jwt.decode(token, public_set)),
         "validation_per_s": rate(validate),
+        "validation_of_a_token_seen_before_per_s": rate(validate_again),
         "raw_rsa_sign_per_s": rate(
             lambda: private.sign(message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
         ),
