@@ -1,4 +1,4 @@
-"""Every benchmark in one run: `python -m bench` (about seven minutes; needs wrk, node, PostgreSQL).
+"""Every benchmark in one run: `python -m bench` (about ten minutes; needs wrk, node, PostgreSQL).
 
 Prints one JSON document; bench/RESULTS.md holds the latest figures and how they were made.
 """

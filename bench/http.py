@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from authserver.resource import VERIFIED_CACHE_SIZE
+
 from .loadgen import LoadResult, median_of, parse, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,6 +216,38 @@ def protected_and_unprotected(
             lambda: wrk(url=f"{server.url}/healthz", headers=bearer, seconds=seconds))
 
 
+def protected_new_tokens(server: Authserver, seconds: int, count: int) -> Callable[[], LoadResult]:
+    """GET /api/me with `count` distinct tokens in turn, so that every request pays the full
+    signature check (the cache-miss path): each worker sees about count / workers of them
+    before one comes back, and that must be more than its cache of verified tokens holds."""
+    client = server.cli("client", "create", "--name", "bench-api-miss", "--scope", "profile")
+    with httpx.Client(base_url=server.url) as http:
+        tokens = [http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                            headers={"Authorization": basic(client)}).json()["access_token"]
+                  for _ in range(count)]
+    script = Path(tempfile.mkdtemp()) / "tokens.lua"
+    script.write_text(TOKENS_LUA.replace("TOKENS", ",".join(f'"{t}"' for t in tokens)))
+
+    def run() -> LoadResult:
+        output = subprocess.run(
+            ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
+             f"{server.url}/api/me"], capture_output=True, text=True, check=True).stdout
+        return parse(output)
+
+    return run
+
+
+# One wrk thread walks the token list round and round.
+TOKENS_LUA = """
+local tokens = {TOKENS}
+local n = 0
+request = function()
+  n = n % #tokens + 1
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[n]}, nil)
+end
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
@@ -238,6 +272,8 @@ def main() -> None:
             "client_credentials_1_worker": client_credentials(one_worker, seconds),
             "protected_api_me": protected,
             "unprotected_healthz": unprotected,
+            "protected_api_me_new_tokens": protected_new_tokens(
+                main_server, seconds, count=args.workers * VERIFIED_CACHE_SIZE + 2000),
             "client_credentials_postgres": client_credentials(postgres, seconds),
             "refresh_postgres": refresh_tokens(postgres, seconds),
             "refresh_sqlite": refresh_tokens(main_server, seconds),
@@ -257,6 +293,8 @@ def main() -> None:
     ratios = {
         "client_credentials_vs_bare_flask": cc / rps["bare_flask"],
         "protected_vs_unprotected": rps["protected_api_me"] / rps["unprotected_healthz"],
+        "protected_new_tokens_vs_unprotected":
+            rps["protected_api_me_new_tokens"] / rps["unprotected_healthz"],
         "refresh_postgres_vs_client_credentials_postgres":
             rps["refresh_postgres"] / rps["client_credentials_postgres"],
     }
