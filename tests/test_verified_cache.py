@@ -10,11 +10,16 @@ from typing import Any
 
 import pytest
 from authlib.oauth2.rfc6750 import InvalidTokenError
+from flask import Flask
+from flask.testing import FlaskClient
 from joserfc import jws
 from joserfc.jwk import Key, RSAKey
 
 from authserver import resource
+from authserver.keystore import KeyStore
 from authserver.resource import AccessTokenValidator, ScopeRequired
+
+from .helpers import basic
 
 ISSUER = "http://authserver.test"
 AUDIENCE = f"{ISSUER}/api"
@@ -146,3 +151,31 @@ def test_the_cache_is_bounded(key: RSAKey) -> None:
     for _ in range(10):
         validate(validator, token(key))
         assert len(validator.verified_tokens) <= 3
+
+
+def test_the_server_refuses_a_remembered_token_once_its_key_is_pruned(
+    app: Flask, client: FlaskClient, cc_client: tuple[str, str]
+) -> None:
+    """The server's own APIs: the operator's store drops the key (as prune does once its tokens
+    could have expired), the running app reloads its key store, and the token it remembered is
+    refused rather than answered from memory."""
+    access_token = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                               headers=basic(*cc_client)).json["access_token"]
+    bearer = {"Authorization": f"Bearer {access_token}"}
+    assert client.get("/api/me", headers=bearer).status_code == 200
+    assert client.get("/api/me", headers=bearer).status_code == 200  # now remembered
+
+    served: KeyStore = app.extensions["authserver.keystore"]
+    later = [time.time()]
+    operator = KeyStore(served.directory, clock=lambda: later[0], check_interval=0,
+                        jwks_max_age=served.jwks_max_age, retire_after=served.retire_after)
+    operator.load()
+    later[0] += served.jwks_max_age
+    retired = operator.rotate().retired
+    later[0] += served.retire_after
+    assert operator.prune().pruned == [retired]
+    served.load()  # what the app's periodic check does within check_interval
+
+    refused = client.get("/api/me", headers=bearer)
+    assert refused.status_code == 401
+    assert refused.json["error"] == "invalid_token"
