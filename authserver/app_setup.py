@@ -95,7 +95,9 @@ def _error_json(status: int, error: str, description: str) -> Response:
 def _refuse_nul_characters() -> Response | None:
     """No OAuth parameter may hold a NUL (RFC 6749 Appendix A allows none), and PostgreSQL
     text cannot store one: refuse it up front, the same on every backend."""
-    for values in (request.args, request.form):
+    # A request without a Content-Type has no form (werkzeug would build an empty one).
+    sources = (request.args, request.form) if request.content_type else (request.args,)
+    for values in sources:
         for value in values.values():
             if "\x00" in value:
                 return _error_json(400, "invalid_request", "NUL characters are not allowed")
