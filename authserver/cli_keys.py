@@ -1,5 +1,5 @@
-"""`authserver keys ...`: list, rotate and prune the signing keys (same logic as
-scripts/rotate_keys.py)."""
+"""`authserver keys ...`: list, rotate, prune and withdraw the signing keys (rotation has the
+same logic as scripts/rotate_keys.py)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,22 @@ def prune(dry_run: bool, as_json: bool) -> None:
         click.echo("nothing to prune")
     for kid in result.pruned:
         click.echo(f"{'would prune' if dry_run else 'pruned'}: {kid}")
+
+
+@keys.command("withdraw")
+@click.argument("kid")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def withdraw(kid: str, as_json: bool) -> None:
+    """Remove a compromised key now: every token it signed is refused from then on.
+
+    The current key must be rotated away first (`keys rotate --force`); a withdrawn next key
+    is replaced by a fresh one."""
+    result = _run(lambda: _store().withdraw(kid))
+    audit_admin("key_withdrawn", kid=result.withdrawn, state=result.state,
+                new_next=result.new_next)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    click.echo(f"withdrew {result.state} key {result.withdrawn}: tokens it signed are refused")
+    if result.new_next:
+        click.echo(f"new next key: {result.new_next}")

@@ -53,6 +53,16 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+@dataclass
+class WithdrawResult:
+    withdrawn: str
+    state: str  # what the key was: retired or next
+    new_next: str | None = None  # the fresh next key, when the next key was withdrawn
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     kid: str
@@ -283,6 +293,29 @@ class KeyStore:
                 (self.directory / f"{key.kid}.pem").unlink(missing_ok=True)
         self.load()
         return result
+
+    def withdraw(self, kid: str) -> WithdrawResult:
+        """Take a key out of the store now, before its tokens expire (it is compromised): every
+        token it signed stops validating once verifiers reload. A withdrawn `next` key is
+        replaced by a fresh one; the `current` key must be rotated away first."""
+        with self._locked():
+            keys = list(self._read().keys)
+            key = next((k for k in keys if k.kid == kid), None)
+            if key is None:
+                raise KeyStoreError(f"no key {kid!r} in {self.manifest_path}")
+            if key.state == CURRENT:
+                raise KeyStoreError(
+                    f"{kid} is the current signing key: run `authserver keys rotate --force` "
+                    "first (it retires it and promotes the next key), then withdraw it"
+                )
+            kept = [k for k in keys if k.kid != kid]
+            replacement = self._new_key(NEXT, self._clock()) if key.state == NEXT else None
+            self._write_manifest(kept + ([replacement] if replacement else []))
+            # Only after the manifest stopped naming it (as in prune).
+            (self.directory / f"{kid}.pem").unlink(missing_ok=True)
+        self.load()
+        return WithdrawResult(withdrawn=kid, state=key.state,
+                              new_next=replacement.kid if replacement else None)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -153,6 +153,39 @@ def test_prune_respects_the_retirement_window(store: KeyStore, clock: Clock) -> 
     assert retired not in {k["kid"] for k in store.jwks()["keys"]}
 
 
+def test_withdraw_removes_a_retired_key_before_its_window_ends(
+    store: KeyStore, clock: Clock
+) -> None:
+    clock.now += store.jwks_max_age
+    retired = store.rotate().retired
+    assert retired and store.prune().pruned == []  # its tokens may still be alive
+    result = store.withdraw(retired)
+    assert (result.withdrawn, result.state, result.new_next) == (retired, RETIRED, None)
+    assert retired not in states(store)
+    assert retired not in {k["kid"] for k in store.jwks()["keys"]}
+    assert not (store.directory / f"{retired}.pem").exists()
+
+
+def test_withdrawing_the_next_key_puts_a_fresh_one_in_its_place(store: KeyStore) -> None:
+    old_next = next(k.kid for k in store.list_keys() if k.state == NEXT)
+    result = store.withdraw(old_next)
+    assert result.state == NEXT and result.new_next not in (None, old_next)
+    assert states(store) == {store.signing_key().kid: CURRENT, result.new_next: NEXT}
+    # The fresh next key is as new as any: rotating to it waits for the JWKS caches again.
+    with pytest.raises(RotationRefused):
+        store.rotate()
+
+
+def test_the_current_key_cannot_be_withdrawn(store: KeyStore) -> None:
+    current = store.signing_key().kid
+    before = states(store)
+    with pytest.raises(KeyStoreError, match="rotate --force"):
+        store.withdraw(current)
+    with pytest.raises(KeyStoreError, match="no key"):
+        store.withdraw("not-a-kid")
+    assert states(store) == before
+
+
 def test_another_process_view_follows_a_rotation_without_restart(
     store: KeyStore, clock: Clock
 ) -> None:
@@ -322,6 +355,22 @@ def test_cli_keys_list_rotate_and_refusal(
     assert "--force" in refused.stderr
     table = runner.invoke(main, ["keys", "list"])
     assert store.signing_key().kid in table.stdout
+
+
+def test_cli_keys_withdraw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = KeyStore(tmp_path / "keys")
+    store.ensure()
+    monkeypatch.setenv("AUTHSERVER_KEYS_DIR", str(store.directory))
+    runner = CliRunner()
+    current = store.signing_key().kid
+    refused = runner.invoke(main, ["keys", "withdraw", current])
+    assert refused.exit_code == 1 and "rotate --force" in refused.stderr
+    assert runner.invoke(main, ["keys", "rotate", "--force"]).exit_code == 0
+    withdrawn = runner.invoke(main, ["keys", "withdraw", current, "--json"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert json.loads(withdrawn.stdout) == {"withdrawn": current, "state": RETIRED,
+                                            "new_next": None}
+    assert current not in states(store)
 
 
 def test_rotate_script_prints_what_changed(tmp_path: Path) -> None:
