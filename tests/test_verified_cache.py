@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from authserver.keystore import KeyStore
 from authserver.resource import AccessTokenValidator, ScopeRequired
 
 from .helpers import basic
+from .support import copy_keys, start_server
 
 ISSUER = "http://authserver.test"
 AUDIENCE = f"{ISSUER}/api"
@@ -175,3 +177,32 @@ def test_the_server_refuses_a_remembered_token_once_its_key_is_withdrawn(
     refused = client.get("/api/me", headers=bearer)
     assert refused.status_code == 401
     assert refused.json["error"] == "invalid_token"
+
+
+def test_a_running_server_refuses_remembered_tokens_of_a_withdrawn_key(
+    tmp_path: Path, key_template: Path
+) -> None:
+    """Over real HTTP, 2 gunicorn workers: `keys withdraw` on the CLI reaches every worker's
+    key store within its reload interval, and no worker answers the token from memory."""
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'withdraw.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path))
+    try:
+        created = server.cli_json("client", "create", "--name", "w", "--scope", "profile")
+        access_token = server.http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"},
+            auth=(created["client_id"], created["client_secret"])).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {access_token}"}
+
+        def statuses() -> list[int]:
+            # sync workers close every connection, so these spread over both workers
+            return [server.http.get("/api/me", headers=bearer).status_code for _ in range(8)]
+
+        assert statuses() == [200] * 8
+        compromised = server.cli_json("keys", "rotate", "--force")["retired"]
+        server.cli("keys", "withdraw", compromised)
+        deadline = time.monotonic() + 5  # the workers stat the manifest once a second
+        while (seen := statuses()) != [401] * 8 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert seen == [401] * 8
+    finally:
+        server.stop()
