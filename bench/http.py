@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 
 from authserver.resource import VERIFIED_CACHE_SIZE
 
-from .loadgen import LoadResult, median_of, parse, wrk
+from .loadgen import LoadResult, median_of, wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -163,13 +163,9 @@ def refresh_tokens(server: Authserver, seconds: int) -> Callable[[], LoadResult]
                 "grant_type": "password", "username": username, "password": "bench-pass-1"},
                 headers={"Authorization": basic(client)}).json()["refresh_token"]
                 for _ in range(32)]
-        script = Path(tempfile.mkdtemp()) / "refresh.lua"
-        script.write_text(REFRESH_LUA.replace("TOKENS", ",".join(f'"{t}"' for t in pool))
-                          .replace("AUTH", basic(client)))
-        output = subprocess.run(
-            ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
-             f"{server.url}/oauth/token"], capture_output=True, text=True, check=True).stdout
-        return parse(output)
+        lua = (REFRESH_LUA.replace("TOKENS", ",".join(f'"{t}"' for t in pool))
+               .replace("AUTH", basic(client)))
+        return wrk_script(f"{server.url}/oauth/token", lua, threads=1, seconds=seconds)
 
     return run
 
@@ -225,16 +221,8 @@ def protected_new_tokens(server: Authserver, seconds: int, count: int) -> Callab
         tokens = [http.post("/oauth/token", data={"grant_type": "client_credentials"},
                             headers={"Authorization": basic(client)}).json()["access_token"]
                   for _ in range(count)]
-    script = Path(tempfile.mkdtemp()) / "tokens.lua"
-    script.write_text(TOKENS_LUA.replace("TOKENS", ",".join(f'"{t}"' for t in tokens)))
-
-    def run() -> LoadResult:
-        output = subprocess.run(
-            ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
-             f"{server.url}/api/me"], capture_output=True, text=True, check=True).stdout
-        return parse(output)
-
-    return run
+    lua = TOKENS_LUA.replace("TOKENS", ",".join(f'"{t}"' for t in tokens))
+    return lambda: wrk_script(f"{server.url}/api/me", lua, threads=1, seconds=seconds)
 
 
 # One wrk thread walks the token list round and round.

@@ -55,10 +55,18 @@ def wrk(
     threads: int = 2,
     seconds: int = 5,
 ) -> LoadResult:
+    return wrk_script(url, _lua(method, body, headers or {}), connections=connections,
+                      threads=threads, seconds=seconds)
+
+
+def wrk_script(
+    url: str, lua: str, *, connections: int = 16, threads: int = 2, seconds: int = 5
+) -> LoadResult:
+    """wrk driven by a Lua script (requests that change from one to the next)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_lua(method, body, headers or {}))
+        script.write(lua)
     output = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", script.name, url],
