@@ -77,7 +77,8 @@ def prune(dry_run: bool, as_json: bool) -> None:
         click.echo(f"{'would prune' if dry_run else 'pruned'}: {kid}")
 
 
-@keys.command("withdraw")
+# A kid is base64url (RFC 7638) and may begin with "-": read such a word as the kid.
+@keys.command("withdraw", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def withdraw(kid: str, as_json: bool) -> None:

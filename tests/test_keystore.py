@@ -371,6 +371,9 @@ def test_cli_keys_withdraw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert json.loads(withdrawn.stdout) == {"withdrawn": current, "state": RETIRED,
                                             "new_next": None}
     assert current not in states(store)
+    # A kid is base64url and may begin with "-": it is still the argument, not an option.
+    dashed = runner.invoke(main, ["keys", "withdraw", "-Xx_1"])
+    assert dashed.exit_code == 1 and "no key '-Xx_1'" in dashed.stderr
 
 
 def test_rotate_script_prints_what_changed(tmp_path: Path) -> None:
