@@ -208,13 +208,14 @@ class AccessTokenValidator(JWTBearerTokenValidator):
             raise _invalid("too_large", "the access token is too large")
         known = self.verified_tokens.get(token_string)
         if known is not None and self.keys.get_key(known.header["kid"]) is known.key:
-            return JWTAccessTokenClaims(known.claims, known.header)  # a copy: views may edit it
+            # Copies of both: a view may edit what it was given.
+            return JWTAccessTokenClaims(known.claims, dict(known.header))
         claims, header, key = self._verify(token_string)
         if self.verified_cache_size > 0:
             if len(self.verified_tokens) >= self.verified_cache_size:
                 self.verified_tokens = {}  # bounded: start again rather than track recency
             self.verified_tokens[token_string] = _Verified(key, claims, header)
-        return JWTAccessTokenClaims(claims, header)
+        return JWTAccessTokenClaims(claims, dict(header))
 
     def _verify(self, token_string: str) -> tuple[dict[str, Any], dict[str, Any], Key]:
         try:
