@@ -10,6 +10,6 @@ from .config import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask app factory. The schema must already be migrated and keys/ initialised
     (`authserver serve` does both before it starts workers)."""
-    from . import app_setup
+    from .app import build_app
 
-    return app_setup.build_app(settings or Settings.from_env())
+    return build_app(settings or Settings.from_env())

@@ -1,31 +1,62 @@
-"""Settings read once from the environment: every key, its default and its check in one place."""
+"""Settings read once from the environment: every key, its default and its check in one place.
+
+Each field of `Settings` is read from `AUTHSERVER_<FIELD NAME>`; its metadata says how (a whole
+number with a minimum and a unit, a yes/no, a URL). A misspelt AUTHSERVER_* variable is named in
+a warning rather than silently ignored.
+"""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
+
+from .policy import is_loopback
+
+log = logging.getLogger("authserver")
+PREFIX = "AUTHSERVER_"
+# The test suite's own variables (README "Tests"), not settings of the server.
+NOT_SETTINGS = ("AUTHSERVER_TEST_", "AUTHSERVER_FUZZ_")
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
     """A setting has a value the server cannot run with; the message names the variable."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+def _whole(minimum: int = 0, unit: str = "") -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            what = f"a whole number of {unit}" if unit else "a whole number"
+            raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+def _yes_no(name: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, got {raw!r}")
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _setting(default: Any, parse: Callable[[str, str], Any] = _text) -> Any:
+    return field(default=default, metadata={"parse": parse})
 
 
 def _issuer(raw: str, allow_insecure: bool) -> str:
@@ -35,7 +66,7 @@ def _issuer(raw: str, allow_insecure: bool) -> str:
         raise ConfigError(f"AUTHSERVER_ISSUER must be an http(s) URL, got {raw!r}")
     if parts.query or parts.fragment:
         raise ConfigError("AUTHSERVER_ISSUER must not have a query or fragment")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not allow_insecure:
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure:
         # Tokens, codes and passwords would cross the network in the clear (RFC 9700 §2.6).
         raise ConfigError(
             f"AUTHSERVER_ISSUER {raw!r} is plain http on a non-loopback host: use https, or set "
@@ -44,33 +75,41 @@ def _issuer(raw: str, allow_insecure: bool) -> str:
     return raw.rstrip("/")
 
 
+SECONDS = _whole(0, "seconds")
+POSITIVE_SECONDS = _whole(1, "seconds")
+ONE_YEAR = 365 * 86_400
+
+
 @dataclass(frozen=True)
 class Settings:
-    issuer: str = "http://127.0.0.1:5000"
-    database_url: str = "sqlite:///instance/authserver.db"
-    keys_dir: str = "keys"
-    keys_passphrase: str | None = None
-    key_size: int = 2048
-    api_audience: str = ""  # empty means "<issuer>/api", filled in by from_env / with_defaults
-    access_token_ttl: int = 900
-    id_token_ttl: int = 900
-    refresh_token_ttl: int = 1_209_600
+    issuer: str = _setting("http://127.0.0.1:5000")
+    database_url: str = _setting("sqlite:///instance/authserver.db")
+    keys_dir: str = _setting("keys")
+    keys_passphrase: str | None = _setting(None)
+    key_size: int = _setting(2048, _whole(2048, "bits"))
+    api_audience: str = _setting("")  # empty means "<issuer>/api", filled in by with_defaults
+    access_token_ttl: int = _setting(900, POSITIVE_SECONDS)
+    id_token_ttl: int = _setting(900, POSITIVE_SECONDS)
+    refresh_token_ttl: int = _setting(1_209_600, POSITIVE_SECONDS)
+    # No refresh family is renewed past this age, however fresh its last token: a grant (and
+    # its auth_time) cannot live for ever by being refreshed (node-oidc-provider caps it too).
+    refresh_family_max_age: int = _setting(ONE_YEAR, POSITIVE_SECONDS)
     # Seconds a just-rotated refresh token is still accepted (only the immediately previous one).
-    refresh_grace_seconds: int = 0
-    authorization_code_ttl: int = 60
-    leeway: int = 60
-    jwks_max_age: int = 600
-    db_pool_size: int = 5
-    db_max_overflow: int = 10
-    secret_key: str | None = None
-    allow_insecure_issuer: bool = False
+    refresh_grace_seconds: int = _setting(0, SECONDS)
+    authorization_code_ttl: int = _setting(60, POSITIVE_SECONDS)
+    leeway: int = _setting(60, SECONDS)
+    jwks_max_age: int = _setting(600, SECONDS)
+    db_pool_size: int = _setting(5, _whole(1, "connections"))
+    db_max_overflow: int = _setting(10, _whole(0, "connections"))
+    secret_key: str | None = _setting(None)
+    allow_insecure_issuer: bool = _setting(False, _yes_no)
     # Where the server keeps local state besides the database: the session secret key.
-    instance_dir: str = "instance"
+    instance_dir: str = _setting("instance")
     # Failed-login counters: "memory://" (per process) or "redis://host:port/db" (shared).
-    ratelimit_storage_url: str = "memory://"
-    audit_log: str | None = None  # a file path; stderr when unset
+    ratelimit_storage_url: str = _setting("memory://")
+    audit_log: str | None = _setting(None)  # a file path; the server's stderr when unset
     # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none).
-    trusted_proxies: int = 0
+    trusted_proxies: int = _setting(0, _whole(0, "proxies"))
 
     @property
     def longest_token_ttl(self) -> int:
@@ -84,40 +123,35 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        d = cls()
-        settings = cls(
-            issuer=env.get("AUTHSERVER_ISSUER") or d.issuer,
-            database_url=env.get("AUTHSERVER_DATABASE_URL") or d.database_url,
-            keys_dir=env.get("AUTHSERVER_KEYS_DIR") or d.keys_dir,
-            keys_passphrase=env.get("AUTHSERVER_KEYS_PASSPHRASE") or None,
-            key_size=_int(env, "AUTHSERVER_KEY_SIZE", d.key_size, minimum=2048),
-            api_audience=env.get("AUTHSERVER_API_AUDIENCE") or "",
-            access_token_ttl=_int(env, "AUTHSERVER_ACCESS_TOKEN_TTL", d.access_token_ttl, 1),
-            id_token_ttl=_int(env, "AUTHSERVER_ID_TOKEN_TTL", d.id_token_ttl, 1),
-            refresh_token_ttl=_int(env, "AUTHSERVER_REFRESH_TOKEN_TTL", d.refresh_token_ttl, 1),
-            refresh_grace_seconds=_int(
-                env, "AUTHSERVER_REFRESH_GRACE_SECONDS", d.refresh_grace_seconds
-            ),
-            authorization_code_ttl=_int(
-                env, "AUTHSERVER_AUTHORIZATION_CODE_TTL", d.authorization_code_ttl, 1
-            ),
-            leeway=_int(env, "AUTHSERVER_LEEWAY", d.leeway),
-            jwks_max_age=_int(env, "AUTHSERVER_JWKS_MAX_AGE", d.jwks_max_age),
-            db_pool_size=_int(env, "AUTHSERVER_DB_POOL_SIZE", d.db_pool_size, 1),
-            db_max_overflow=_int(env, "AUTHSERVER_DB_MAX_OVERFLOW", d.db_max_overflow),
-            secret_key=env.get("AUTHSERVER_SECRET_KEY") or None,
-            allow_insecure_issuer=env.get("AUTHSERVER_ALLOW_INSECURE_ISSUER", "") in ("1", "true"),
-            instance_dir=env.get("AUTHSERVER_INSTANCE_DIR") or d.instance_dir,
-            ratelimit_storage_url=env.get("AUTHSERVER_RATELIMIT_STORAGE_URL")
-            or d.ratelimit_storage_url,
-            audit_log=env.get("AUTHSERVER_AUDIT_LOG") or None,
-            trusted_proxies=_int(env, "AUTHSERVER_TRUSTED_PROXIES", d.trusted_proxies),
-        )
-        return settings.with_defaults()
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            raw = env.get(PREFIX + setting.name.upper())
+            if raw is None or raw == "":
+                continue  # unset or empty: the default
+            values[setting.name] = setting.metadata["parse"](PREFIX + setting.name.upper(), raw)
+        _warn_unknown(env)
+        return cls(**values).with_defaults()
 
     def override(self, **changes: object) -> Settings:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        if ("issuer" in changes and "api_audience" not in changes
+                and self.api_audience == f"{self.issuer}/api"):
+            changes["api_audience"] = ""  # derived from the issuer: derive it again
         return replace(self, **changes).with_defaults()  # type: ignore[arg-type]
+
+
+def variable_names() -> list[str]:
+    return [PREFIX + setting.name.upper() for setting in fields(Settings)]
+
+
+def _warn_unknown(env: Mapping[str, str]) -> None:
+    known = variable_names()
+    for name in sorted(env):
+        if not name.startswith(PREFIX) or name in known or name.startswith(NOT_SETTINGS):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        log.warning("%s is not a setting of authserver and is ignored%s", name, hint)

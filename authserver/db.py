@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import current_app
 from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -71,6 +70,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.is_sqlite = _is_sqlite(settings.database_url)
         self.engine = make_engine(settings)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.scoped = scoped_session(self.session_factory)
@@ -109,16 +109,3 @@ def rows_changed(result: Any) -> int:
     """How many rows an UPDATE or DELETE changed (the conditional claims rely on it)."""
     return int(cast(CursorResult[Any], result).rowcount)
 
-
-def session() -> Session:
-    """The current request's session."""
-    database: Database = current_app.extensions["authserver.db"]
-    return database.scoped()
-
-
-def begin_write() -> Session:
-    """The current request's session, with the intent to write declared before the first query."""
-    db_session = session()
-    if not db_session.in_transaction():
-        db_session.connection(execution_options=WRITE_INTENT)
-    return db_session

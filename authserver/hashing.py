@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -11,8 +12,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # argon2-cffi's defaults are RFC 9106's second recommended option (argon2id, t=3, m=64 MiB, p=4).
 _password_hasher = PasswordHasher()
-# Checked against when the username is unknown, so that a miss costs as much as a wrong password.
-_DUMMY_PASSWORD_HASH = _password_hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    """Checked against when the username is unknown, so that a miss costs as much as a wrong
+    password. Made on first use, not at import: every CLI call would pay for it."""
+    return _password_hasher.hash(secrets.token_urlsafe(16))
+
 
 
 def new_secret(nbytes: int = 32) -> str:
@@ -39,7 +46,7 @@ def hash_password(password: str) -> str:
 def password_matches(password: str, stored_hash: str | None) -> bool:
     """Constant-time with respect to whether the user exists (pass None for an unknown user)."""
     try:
-        return _password_hasher.verify(stored_hash or _DUMMY_PASSWORD_HASH, password) and bool(
+        return _password_hasher.verify(stored_hash or _dummy_password_hash(), password) and bool(
             stored_hash
         )
     except (VerificationError, InvalidHashError):

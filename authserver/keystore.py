@@ -238,7 +238,12 @@ class KeyStore:
     def jwks_json(self) -> bytes:
         return self._snapshot().jwks_json
 
+    def published_keys(self) -> tuple[KeyInfo, ...]:
+        """The keys as loaded (reloaded at most every check_interval): for the hot path."""
+        return self._snapshot().keys
+
     def list_keys(self) -> list[KeyInfo]:
+        """The keys as they are on disk now: for the CLI."""
         return list(self._read().keys)
 
     # -- operations ---------------------------------------------------------------------------

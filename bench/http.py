@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from authserver.resource import VERIFIED_CACHE_SIZE
+from authserver.resource_server import VERIFIED_CACHE_SIZE
 
 from .loadgen import LoadResult, median_of, wrk, wrk_script
 

@@ -21,8 +21,8 @@ from joserfc import jwt
 
 from authserver.config import Settings
 from authserver.keystore import KeyStore
-from authserver.resource import AccessTokenValidator, LocalKeys
-from authserver.tokens import AccessTokenGenerator
+from authserver.oauth.access_tokens import AccessTokenGenerator
+from authserver.resource_server import AccessTokenValidator, LocalKeys
 
 RUNS = 5
 

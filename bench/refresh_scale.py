@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from authserver import create_app
-from authserver.accounts import create_user
 from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
-from authserver.registration import register_client
+from authserver.store.clients import register_client
+from authserver.store.users import create_user
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-password-1"

@@ -15,7 +15,7 @@ import os
 
 from flask import Flask, jsonify
 
-from authserver.resource import current_token, protector_for_issuer
+from authserver.resource_server import current_token, protector_for_issuer
 
 
 def create_service(issuer: str, audience: str | None = None) -> Flask:

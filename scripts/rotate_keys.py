@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 try:
-    from authserver.cli_keys import rotate
+    from authserver.cli.keys import rotate
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from authserver.cli_keys import rotate
+    from authserver.cli.keys import rotate
 
 if __name__ == "__main__":
     rotate(prog_name="rotate_keys.py")

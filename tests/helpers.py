@@ -10,8 +10,8 @@ import jwt
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.accounts import create_user
-from authserver.registration import register_client
+from authserver.store.clients import register_client
+from authserver.store.users import create_user
 
 PASSWORD = "correct horse battery"
 

@@ -147,7 +147,7 @@ def test_userinfo_needs_openid_scope(
 def test_userinfo_for_a_deleted_user_is_invalid_token(
     app: Flask, client: FlaskClient, user_token: str
 ) -> None:
-    from authserver.accounts import delete_user, find_user
+    from authserver.store.users import delete_user, find_user
 
     with app.extensions["authserver.db"].session() as session:
         delete_user(session, find_user(session, "alice"))  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
 
 from authserver.models import Client
-from authserver.registration import rotate_client_secret
+from authserver.store.clients import rotate_client_secret
 
 from .helpers import basic
 from .support import ServerProcess, copy_keys, start_server
@@ -92,7 +92,7 @@ def test_a_lost_version_connection_falls_back_to_the_database(
     app: Flask, client: FlaskClient, cc_client: tuple[str, str]
 ) -> None:
     assert token(client, *cc_client).status_code == 200
-    cache = app.extensions["authserver.oauth2"].client_cache
+    cache = app.extensions["authserver.store"].clients.cache
     cache._local.connection.close()  # as if the database had dropped it
     statements = statements_during(app, lambda: token(client, *cc_client))
     assert [s for s in statements if "clients" in s]  # loaded through the session instead

@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 
 from authserver.cli import main
-from authserver.housekeeping import prune
 from authserver.models import AuthorizationCode, RefreshToken, RefreshTokenFamily, User
+from authserver.store.housekeeping import prune
 
 from .conftest import POSTGRES_URL
 from .helpers import basic, make_client, make_user, password_grant

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from authserver.ratelimit import FailureThrottle
+from authserver.ops.ratelimit import FailureThrottle
 
 from .support import ServerProcess, copy_keys, start_server
 
@@ -95,7 +95,7 @@ def test_successes_do_not_count(throttled: ServerProcess) -> None:
 def test_lockout_is_per_address_and_ends_with_its_window() -> None:
     from limits import parse
 
-    from authserver.ratelimit import Limits
+    from authserver.ops.ratelimit import Limits
 
     throttle = FailureThrottle(limits=Limits(parse("2 per 1 second"), parse("100 per 1 second")))
     for _ in range(2):
@@ -180,6 +180,7 @@ def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatc
 
     calls: list[str] = []
     real_hasher = hashing._password_hasher
+    dummy = hashing._dummy_password_hash()
 
     class CountingHasher:
         def verify(self, stored: str, password: str) -> bool:
@@ -188,7 +189,7 @@ def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(hashing, "_password_hasher", CountingHasher())
     assert hashing.password_matches("guess", None) is False
-    assert calls == [hashing._DUMMY_PASSWORD_HASH]  # the dummy argon2 hash was really checked
+    assert calls == [dummy]  # the dummy argon2 hash was really checked
 
 
 def test_security_headers_over_http(server: ServerProcess) -> None:

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from joserfc import jws
 from joserfc.jwk import Key, RSAKey
 
-from authserver import resource
 from authserver.keystore import KeyStore
-from authserver.resource import AccessTokenValidator, ScopeRequired
+from authserver.resource_server import AccessTokenValidator, ScopeRequired
+from authserver.resource_server import validator as validator_module
 
 from .helpers import basic
 from .support import copy_keys, start_server
@@ -65,13 +65,13 @@ def validate(validator: AccessTokenValidator, token_string: str, scope: str = "p
 def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the signature verifications the validator asks joserfc for."""
     calls: list[str] = []
-    real = resource.jws.validate_compact
+    real = validator_module.jws.validate_compact
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append("verify")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(resource.jws, "validate_compact", counting)
+    monkeypatch.setattr(validator_module.jws, "validate_compact", counting)
     return calls
 
 
@@ -96,7 +96,7 @@ def test_a_cached_token_expires_on_time(key: RSAKey, monkeypatch: pytest.MonkeyP
     now = int(time.time())
     value = token(key, iat=now, exp=now + 30)
     validate(validator, value)
-    monkeypatch.setattr(resource.time, "time", lambda: now + 31)
+    monkeypatch.setattr(validator_module.time, "time", lambda: now + 31)
     with pytest.raises(InvalidTokenError, match="expired"):
         validate(validator, value)
 

@@ -1,0 +1,66 @@
+"""The Flask app: wiring only. Database, store, key store, OAuth server and the one access
+token validator are built once per app (each gunicorn worker builds its own)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import context, errors
+from .config import Settings
+from .db import Database
+from .keystore import KeyStore
+from .oauth import create_server
+from .oauth.metadata import server_metadata
+from .ops import audit, metrics, openapi, security_headers
+from .ops.ratelimit import FailureThrottle
+from .resource_server import AccessTokenValidator, LocalKeys
+from .store import Store
+from .web import api, authorize, health, oauth, session, userinfo, wellknown
+
+# Token requests are small forms; anything larger is refused before it is parsed.
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def build_app(settings: Settings) -> Flask:
+    app = Flask("authserver")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    database = Database(settings)
+    store = Store(database)
+    keystore = KeyStore.from_settings(settings)
+    keystore.load()
+    validator = AccessTokenValidator(
+        settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway
+    )
+    app.extensions.update({
+        context.SETTINGS: settings,
+        context.DATABASE: database,
+        context.STORE: store,
+        context.KEYSTORE: keystore,
+        context.VALIDATOR: validator,
+        context.OAUTH_SERVER: create_server(app, settings, keystore, store, validator),
+        context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
+        context.METADATA: server_metadata(settings.issuer),
+    })
+    audit.configure(settings.audit_log)
+    if settings.trusted_proxies:
+        # remote_addr (throttling, audit) and the scheme come from the proxies we trust only.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    session.configure_sessions(app, settings)
+    metrics.install(app, keystore)
+    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp, health.bp):
+        app.register_blueprint(blueprint)
+    app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
+
+    @app.teardown_appcontext
+    def _end_unit_of_work(_exc: BaseException | None) -> None:
+        # Whatever the request did not commit (a failed request) is rolled back here.
+        store.close()
+
+    errors.install(app)
+    security_headers.install(app)
+    return app

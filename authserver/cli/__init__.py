@@ -1,0 +1,56 @@
+"""The `authserver` command: serve, client, user, keys, db.
+
+Exit codes scripts can rely on: 0 success, 1 the operation failed (message on stderr),
+2 bad usage or configuration (click's convention).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import click
+
+from ..db import migrate
+from ._common import load_settings
+from .clients import client
+from .db import db
+from .keys import keys
+from .users import user
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="authserver")
+def main() -> None:
+    """authserver: an OAuth 2 / OpenID Connect authorization server."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker (more than 1 selects the gthread worker).")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Migrate the database, create the first signing keys if needed, and serve under gunicorn."""
+    from ..keystore import KeyStore, KeyStoreError
+    from ..ops.gunicorn import run
+    from ..web.session import ensure_secret_key
+
+    settings = load_settings()
+    # Before any worker imports prometheus_client: where the workers add up their metrics.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
+    migrate(settings)
+    try:
+        KeyStore.from_settings(settings).ensure()
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    ensure_secret_key(settings)  # before the workers fork, so they all share it
+    run(settings, host=host, port=port, workers=workers, threads=threads)
+
+
+main.add_command(client)
+main.add_command(user)
+main.add_command(keys)
+main.add_command(db)

@@ -1,0 +1,97 @@
+"""`authserver user ...`: manage the users who log in."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import User
+from ..store.users import (
+    AccountError,
+    create_user,
+    delete_user,
+    find_user,
+    set_password,
+    user_to_dict,
+)
+from ._common import audit_admin, database_session, echo_json, read_password_stdin
+
+
+@click.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option("--email", default=None)
+@click.option("--name", default=None, help="Full name.")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password as one line from standard input (required).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def create(username: str, email: str | None, name: str | None, password_stdin: bool,
+           as_json: bool) -> None:
+    """Create a user; the password is stored as an argon2id hash."""
+    password = read_password_stdin()
+    with database_session() as session:
+        try:
+            created = create_user(
+                session, username=username, password=password, email=email, name=name
+            )
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        data = user_to_dict(created)
+    audit_admin("user_created", sub=data["sub"], username=username)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"created user {data['username']} (sub {data['sub']})")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def list_users(as_json: bool) -> None:
+    """List users."""
+    with database_session() as session:
+        users = [user_to_dict(u) for u in session.scalars(select(User).order_by(User.id))]
+    if as_json:
+        echo_json({"users": users})
+        return
+    for u in users:
+        click.echo(f"{u['username']}  {u['sub']}  {u['email'] or ''}")
+
+
+def _find(session: Session, username: str) -> User:
+    found = find_user(session, username)
+    if found is None:
+        raise click.ClickException(f"no user named {username!r}")
+    return found
+
+
+@user.command("delete")
+@click.argument("username")
+def delete(username: str) -> None:
+    """Delete a user, their refresh tokens and their notes."""
+    with database_session() as session:
+        delete_user(session, _find(session, username))
+    audit_admin("user_deleted", username=username)
+    click.echo(f"deleted user {username}")
+
+
+@user.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password as one line from standard input (required).")
+def set_password_cmd(username: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    password = read_password_stdin()
+    with database_session() as session:
+        try:
+            revoked = set_password(session, _find(session, username), password, now=int(time.time()))
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    audit_admin("user_password_set", username=username, grants_revoked=revoked)
+    click.echo(f"password changed for {username}; {revoked} refresh grant(s) revoked")

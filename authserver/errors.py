@@ -1,0 +1,80 @@
+"""One JSON error shape for every endpoint (RFC 6749 §5.2 field names), and the app's error
+handlers: a client never sees a traceback, and a database outage is a 503, not a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("authserver")
+
+
+def error_response(status: int, error: str, description: str, *,
+                   headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"  # an error is about this request only
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _refuse_nul_characters() -> Response | None:
+    """No OAuth parameter may hold a NUL (RFC 6749 Appendix A allows none), and PostgreSQL
+    text cannot store one: refuse it up front, the same on every backend."""
+    # A request without a Content-Type has no form (werkzeug would build an empty one).
+    sources = (request.args, request.form) if request.content_type else (request.args,)
+    for values in sources:
+        for value in values.values():
+            if "\x00" in value:
+                return error_response(400, "invalid_request", "NUL characters are not allowed")
+    return None
+
+
+def install(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        if exc.response is not None:
+            return exc.response  # it carries its own, already RFC-shaped, response
+        code = exc.code or 500
+        error = {
+            400: "invalid_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "invalid_request",
+        }.get(code, "server_error" if code >= 500 else "invalid_request")
+        headers = {}
+        if code == 405 and getattr(exc, "valid_methods", None):
+            headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return error_response(code, error, exc.description or exc.name, headers=headers)
+
+    @app.errorhandler(DataError)
+    def _unacceptable_value(exc: DataError) -> Response:
+        # The database refused a value from the request (PostgreSQL text cannot hold NUL):
+        # the client's input, not a server fault.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    str(exc.orig).splitlines()[0])
+        return error_response(400, "invalid_request", "a value in the request is not acceptable")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: Exception) -> Response:
+        # The database is unreachable or went away: a temporary condition, not a server bug.
+        # The pool pings connections before use, so the next request after it returns works.
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(exc).splitlines()[0])
+        return error_response(503, "temporarily_unavailable",
+                              "the database is unavailable; retry shortly",
+                              headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Never a traceback to the client; the log has it.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "server_error", "the server could not complete the request")

@@ -1,0 +1,47 @@
+"""The protocol, one module per specification, on Authlib: grants (RFC 6749), PKCE (RFC 7636),
+access tokens (RFC 9068), OpenID Connect Core, private_key_jwt (RFC 7523), introspection
+(RFC 7662), revocation (RFC 7009), discovery metadata (RFC 8414). Storage is the store's."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..config import Settings
+from ..keystore import KeyStore
+from ..resource_server import AccessTokenValidator
+from ..store import Store
+from .access_tokens import AccessTokenGenerator
+from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant
+from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
+from .openid import IDTokenIssuer, OpenIDCodeIssuer
+from .pkce import StrictCodeChallenge
+from .private_key_jwt import AUTH_METHOD, PrivateKeyJWT
+from .revocation import AccessTokenRevocation, RefreshTokenRevocation
+from .server import OAuth2Server
+
+__all__ = ["OAuth2Server", "create_server"]
+
+
+def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Store,
+                  validator: AccessTokenValidator) -> OAuth2Server:
+    server = OAuth2Server(settings, keystore, store)
+    server.init_app(app)
+    server.register_token_generator("default", AccessTokenGenerator(settings, keystore))
+    server.register_extension(server.issuer_parameter)
+    server.register_client_auth_method(
+        AUTH_METHOD, PrivateKeyJWT(settings.issuer, store, settings.leeway)
+    )
+    id_tokens = IDTokenIssuer(settings, keystore, store)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(PasswordGrant, [id_tokens])
+    server.register_grant(RefreshTokenGrant, [id_tokens])
+    server.register_grant(
+        AuthorizationCodeGrant,
+        [StrictCodeChallenge(required=True), OpenIDCodeIssuer(settings, keystore, store)],
+    )
+    # The access-token endpoints come first: each passes what is not an access token on.
+    server.register_endpoint(AccessTokenIntrospection(validator, store))
+    server.register_endpoint(RefreshTokenIntrospection(store))
+    server.register_endpoint(AccessTokenRevocation(validator))
+    server.register_endpoint(RefreshTokenRevocation(store))
+    return server

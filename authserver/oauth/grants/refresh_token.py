@@ -1,0 +1,57 @@
+"""The refresh token grant (RFC 6749 §6), rotated on every use; a reused token revokes its
+whole family (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+from ... import events
+from ...models import RefreshToken, User
+from ...policy import CONFIDENTIAL_AUTH_METHODS
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    # Public clients (code flow with PKCE) refresh too; they are bound by the token's client_id.
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
+    # Rotate on every use (RFC 9700 §4.14.2).
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken:
+        """Find the token and claim its family's next generation, in one step: Authlib's
+        contract separates lookup and revoke_old_credential, but the claim must be atomic with
+        the check that this token is the live one."""
+        store = self.server.store
+        token = store.refresh_tokens.find_to_rotate(refresh_token)
+        if token is None:
+            raise InvalidGrantError("unknown refresh token")
+        if token.client_id != self.request.client.client_id:
+            raise InvalidGrantError("refresh token was issued to another client")
+        if token.family.revoked_at is not None:
+            raise InvalidGrantError("refresh token has been revoked")
+        if token.is_expired():
+            raise InvalidGrantError("refresh token has expired")
+        claimed = store.refresh_tokens.claim(token, self.server.refresh_lifetimes)
+        if claimed is None:
+            self._reject_reuse(token)
+        self.request.claimed_generation = claimed
+        return token
+
+    def _reject_reuse(self, token: RefreshToken) -> None:
+        # A rotated token came back, or two requests presented one token at once: someone may
+        # hold a copy, and we cannot tell who is legitimate, so the whole family is revoked
+        # (RFC 9700 §4.14.2), and that stands although this request fails.
+        # AUTHSERVER_REFRESH_GRACE_SECONDS forgives one retry.
+        store = self.server.store
+        store.refresh_tokens.revoke_family(token.family_id)
+        store.commit()
+        events.record("refresh_token.reuse_detected", "family_revoked",
+                      client_id=token.client_id, family=token.family_id, sub=token.family.user.sub)
+        raise InvalidGrantError("refresh token already used; its grant has been revoked")
+
+    def authenticate_user(self, refresh_token: RefreshToken) -> User:
+        return refresh_token.family.user
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        # Nothing left to do: authenticate_refresh_token already claimed the family.
+        pass

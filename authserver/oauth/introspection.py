@@ -1,0 +1,98 @@
+"""Token introspection (RFC 7662) for JWT access tokens and refresh tokens.
+
+Two Authlib endpoints registered under one name: the access-token one answers for tokens that
+are ours by the server's one access-token validator (the same that guards the APIs) and passes
+anything else on to the refresh-token one. A client may introspect only its own tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.common.errors import ContinueIteration
+from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+
+from ..models import Client, RefreshToken
+from ..policy import CONFIDENTIAL_AUTH_METHODS
+from ..resource_server import AccessTokenValidator
+from ..store import Store
+
+
+class AccessTokenIntrospection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+    def __init__(self, validator: AccessTokenValidator, store: Store) -> None:
+        super().__init__()
+        self.validator = validator
+        self.store = store
+
+    def create_endpoint_response(self, request: Any) -> tuple[int, dict[str, Any], Any]:
+        client = self.authenticate_endpoint_client(request)
+        token = self.authenticate_token(request, client)
+        return 200, self.create_introspection_payload(token), default_json_headers
+
+    def authenticate_token(self, request: Any, client: Client) -> dict[str, Any] | None:
+        self.check_params(request, client)
+        if request.form.get("token_type_hint") not in ("access_token", None):
+            raise ContinueIteration()
+        try:
+            claims = self.validator.authenticate_token(request.form["token"])
+        except InvalidTokenError:
+            raise ContinueIteration() from None  # not an access token of ours: maybe a refresh token
+        return claims if claims.get("client_id") == client.client_id else None
+
+    def create_introspection_payload(self, token: dict[str, Any] | None) -> dict[str, Any]:
+        # RFC 7662 §2.2: a token that is not active (expired, or failing any check the APIs
+        # make) is only ever {"active": false}.
+        if not token or self.validator.claims_problem(token, self.store.now(), leeway=0):
+            return {"active": False}
+        payload = {"active": True, "token_type": "Bearer"}
+        for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat"):
+            payload[name] = token.get(name)
+        user = self.store.users.by_sub(token["sub"])
+        if user is not None:
+            payload["username"] = user.username
+        return payload
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> None:
+        return None  # authenticate_token is overridden
+
+    def introspect_token(self, token: Any) -> dict[str, Any]:
+        return {}  # create_introspection_payload is overridden
+
+
+class RefreshTokenIntrospection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> RefreshToken | None:
+        if token_type_hint == "access_token":
+            return None
+        return self.store.refresh_tokens.find(token_string)
+
+    def check_permission(self, token: RefreshToken, client: Client, request: Any) -> bool:
+        return token.check_client(client)
+
+    def create_introspection_payload(self, token: RefreshToken | None) -> dict[str, Any]:
+        # A rotated-away token is as dead as a revoked one.
+        if token is None or not token.is_live:
+            return {"active": False}
+        return self.introspect_token(token)
+
+    def introspect_token(self, token: RefreshToken) -> dict[str, Any]:
+        user = token.family.user
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "sub": user.sub,
+            "username": user.username,
+            "iat": token.issued_at,
+            "exp": token.expires_at,
+        }

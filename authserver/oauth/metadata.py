@@ -1,0 +1,50 @@
+"""Discovery metadata (OIDC Discovery 1.0 §3, RFC 8414 §2): what this server really supports,
+every URL derived from the issuer. Checked by Authlib's own metadata validators in the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..policy import (
+    CLIENT_ASSERTION_ALGS,
+    SIGNING_ALG,
+    SUPPORTED_AUTH_METHODS,
+    SUPPORTED_GRANT_TYPES,
+    SUPPORTED_SCOPES,
+)
+
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def server_metadata(issuer: str) -> dict[str, Any]:
+    introspection_methods = [m for m in SUPPORTED_AUTH_METHODS if m != "none"]
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}{JWKS_PATH}",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "end_session_endpoint": f"{issuer}/oauth/logout",
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [SIGNING_ALG],
+        "token_endpoint_auth_methods_supported": list(SUPPORTED_AUTH_METHODS),
+        # RFC 8414 §2: REQUIRED wherever private_key_jwt is listed for that endpoint.
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
+        "revocation_endpoint_auth_methods_supported": list(SUPPORTED_AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
+        "introspection_endpoint_auth_methods_supported": introspection_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "name", "preferred_username", "email", "email_verified",
+        ],
+        "authorization_response_iss_parameter_supported": True,
+    }

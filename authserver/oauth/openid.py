@@ -1,0 +1,90 @@
+"""OpenID Connect Core: ID tokens on token responses, the identity claims a scope allows, and the
+code flow's OpenID request checks (nonce)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
+from authlib.oidc.core.grants.util import is_openid_scope
+from joserfc.jwk import KeySet
+
+from ..config import Settings
+from ..keystore import KeyStore
+from ..models import Client, User
+from ..policy import SIGNING_ALG
+from ..store import Store
+
+
+def user_claims(user: User, scope: str) -> UserInfo:
+    """The identity claims the granted scope allows (OIDC Core §5.4)."""
+    scopes = set(scope.split()) if scope else set()
+    info = UserInfo(sub=user.sub)
+    if "profile" in scopes:
+        info["preferred_username"] = user.username
+        if user.name:
+            info["name"] = user.name
+    if "email" in scopes and user.email:
+        info["email"] = user.email
+        # No verification flow exists, so we never claim an address is verified.
+        info["email_verified"] = False
+    return info
+
+
+class IDTokenIssuer(OpenIDToken):
+    """Adds an OIDC ID token to token responses whose scope includes `openid` and that have a user.
+
+    Registered on the password, refresh_token and authorization_code grants.
+    """
+
+    def __init__(self, settings: Settings, keystore: KeyStore, store: Store) -> None:
+        self.settings = settings
+        self.keystore = keystore
+        self.store = store
+
+    def resolve_client_private_key(self, client: Client) -> KeySet:
+        return self.keystore.signing_keyset()
+
+    def get_client_algorithm(self, client: Client) -> str:
+        return SIGNING_ALG
+
+    def get_encode_header(self, client: Client) -> dict[str, str]:
+        # No kid here: joserfc sets it from the one key of the signing set (see access_tokens).
+        return {"alg": SIGNING_ALG}
+
+    def get_client_claims(self, client: Client) -> dict[str, Any]:
+        return {
+            "iss": self.settings.issuer,
+            "aud": client.get_client_id(),
+            "exp": self.store.now() + self.settings.id_token_ttl,
+        }
+
+    def get_compatible_claims(self, request: OAuth2Request) -> dict[str, Any]:
+        claims = super().get_compatible_claims(request)
+        # A refreshed ID token keeps the time the user really authenticated (OIDC Core §12.2).
+        refresh_token = getattr(request, "refresh_token", None)
+        if refresh_token is not None:
+            claims["auth_time"] = refresh_token.family.auth_time
+        return claims
+
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
+        return user_claims(user, scope)
+
+    def process_token(self, grant: Any, response: Any) -> Any:
+        if grant.request.user is None or not is_openid_scope(response[1].get("scope")):
+            return response[1]
+        return super().process_token(grant, response)
+
+
+class OpenIDCodeIssuer(IDTokenIssuer, OpenIDCode):
+    """The code flow's ID tokens (nonce and auth_time from the code) plus Authlib's OpenID
+    request checks (nonce replay, prompt)."""
+
+    # OpenIDCode's only state (its __init__ sets nothing else): the nonce is optional in the
+    # code flow (OIDC Core §3.1.2.1).
+    require_nonce = False
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return self.store.codes.nonce_seen(request.payload.client_id, nonce)

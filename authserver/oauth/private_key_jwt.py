@@ -1,0 +1,46 @@
+"""private_key_jwt client authentication (RFC 7523 §2.2, OIDC Core §9) on Authlib's
+JWTBearerClientAssertion: the client signs a short JWT with its own key; we hold only its
+public JWK Set."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from ..models import Client
+from ..policy import CLIENT_ASSERTION_ALGS
+from ..store import Store
+
+AUTH_METHOD = "private_key_jwt"
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    CLIENT_AUTH_METHOD = AUTH_METHOD
+
+    def __init__(self, issuer: str, store: Store, leeway: int = 60) -> None:
+        super().__init__(validate_jti=True, leeway=leeway)
+        self.issuer = issuer
+        self.store = store
+
+    def get_audiences(self) -> list[str]:
+        # RFC 7523 §3 item 3: the token endpoint URL; OIDC also allows the issuer.
+        return [f"{self.issuer}/oauth/token", self.issuer]
+
+    def resolve_client_public_key(self, client: Client) -> KeySet:
+        return KeySet.import_key_set(cast(Any, client.jwks or {"keys": []}))
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(CLIENT_ASSERTION_ALGS))
+        except (JoseError, ValueError) as exc:
+            raise InvalidClientError(description="the client assertion does not verify") from exc
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
+        return self.store.assertions.use_once(str(claims["sub"]), jti, int(claims["exp"]))

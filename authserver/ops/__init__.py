@@ -1,0 +1,1 @@
+"""Operations: audit log, metrics, throttling, security headers, the WSGI server, OpenAPI."""

@@ -1,0 +1,78 @@
+"""What this server supports and the scope rules every grant, registration and discovery share.
+
+A leaf: it imports nothing of authserver, so the CLI, the store, the grants and discovery all
+read one list instead of keeping copies that drift.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Protocol
+
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.util import scope_to_list
+
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "notes:read", "notes:write")
+SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token")
+SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# Scopes that only mean something when a user is behind the token.
+USER_ONLY_SCOPES = frozenset({"openid", "offline_access"})
+# Grants that act for a user (and so may carry the user-only scopes).
+USER_GRANT_TYPES = frozenset({"password", "authorization_code"})
+# Grants a public client (no secret) may use: the others would hand tokens to anyone.
+PUBLIC_CLIENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
+DEFAULT_GRANT_TYPES = ("client_credentials",)
+DEFAULT_AUTH_METHOD = "client_secret_basic"
+
+# Tokens we sign, and the client assertions (private_key_jwt) we accept. Asymmetric only: a
+# client's keys are public here, so an HMAC "signature" would prove nothing.
+SIGNING_ALG = "RS256"
+CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256")
+
+# The sample notes API (INTERFACE.md): the longest note, and the most notes one page lists.
+MAX_NOTE_LENGTH = 2000
+NOTES_PAGE_SIZE = 100
+
+
+class ScopedClient(Protocol):
+    scope: str
+
+
+def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool) -> None:
+    """Unknown scopes, scopes the client may not have, and user scopes without a user are refused
+    by name rather than silently dropped (RFC 6749 §5.2 invalid_scope)."""
+    allowed = scope_to_list(client.scope) or []
+    for scope in scope_to_list(requested) or []:
+        if scope not in SUPPORTED_SCOPES:
+            raise InvalidScopeError(f"unknown scope '{scope}'")
+        if scope not in allowed:
+            raise InvalidScopeError(f"scope '{scope}' is not allowed for this client")
+        if not has_user and scope in USER_ONLY_SCOPES:
+            raise InvalidScopeError(f"scope '{scope}' needs a user; this grant has none")
+
+
+def default_scope(grant_types: list[str]) -> str:
+    """A new client's scope: everything we support, less the user-only scopes when no grant has
+    a user."""
+    has_user = any(g in USER_GRANT_TYPES for g in grant_types)
+    return " ".join(s for s in SUPPORTED_SCOPES if has_user or s not in USER_ONLY_SCOPES)
+
+
+def machine_scope(client_scope: str) -> str:
+    """The scope of a token without a user when none is asked for: what the client may have,
+    less the scopes that only mean something for a user."""
+    return " ".join(s for s in client_scope.split() if s not in USER_ONLY_SCOPES)
+
+
+def is_loopback(host: str | None) -> bool:
+    """localhost or any loopback address (127.0.0.0/8, ::1): where plain http stays on the host
+    (RFC 8252 §7.3), for issuers and redirect URIs alike."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,71 @@
+"""The store: every SQL statement and transaction edge of a request lives below this package.
+
+`Store` is the request's unit of work over the scoped session. Protocol code and views call its
+repositories (clients, users, refresh_tokens, codes, consents, assertions, notes) and never see
+SQL. A repository method that writes declares it (`begin_write`) itself, after whatever
+authentication came first, so on SQLite no password check ever runs holding the write lock.
+The request's work is committed once its response is complete (the OAuth server does this for
+its responses); the few writes that must outlive a failed request commit on their own, and
+say so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from ..db import WRITE_INTENT, Database
+from .assertions import Assertions
+from .clients import Clients
+from .codes import Codes
+from .consents import Consents
+from .notes import Notes
+from .refresh_tokens import RefreshTokens
+from .users import Users
+
+
+class Store:
+    def __init__(self, database: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
+        self.clock = clock
+        self.clients = Clients(self)
+        self.users = Users(self)
+        self.refresh_tokens = RefreshTokens(self)
+        self.codes = Codes(self)
+        self.consents = Consents(self)
+        self.assertions = Assertions(self)
+        self.notes = Notes(self)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def session(self) -> Session:
+        """The current request's (thread's) session."""
+        return self.database.scoped()
+
+    def begin_write(self) -> Session:
+        """The session, in a transaction that will write. On SQLite that is BEGIN IMMEDIATE: the
+        write lock is taken up front, so two writers queue on busy_timeout instead of one
+        failing when it upgrades. A read transaction already open is ended first (SQLite cannot
+        upgrade it safely); what it loaded stays usable (expire_on_commit is off)."""
+        session = self.session()
+        if not self.database.is_sqlite:
+            return session  # PostgreSQL locks rows as it writes them: nothing to declare
+        if session.in_transaction():
+            if session.connection().get_execution_options().get("sqlite_write_intent"):
+                return session
+            session.commit()
+        session.connection(execution_options=WRITE_INTENT)
+        return session
+
+    def commit(self) -> None:
+        self.session().commit()
+
+    def rollback(self) -> None:
+        self.session().rollback()
+
+    def close(self) -> None:
+        """End the request: whatever was not committed is rolled back."""
+        self.database.scoped.remove()

@@ -1,0 +1,35 @@
+"""Client assertions (private_key_jwt) already used: each (client, jti) is accepted once
+(RFC 7523 §3 item 7), kept until the assertion expires."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from ..db import WRITE_INTENT
+from ..models import ClientAssertionUse
+
+if TYPE_CHECKING:
+    from . import Store
+
+
+class Assertions:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def use_once(self, client_id: str, jti: str, expires_at: int) -> bool:
+        """True the first time this client presents this jti. Its own short transaction on its
+        own connection, committed at once whatever becomes of the request (a replay must be
+        refused even if this request fails later), and leaving the request's session alone.
+        The primary key makes the check atomic across workers and hosts."""
+        digest = hashlib.sha256(f"{client_id}:{jti}".encode()).hexdigest()
+        with self.store.database.session_factory() as session:
+            try:
+                with session.begin():
+                    session.connection(execution_options=WRITE_INTENT)
+                    session.add(ClientAssertionUse(jti_hash=digest, expires_at=expires_at))
+            except IntegrityError:
+                return False
+        return True

@@ -1,0 +1,111 @@
+"""A per-worker cache of registered clients for the token endpoint, never stale by a request.
+
+Every token request authenticates its client, and loading the row through a session costs more
+than the RSA signature that follows. The cache keeps client rows by client_id and trusts them
+only while `clients_version.version` is what it was when they were loaded; every ORM write of a
+Client bumps that version in the same transaction (models._bump_clients_version), so a deleted
+client or a rotated secret stops working on the very next request, on every worker and host.
+
+The version is read over one dedicated autocommit DBAPI connection per thread: a primary-key
+read without a session, a pool checkout or a transaction. If that read fails for any reason the
+cache steps aside and the client is loaded from the database as before (whose errors the app
+turns into 503s), so the cache can make a request faster but never answer without the database.
+
+Written by hand: no maintained library offers a version-checked cache over SQLAlchemy rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from ..models import Client
+
+VERSION_QUERY = "SELECT version FROM clients_version WHERE id = 1"
+# Bounds memory when client ids are many; the cache is rebuilt from scratch when full.
+MAX_ENTRIES = 10_000
+
+
+class ClientCache:
+    def __init__(self, engine: Engine, load: Callable[[str], Client | None]) -> None:
+        self.engine = engine
+        self.load = load
+        self._local = threading.local()
+        # client_id -> (the version it was loaded under, the transient Client)
+        self._entries: dict[str, tuple[int, Client]] = {}
+        self._version: int | None = None
+        self._opened: list[Any] = []  # every thread's version connection, to close them all
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def get(self, client_id: str) -> Client | None:
+        version = self.current_version()
+        if version is None:
+            return self.load(client_id)
+        if version != self._version:
+            self._entries, self._version = {}, version
+        entry = self._entries.get(client_id)
+        # Entries carry their own version: a thread that read an older version just before a
+        # change may still store what it loaded, and that entry is then never served.
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        client = self.load(client_id)
+        if client is not None:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries = {}
+            self._entries[client_id] = (version, client)
+        return client
+
+    def current_version(self) -> int | None:
+        """The clients version in the database now, or None when it cannot be read."""
+        connection = getattr(self._local, "connection", None)
+        try:
+            if connection is None:
+                connection = self._local.connection = self._connect()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(VERSION_QUERY)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except self.engine.dialect.loaded_dbapi.Error:
+            self._discard(connection)
+            return None
+        return int(row[0]) if row is not None else None
+
+    def _connect(self) -> Any:
+        # Outside the pool: this connection lives as long as the worker, and only reads.
+        dialect = self.engine.dialect
+        args, kwargs = dialect.create_connect_args(self.engine.url)
+        connection = dialect.connect(*args, **kwargs)
+        if self.engine.url.get_backend_name() == "sqlite":
+            connection.isolation_level = None  # autocommit: each read sees the latest commit
+        else:
+            connection.autocommit = True  # never "idle in transaction" between reads
+        with self._lock:
+            self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close the version connections (the engine is being disposed of)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            self._close_quietly(connection)
+
+    def _discard(self, connection: Any) -> None:
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                if connection in self._opened:
+                    self._opened.remove(connection)
+            self._close_quietly(connection)
+
+    def _close_quietly(self, connection: Any) -> None:
+        try:
+            connection.close()
+        except self.engine.dialect.loaded_dbapi.Error:
+            pass

@@ -1,0 +1,98 @@
+"""Client metadata rules (RFC 7591 field names): which redirect URIs, keys, grants and auth
+methods a client may be registered with. One code path for every way a client is made."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from ..keystore import PRIVATE_JWK_MEMBERS
+from ..policy import (
+    PUBLIC_CLIENT_GRANT_TYPES,
+    SUPPORTED_AUTH_METHODS,
+    SUPPORTED_GRANT_TYPES,
+    SUPPORTED_SCOPES,
+    is_loopback,
+)
+
+
+class RegistrationError(ValueError):
+    """Client metadata that cannot be registered; the message says which value and why."""
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """Absolute, no fragment (RFC 6749 §3.1.2); https, or http only on loopback, or a private-use
+    scheme for native apps (RFC 8252 §7.1, reverse-domain names)."""
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        raise RegistrationError(f"redirect URI {uri!r} must be absolute")
+    if parts.fragment or "#" in uri:
+        raise RegistrationError(f"redirect URI {uri!r} must not have a fragment")
+    if parts.scheme == "https":
+        if not parts.hostname:
+            raise RegistrationError(f"redirect URI {uri!r} has no host")
+        return uri
+    if parts.scheme == "http":
+        if not is_loopback(parts.hostname):
+            raise RegistrationError(
+                f"redirect URI {uri!r}: plain http is only allowed for loopback hosts"
+            )
+        return uri
+    if "." in parts.scheme and parts.scheme not in ("javascript", "data", "file"):
+        return uri
+    raise RegistrationError(
+        f"redirect URI {uri!r}: scheme must be https, http on loopback, or a reverse-domain "
+        "private-use scheme"
+    )
+
+
+def validate_jwks(jwks: Any) -> dict[str, Any]:
+    """A client's public keys for private_key_jwt: a JWK Set of RSA or EC public keys."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise RegistrationError('the JWKS must be a JSON object {"keys": [...]} with a key')
+    for key in jwks["keys"]:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
+            raise RegistrationError("every JWKS key must be an RSA or EC public key")
+        if any(member in key for member in PRIVATE_JWK_MEMBERS):
+            raise RegistrationError("the JWKS holds a private key: register public keys only")
+    try:
+        KeySet.import_key_set(cast(Any, jwks))
+    except (JoseError, ValueError, TypeError) as exc:
+        raise RegistrationError(f"the JWKS is not valid: {exc}") from None
+    return jwks
+
+
+def validate_grants(grant_types: list[str], method: str) -> list[str]:
+    grants = list(dict.fromkeys(grant_types))
+    for grant in grants:
+        if grant not in SUPPORTED_GRANT_TYPES:
+            raise RegistrationError(f"unknown grant type {grant!r}")
+    if method not in SUPPORTED_AUTH_METHODS:
+        raise RegistrationError(f"unsupported token endpoint auth method {method!r}")
+    if method == "none" and not set(grants) <= PUBLIC_CLIENT_GRANT_TYPES:
+        raise RegistrationError(
+            "a public client (auth method 'none') may only use authorization_code and "
+            "refresh_token"
+        )
+    return grants
+
+
+def validate_keys(method: str, jwks: dict[str, Any] | None) -> dict[str, Any] | None:
+    if method == "private_key_jwt":
+        if jwks is None:
+            raise RegistrationError("private_key_jwt needs the client's public keys (--jwks FILE)")
+        return validate_jwks(jwks)
+    if jwks is not None:
+        raise RegistrationError("--jwks is only for the private_key_jwt auth method")
+    return None
+
+
+def validate_scope(scope: str) -> str:
+    scopes = scope.split()
+    for s in scopes:
+        if s not in SUPPORTED_SCOPES:
+            raise RegistrationError(f"unknown scope {s!r}")
+    return " ".join(dict.fromkeys(scopes))

@@ -1,0 +1,120 @@
+"""Registered clients: the token endpoint's lookup (cached per worker) and registration."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ..hashing import hash_secret, new_secret
+from ..models import Client
+from ..policy import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, default_scope
+from .client_cache import ClientCache
+from .client_metadata import (
+    RegistrationError,
+    validate_grants,
+    validate_keys,
+    validate_redirect_uri,
+    validate_scope,
+)
+
+if TYPE_CHECKING:
+    from . import Store
+
+# Core, not ORM: this runs on every token request, and the ORM's identity map and loading cost
+# more than the query itself (bench/RESULTS.md). The Client comes back transient: nothing
+# here writes it.
+_CLIENT_BY_ID = select(*Client.__table__.columns).where(
+    Client.__table__.c.client_id == bindparam("client_id")
+)
+
+
+class Clients:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cache = ClientCache(store.database.engine, self.load)
+
+    def get(self, client_id: str) -> Client | None:
+        """The client, from the per-worker cache while no client has changed since."""
+        return self.cache.get(client_id)
+
+    def load(self, client_id: str) -> Client | None:
+        if "\x00" in client_id:  # from a decoded Basic header: PostgreSQL text cannot hold it
+            return None
+        connection = self.store.session().connection()
+        row = connection.execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
+        return Client(**row._mapping) if row is not None else None
+
+
+@dataclass
+class RegisteredClient:
+    client: Client
+    client_secret: str | None  # shown once, never stored
+
+
+def find_client(session: Session, client_id: str) -> Client | None:
+    return session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+def register_client(
+    session: Session,
+    *,
+    name: str,
+    grant_types: list[str] | None = None,
+    scope: str | None = None,
+    redirect_uris: list[str] | None = None,
+    auth_method: str | None = None,
+    jwks: dict[str, Any] | None = None,
+) -> RegisteredClient:
+    name = name.strip()
+    if not name:
+        raise RegistrationError("client name must not be empty")
+    method = auth_method or DEFAULT_AUTH_METHOD
+    grants = validate_grants(list(grant_types or DEFAULT_GRANT_TYPES), method)
+    jwks = validate_keys(method, jwks)
+    uris = [validate_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
+    if "authorization_code" in grants and not uris:
+        raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
+    scope = validate_scope(scope if scope is not None else default_scope(grants))
+
+    # A secret only for the methods that use one.
+    secret = new_secret(32) if method.startswith("client_secret") else None
+    client = Client(
+        # Hex, so that an id never starts with "-" and reads as an option on a command line.
+        client_id=secrets.token_hex(16),
+        client_secret_hash=hash_secret(secret) if secret else None,
+        name=name,
+        grant_types=grants,
+        redirect_uris=uris,
+        scope=scope,
+        token_endpoint_auth_method=method,
+        jwks=jwks,
+    )
+    session.add(client)
+    session.flush()
+    return RegisteredClient(client=client, client_secret=secret)
+
+
+def rotate_client_secret(client: Client) -> str:
+    if not client.token_endpoint_auth_method.startswith("client_secret"):
+        raise RegistrationError(
+            f"a client with auth method {client.token_endpoint_auth_method!r} has no secret"
+        )
+    secret = new_secret(32)
+    client.client_secret_hash = hash_secret(secret)
+    return secret
+
+
+def client_to_dict(client: Client) -> dict[str, object]:
+    return {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "grant_types": list(client.grant_types),
+        "scope": client.scope,
+        "redirect_uris": list(client.redirect_uris),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "created_at": client.created_at,
+    }

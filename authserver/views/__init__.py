@@ -1,1 +1,0 @@
-"""Thin Flask blueprints, one module per endpoint group."""

@@ -1,0 +1,195 @@
+"""The browser side of the code flow: /oauth/authorize (login, consent, code) and /oauth/logout.
+
+Errors that cannot safely go back to the client (unknown client, unregistered redirect_uri)
+are shown as a page and never redirected (RFC 6749 §4.1.2.1); every other error goes back to
+the client's redirect_uri, with `state` and `iss` (RFC 9207).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oidc.core.errors import ConsentRequiredError
+from flask import Blueprint, Response, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from .. import context, events
+from ..models import Client, User
+from ..ops.security_headers import allow_form_redirect_to
+from ..policy import SIGNING_ALG
+from ..resource_server.keys import is_ascii_digits
+from .session import (
+    auth_time,
+    csrf_token,
+    csrf_valid,
+    sign_in,
+    sign_out,
+    signed_in_user,
+)
+
+bp = Blueprint("authorize", __name__, url_prefix="/oauth")
+
+# What each scope lets the client do, in the words the consent page shows.
+SCOPE_WORDS = {
+    "openid": "Know who you are when you sign in",
+    "profile": "See your username and name",
+    "email": "See your email address",
+    "offline_access": "Keep access while you are away (refresh tokens)",
+    "notes:read": "Read your notes",
+    "notes:write": "Create notes in your name",
+}
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    client: Client | None = context.get("client")
+    if client is not None:
+        allow_form_redirect_to(_redirect_target(client))
+    response = Response(render_template(template, csrf_token=csrf_token(), **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(message: str, status: int = 400) -> Response:
+    return _page("error.html", status, message=message)
+
+
+def _unsafe_redirect_problem() -> tuple[Client | None, str | None]:
+    """The errors that must not redirect: without a known client and a registered redirect_uri
+    we would be an open redirector."""
+    client_id = request.args.get("client_id")
+    if not client_id:
+        return None, "The request has no client_id."
+    client = context.store().clients.get(client_id)
+    if client is None:
+        return None, "This application is not registered here (unknown client_id)."
+    redirect_uri = request.args.get("redirect_uri")
+    if redirect_uri is None and client.get_default_redirect_uri() is None:
+        return client, "The request has no redirect_uri, and this application registered several."
+    if redirect_uri is not None and not client.check_redirect_uri(redirect_uri):
+        return client, "The redirect_uri is not registered for this application."
+    return client, None
+
+
+def _error_redirect(error: OAuth2Error) -> ResponseReturnValue:
+    status, _, headers = error()
+    location = dict(headers).get("Location")
+    if status != 302 or not location:
+        return _error_page(error.get_error_description() or error.error)
+    server = context.oauth_server()
+    response = redirect(location, 302)
+    server.issuer_parameter.add_issuer_parameter(server, response)
+    return response
+
+
+def _max_age() -> int | None:
+    raw = request.args.get("max_age")
+    return int(raw) if raw is not None and is_ascii_digits(raw) else None
+
+
+def _try_login() -> tuple[User | None, str | None]:
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    address = request.remote_addr or "-"
+    throttle = context.throttle()
+    wait = throttle.retry_after("user", username, address)
+    if wait:
+        events.record("login.refused", "throttled", username=username, address=address)
+        return None, f"Too many failed sign-ins. Try again in {wait} seconds."
+    user = context.store().users.authenticate(username, password)
+    if user is None:
+        throttle.failed("user", username, address)
+        events.record("login.refused", "failure", username=username, address=address)
+        return None, "That username and password do not match."
+    sign_in(user)
+    events.record("login.succeeded", sub=user.sub, address=address)
+    return user, None
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> ResponseReturnValue:
+    client, problem = _unsafe_redirect_problem()
+    if problem or client is None:
+        return _error_page(problem or "Unknown client.")
+    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
+        return _error_page("This form expired or did not come from this site. Please start again.")
+    prompts = set((request.args.get("prompt") or "").split())
+    user, login_error = None, None
+    if request.method == "POST" and "username" in request.form:
+        user, login_error = _try_login()
+    elif "login" not in prompts:
+        user = signed_in_user(_max_age())
+
+    server = context.oauth_server()
+    try:
+        grant = server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _error_redirect(error) if error.redirect_uri else _error_page(error.get_error_description())
+
+    if user is None:
+        status = 401 if login_error else 200
+        return _page("login.html", status, client=client, error=login_error,
+                     login_hint=request.form.get("username") or request.args.get("login_hint", ""))
+
+    scope: str = grant.request.scope
+    consents = context.store().consents
+    consent = consents.find(user.id, client.client_id)
+    decision = request.form.get("decision") if request.method == "POST" else None
+    if decision not in (None, "allow", "deny"):
+        return _error_page("Unknown decision.")
+    if decision is None:
+        remembered = consent is not None and consent.covers(scope) and "consent" not in prompts
+        if not remembered:
+            if "none" in prompts:
+                return _error_redirect(ConsentRequiredError(
+                    redirect_uri=_redirect_target(client), state=request.args.get("state")))
+            scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
+            return _page("consent.html", client=client, user=user, scopes=scopes)
+        decision = "allow"
+    if decision == "allow":
+        consents.remember(user.id, client.client_id, scope)
+    grant.request.auth_time = auth_time()
+    granted = user if decision == "allow" else None
+    events.record("authorization.granted" if granted else "authorization.denied",
+                client_id=client.client_id, sub=user.sub, scope=scope)
+    return server.create_authorization_response(request=grant.request, grant_user=granted, grant=grant)
+
+
+def _redirect_target(client: Client) -> str:
+    return request.args.get("redirect_uri") or client.get_default_redirect_uri() or ""
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> ResponseReturnValue:
+    """OIDC RP-Initiated Logout 1.0: end the session; go back to the client only to a URI it
+    registered (one of its redirect URIs), else show a signed-out page."""
+    params = request.values
+    sign_out()
+    target = params.get("post_logout_redirect_uri")
+    client = _logout_client(params.get("id_token_hint"), params.get("client_id"))
+    if target and client is not None and client.check_redirect_uri(target):
+        state = params.get("state")
+        return redirect(add_params_to_uri(target, [("state", state)]) if state else target, 302)
+    return _page("signed_out.html")
+
+
+def _logout_client(id_token_hint: str | None, client_id: str | None) -> Client | None:
+    if id_token_hint:
+        keystore = context.keystore()
+        try:
+            # Signature only: an expired ID token is still a fine hint (RP-Initiated Logout §2).
+            claims = jwt.decode(id_token_hint, keystore.public_keyset(), algorithms=[SIGNING_ALG]).claims
+        except (JoseError, ValueError):
+            return None
+        if claims.get("iss") != context.settings().issuer:
+            return None
+        audience = claims.get("aud")
+        hinted: Any = audience[0] if isinstance(audience, list) and audience else audience
+        if client_id and client_id != hinted:
+            return None
+        client_id = hinted
+    return context.store().clients.get(client_id) if isinstance(client_id, str) else None

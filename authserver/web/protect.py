@@ -1,0 +1,30 @@
+"""`require_token(scope)` for this app's views: the resource protector bound to the current app.
+
+Blueprints are defined once per process but an app is built per test (with its own keys), so
+the decorator looks the app's validator up at request time instead of capturing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+
+from .. import context
+from ..ops.metrics import validation_failed
+from ..resource_server import AccessTokenValidator, BearerProtector
+
+
+class _CurrentAppValidator(BearerTokenValidator):
+    def _validator(self) -> AccessTokenValidator:
+        return context.validator()
+
+    def authenticate_token(self, token_string: str) -> Any:
+        return self._validator().authenticate_token(token_string)
+
+    def validate_token(self, token: Any, scopes: Any, request: Any, **kwargs: Any) -> None:
+        self._validator().validate_token(token, scopes, request, **kwargs)
+
+
+require_token = BearerProtector(on_failure=validation_failed)
+require_token.register_token_validator(_CurrentAppValidator())

@@ -1,0 +1,111 @@
+"""The browser session of the login pages: who is signed in, since when, and the CSRF token.
+
+Flask's signed cookie session: HttpOnly, SameSite=Lax, Secure when the issuer is https. Its key
+is AUTHSERVER_SECRET_KEY, or one generated once into the instance directory and shared by every
+worker (so a login made on one worker is valid on the others).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from flask import Flask, Request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+from .. import context
+from ..config import Settings
+from ..models import User
+
+SECRET_KEY_FILE = "secret_key"
+# A sign-in is remembered this long; max_age and prompt=login can ask for a fresher one.
+SESSION_LIFETIME = 8 * 3600
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The session signing key: from the environment, else created once (atomically, 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.instance_dir) / SECRET_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written whole to a temp file, then linked into place: link() fails if another process
+        # got there first, and nobody ever reads a half-written key.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+    key = path.read_text().strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it, or set AUTHSERVER_SECRET_KEY")
+    return key
+
+
+class CookieSessionWhenPresent(SecureCookieSessionInterface):
+    """Flask's signed cookie session, but a request without the cookie (every API and token
+    request) gets an empty session without Flask building its signer first."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    app.secret_key = ensure_secret_key(settings)
+    app.session_interface = CookieSessionWhenPresent()
+    app.config.update(
+        SESSION_COOKIE_NAME="authserver_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.issuer.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return str(token)
+
+
+def csrf_valid(submitted: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(expected and submitted and hmac.compare_digest(str(expected), submitted))
+
+
+def sign_in(user: User) -> None:
+    session.clear()  # a fresh session on login: no fixation of a pre-login session
+    session.permanent = True
+    session["sub"] = user.sub
+    session["auth_time"] = int(time.time())
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def auth_time() -> int | None:
+    value = session.get("auth_time")
+    return int(value) if isinstance(value, int) else None
+
+
+def signed_in_user(max_age: int | None = None) -> User | None:
+    """The signed-in user, unless the sign-in is older than max_age seconds (OIDC Core §3.1.2.1)."""
+    sub, when = session.get("sub"), auth_time()
+    if not sub or when is None or time.time() - when > SESSION_LIFETIME:
+        return None
+    if max_age is not None and time.time() - when > max_age:
+        return None
+    return context.store().users.by_sub(str(sub))

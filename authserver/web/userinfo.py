@@ -1,0 +1,30 @@
+"""The OIDC UserInfo endpoint (OIDC Core §5.3).
+
+Written as a view rather than Authlib's UserInfoEndpoint: that class expects token objects with
+get_user()/get_client(), and ours are validated JWT claims.
+"""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import current_token
+from flask import Blueprint, Response, jsonify
+
+from .. import context
+from ..errors import error_response
+from ..oauth.openid import user_claims
+from .protect import require_token
+
+bp = Blueprint("userinfo", __name__, url_prefix="/oauth")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@require_token("openid")
+def userinfo() -> Response:
+    user = context.store().users.by_sub(current_token["sub"])
+    if user is None:
+        # The user was deleted after the token was issued (OIDC Core §5.3.3, RFC 6750 §3.1).
+        return error_response(401, "invalid_token", "the user no longer exists",
+                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    response = jsonify(dict(user_claims(user, current_token.get("scope", ""))))
+    response.headers["Cache-Control"] = "no-store"
+    return response
