@@ -1,0 +1,228 @@
+"""The rotating key store: the only package that touches signing keys.
+
+`lifecycle` holds the rules (pre-publication, retirement, withdrawal) as functions on lists
+of keys; `files` the crash-safe on-disk backend; `snapshot` the loaded view the hot path reads.
+`KeyStore` puts them together: a rotation is read, decide, write, all under the backend's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from joserfc.jwk import KeySet, RSAKey
+
+from . import lifecycle
+from .files import FileBackend
+from .lifecycle import (
+    CURRENT,
+    NEXT,
+    RETIRED,
+    KeyInfo,
+    KeyStoreError,
+    PruneResult,
+    RotationRefused,
+    RotationResult,
+    WithdrawResult,
+)
+from .snapshot import PRIVATE_JWK_MEMBERS, Snapshot, build
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = [
+    "CURRENT", "NEXT", "PRIVATE_JWK_MEMBERS", "RETIRED", "KeyInfo", "KeyStore", "KeyStoreError",
+    "PruneResult", "RotationRefused", "RotationResult", "WithdrawResult",
+]
+SUPPORTED_ALGS = ("RS256",)
+
+
+class KeyStore:
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        jwks_max_age: int = 600,
+        retire_after: int = 960,
+        key_size: int = 2048,
+        passphrase: str | None = None,
+        alg: str = "RS256",
+        check_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        if alg not in SUPPORTED_ALGS:
+            raise KeyStoreError(f"unsupported key algorithm {alg!r}; supported: {SUPPORTED_ALGS}")
+        if key_size < 2048:
+            raise KeyStoreError("RSA keys must be at least 2048 bits (RFC 7518 §3.3)")
+        self.backend = FileBackend(directory, passphrase=passphrase.encode() if passphrase else None,
+                                   lock_timeout=lock_timeout)
+        self.jwks_max_age = jwks_max_age
+        self.retire_after = retire_after
+        self.key_size = key_size
+        self.alg = alg
+        self.check_interval = check_interval
+        self._clock = clock
+        self._loaded: Snapshot | None = None
+        self._next_check = 0.0
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyStore:
+        return cls(
+            settings.keys_dir,
+            jwks_max_age=settings.jwks_max_age,
+            # A retired key must outlive every token it signed, plus the verifiers' clock skew.
+            retire_after=settings.longest_token_ttl + settings.leeway,
+            key_size=settings.key_size,
+            passphrase=settings.keys_passphrase,
+        )
+
+    @property
+    def directory(self) -> Path:
+        return self.backend.directory
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.backend.manifest_path
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Load the store; create it (a current and a next key) only when there is none yet."""
+        self.backend.prepare()
+        with self.backend.locked():
+            if not self.backend.exists():
+                now = self._clock()
+                current = self._new_key(CURRENT, now, activated_at=now)
+                upcoming = self._new_key(NEXT, now)
+                self.backend.write_manifest([current, upcoming])
+        self.load()
+
+    def load(self) -> None:
+        """Load (or reload) the store; raises KeyStoreError if it is missing or broken."""
+        with self._reload_lock:
+            self._loaded = self._read()
+            self._next_check = time.monotonic() + self.check_interval
+
+    # -- hot path: cached, a stat() at most every check_interval -------------------------------
+
+    def _snapshot(self) -> Snapshot:
+        loaded = self._loaded
+        if loaded is None:
+            self.load()
+            assert self._loaded is not None
+            return self._loaded
+        if time.monotonic() >= self._next_check:
+            self._maybe_reload(loaded)
+            loaded = self._loaded
+            assert loaded is not None
+        return loaded
+
+    def _maybe_reload(self, loaded: Snapshot) -> None:
+        with self._reload_lock:
+            self._next_check = time.monotonic() + self.check_interval
+            try:
+                stamp = self.backend.stamp()
+            except OSError:
+                return  # keep serving what we have; the operator sees errors from the CLI
+            if stamp == loaded.stamp:
+                return
+            try:
+                self._loaded = self._read()
+            except KeyStoreError:
+                # A half-broken store must not take a running server down: keep the last good
+                # keys and try again at the next check.
+                return
+
+    def signing_key(self) -> RSAKey:
+        return self._snapshot().signing_key
+
+    def signing_keyset(self) -> KeySet:
+        """A set holding only the current key: joserfc writes `kid` when it picks from a set."""
+        return self._snapshot().signing_keyset
+
+    def public_keyset(self) -> KeySet:
+        return self._snapshot().public_keyset
+
+    def jwks(self) -> dict[str, Any]:
+        return self._snapshot().jwks
+
+    def jwks_json(self) -> bytes:
+        return self._snapshot().jwks_json
+
+    def published_keys(self) -> tuple[KeyInfo, ...]:
+        """The keys as loaded (reloaded at most every check_interval): for the hot path."""
+        return self._snapshot().keys
+
+    def list_keys(self) -> list[KeyInfo]:
+        """The keys as they are in the store now: for the CLI."""
+        return list(self._read().keys)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def rotate(self, *, force: bool = False, dry_run: bool = False) -> RotationResult:
+        """next -> current, current -> retired, and a fresh next."""
+        with self.backend.locked():
+            keys = self._current_keys()
+            now = self._clock()
+            forced = lifecycle.check_rotation(keys, now, self.jwks_max_age, force)
+            result = RotationResult(
+                retired=lifecycle.one(keys, CURRENT).kid, current=lifecycle.one(keys, NEXT).kid,
+                next=None, dry_run=dry_run, forced=forced,
+            )
+            if dry_run:
+                return result
+            fresh = self._new_key(NEXT, now)
+            self.backend.write_manifest(lifecycle.rotated(keys, fresh, now))
+            result.next = fresh.kid
+        self.load()
+        return result
+
+    def prune(self, *, dry_run: bool = False) -> PruneResult:
+        """Drop retired keys whose every token has expired."""
+        with self.backend.locked():
+            keys = self._current_keys()
+            gone = lifecycle.prunable(keys, self._clock())
+            result = PruneResult(pruned=[k.kid for k in gone], dry_run=dry_run)
+            if dry_run or not gone:
+                return result
+            self.backend.write_manifest([k for k in keys if k not in gone])
+            for key in gone:
+                self.backend.remove_key(key.kid)
+        self.load()
+        return result
+
+    def withdraw(self, kid: str) -> WithdrawResult:
+        """Take a key out of the store now, before its tokens expire (it is compromised): every
+        token it signed stops validating once verifiers reload. A withdrawn `next` key is
+        replaced by a fresh one; the `current` key must be rotated away first."""
+        with self.backend.locked():
+            keys = self._current_keys()
+            key = lifecycle.withdrawable(keys, kid, str(self.manifest_path))
+            kept = [k for k in keys if k.kid != kid]
+            replacement = self._new_key(NEXT, self._clock()) if key.state == NEXT else None
+            self.backend.write_manifest(kept + ([replacement] if replacement else []))
+            self.backend.remove_key(kid)
+        self.load()
+        return WithdrawResult(withdrawn=kid, state=key.state,
+                              new_next=replacement.kid if replacement else None)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _current_keys(self) -> list[KeyInfo]:
+        return list(self._read().keys)
+
+    def _read(self) -> Snapshot:
+        keys, stamp = self.backend.read_manifest()
+        keys = [lifecycle.with_retirement(k, self.retire_after) for k in keys]
+        private = {k.kid: self.backend.load_private(k) for k in keys}
+        return build(keys, private, stamp)
+
+    def _new_key(self, state: str, now: float, activated_at: float | None = None) -> KeyInfo:
+        kid = self.backend.write_new_key(self.key_size)
+        return KeyInfo(kid=kid, state=state, alg=self.alg, created_at=now,
+                       activated_at=activated_at)
