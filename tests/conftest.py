@@ -23,7 +23,7 @@ from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
 
-from .helpers import make_client, make_user
+from .helpers import REDIRECT, make_client, make_user
 from .support import ServerProcess, copy_keys, start_server
 
 POSTGRES_URL = os.environ.get(
@@ -145,3 +145,13 @@ def cc_client(app: Flask) -> tuple[str, str]:
 def password_client(app: Flask) -> tuple[str, str]:
     """A confidential first-party client: password and refresh_token grants, every scope."""
     return make_client(app, grant_types=["password", "refresh_token"])
+
+
+@pytest.fixture
+def public_client(app: Flask) -> str:
+    """A public code-flow client (PKCE, no secret) with refresh tokens."""
+    client_id, _ = make_client(
+        app, grant_types=["authorization_code", "refresh_token"], redirect_uris=[REDIRECT],
+        auth_method="none",
+    )
+    return client_id

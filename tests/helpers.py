@@ -14,6 +14,8 @@ from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
 PASSWORD = "correct horse battery"
+# The redirect URI of the code-flow test clients.
+REDIRECT = "https://app.example.com/callback"
 
 
 def basic(client_id: str, secret: str | None) -> dict[str, str]:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from authserver.cli import main
+from authserver.config import Settings
+from authserver.db import Database
 from authserver.hashing import hash_secret
+from authserver.models import RefreshTokenFamily, User
 
 
 @pytest.fixture
@@ -159,3 +165,65 @@ def test_every_command_has_help(runner: CliRunner) -> None:
         result = runner.invoke(main, [*args, "--help"])
         assert result.exit_code == 0, args
         assert "Usage:" in result.output
+
+
+def _authserver(tmp_path: Path, *args: str, stdin: str | None = None,
+                **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+                   "AUTHSERVER_KEYS_DIR": str(tmp_path / "keys"),
+                   "AUTHSERVER_INSTANCE_DIR": str(tmp_path / "instance"), **env}
+    environment.pop("AUTHSERVER_AUDIT_LOG", None)
+    environment.update(env)
+    return subprocess.run([sys.executable, "-m", "authserver", *args], input=stdin,
+                          env=environment, capture_output=True, text=True, timeout=60)
+
+
+def test_admin_changes_are_audited_to_a_file_not_onto_the_terminal(tmp_path: Path) -> None:
+    created = _authserver(tmp_path, "client", "create", "--name", "svc")
+    assert created.returncode == 0, created.stderr
+    assert created.stderr == ""  # nothing but the command's own output on the terminal
+    trail = (tmp_path / "instance" / "audit.log").read_text().splitlines()
+    entry = json.loads(trail[-1])
+    assert entry["event"] == "admin.client_created"
+    assert entry["client_id"] in created.stdout
+    assert (tmp_path / "instance" / "audit.log").stat().st_mode & 0o077 == 0
+
+
+def test_admin_changes_go_to_the_configured_audit_log(tmp_path: Path) -> None:
+    log_file = tmp_path / "audit.jsonl"
+    created = _authserver(tmp_path, "client", "create", "--name", "svc",
+                          AUTHSERVER_AUDIT_LOG=str(log_file))
+    assert created.returncode == 0 and created.stderr == ""
+    assert json.loads(log_file.read_text().splitlines()[-1])["event"] == "admin.client_created"
+    assert not (tmp_path / "instance" / "audit.log").exists()
+
+
+def test_the_cli_makes_no_password_hash_it_does_not_need() -> None:
+    # The dummy hash for unknown usernames is made on first use, not at import (0.13 s each).
+    probe = ("import authserver.cli, authserver.app, authserver.hashing as h; "
+             "print(h._dummy_password_hash.cache_info().currsize)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
+def test_set_password_revokes_the_users_refresh_tokens(tmp_path: Path) -> None:
+    _authserver(tmp_path, "user", "create", "--username", "gina", "--password-stdin",
+                stdin="password1\n")
+    settings = Settings.from_env({"AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+                                  "AUTHSERVER_KEYS_DIR": str(tmp_path / "keys")})
+    database = Database(settings)
+    with database.session() as session:
+        user = session.scalars(select(User)).one()
+        for family in ("f1", "f2"):
+            session.add(RefreshTokenFamily(id=family, client_id="c", user_id=user.id, scope="",
+                                           auth_time=0, created_at=0, expires_at=2**40))
+    changed = _authserver(tmp_path, "user", "set-password", "gina", "--password-stdin",
+                          stdin="password2\n")
+    assert changed.returncode == 0, changed.stderr
+    assert "2 refresh grant(s) revoked" in changed.stdout
+    with database.session() as session:
+        revoked = session.scalars(select(RefreshTokenFamily.revoked_at)).all()
+    database.dispose()
+    assert len(revoked) == 2 and all(when is not None for when in revoked)

@@ -16,9 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, basic, make_client, verify
+from .helpers import PASSWORD, REDIRECT, basic, make_client, verify
 
-REDIRECT = "https://app.example.com/callback"
 ISSUER = "http://authserver.test"
 
 
@@ -39,15 +38,6 @@ def location_params(response: Any) -> dict[str, str]:
     location = response.headers["Location"]
     assert location.startswith(REDIRECT), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-@pytest.fixture
-def public_client(app: Flask) -> str:
-    client_id, _ = make_client(
-        app, grant_types=["authorization_code", "refresh_token"], redirect_uris=[REDIRECT],
-        auth_method="none",
-    )
-    return client_id
 
 
 @pytest.fixture

@@ -51,3 +51,55 @@ def test_plain_http_elsewhere_is_refused_unless_allowed() -> None:
 def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env)
+
+
+def test_override_of_the_issuer_moves_the_derived_audience_with_it() -> None:
+    settings = Settings.from_env({"AUTHSERVER_ISSUER": "https://a.example"})
+    assert settings.override(issuer="https://b.example").api_audience == "https://b.example/api"
+
+
+def test_override_keeps_an_audience_that_was_configured() -> None:
+    settings = Settings.from_env({"AUTHSERVER_ISSUER": "https://a.example",
+                                  "AUTHSERVER_API_AUDIENCE": "https://api.example"})
+    assert settings.override(issuer="https://b.example").api_audience == "https://api.example"
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [("AUTHSERVER_KEY_SIZE", "bits"), ("AUTHSERVER_DB_POOL_SIZE", "connections"),
+     ("AUTHSERVER_TRUSTED_PROXIES", "proxies"), ("AUTHSERVER_ACCESS_TOKEN_TTL", "seconds")],
+)
+def test_a_bad_number_is_described_in_its_own_unit(name: str, unit: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number of {unit}, got 'big'"):
+        Settings.from_env({name: "big"})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("TRUE", True),
+                                               ("on", True), ("0", False), ("no", False)])
+def test_yes_no_settings_read_the_usual_words(raw: str, expected: bool) -> None:
+    settings = Settings.from_env({"AUTHSERVER_ISSUER": "http://login.example.com",
+                                  "AUTHSERVER_ALLOW_INSECURE_ISSUER": raw}) if expected else None
+    if expected:
+        assert settings is not None and settings.allow_insecure_issuer is True
+    else:
+        parsed = Settings.from_env({"AUTHSERVER_ALLOW_INSECURE_ISSUER": raw})
+        assert parsed.allow_insecure_issuer is False
+
+
+def test_a_yes_no_setting_with_another_word_is_refused() -> None:
+    with pytest.raises(ConfigError, match="AUTHSERVER_ALLOW_INSECURE_ISSUER must be one of"):
+        Settings.from_env({"AUTHSERVER_ALLOW_INSECURE_ISSUER": "maybe"})
+
+
+def test_a_misspelt_variable_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    Settings.from_env({"AUTHSERVER_ACCES_TOKEN_TTL": "60", "AUTHSERVER_TEST_POSTGRES_URL": "x"})
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["AUTHSERVER_ACCES_TOKEN_TTL is not a setting of authserver and is ignored "
+                        "(did you mean AUTHSERVER_ACCESS_TOKEN_TTL?)"]
+
+
+def test_refresh_family_max_age_defaults_to_a_year_and_is_checked() -> None:
+    assert Settings.from_env({}).refresh_family_max_age == 365 * 86_400
+    assert Settings.from_env({"AUTHSERVER_REFRESH_FAMILY_MAX_AGE": "3600"}).refresh_family_max_age == 3600
+    with pytest.raises(ConfigError, match="AUTHSERVER_REFRESH_FAMILY_MAX_AGE must be at least 1"):
+        Settings.from_env({"AUTHSERVER_REFRESH_FAMILY_MAX_AGE": "0"})

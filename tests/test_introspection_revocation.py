@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from joserfc import jws
 
 from authserver import create_app
 from authserver.config import Settings
@@ -169,3 +172,29 @@ def test_bad_token_type_hint_is_unsupported_token_type(
     assert response.status_code == 400
     assert response.json["error"] == "unsupported_token_type"
     assert "token_type_hint" in response.json["error_description"]
+
+
+def _server_signed(app: Flask, header: dict[str, str], creds: tuple[str, str]) -> str:
+    """A JWT with every access-token claim, signed by the server's own key, but `header` as
+    its header: what only a token of the wrong kind looks like."""
+    keystore = app.extensions["authserver.keystore"]
+    settings = app.extensions["authserver.settings"]
+    now = int(time.time())
+    claims = {"iss": settings.issuer, "sub": creds[0], "aud": settings.api_audience,
+              "client_id": creds[0], "scope": "profile", "iat": now, "exp": now + 300,
+              "jti": "not-an-access-token"}
+    return jws.serialize_compact({**header, "kid": keystore.signing_key().kid},
+                                 json.dumps(claims).encode(), keystore.signing_key())
+
+
+@pytest.mark.parametrize("header", [{"alg": "RS256"}, {"alg": "RS256", "typ": "JWT"}])
+def test_introspection_judges_a_token_like_the_apis_do(
+    app: Flask, client: FlaskClient, header: dict[str, str]
+) -> None:
+    creds = make_client(app, scope="profile")
+    token = _server_signed(app, header, creds)
+    api = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 401  # not typ at+jwt: not an access token (RFC 9068 §4)
+    answer = introspect(client, creds, token)
+    assert answer.status_code == 200
+    assert answer.json == {"active": False}

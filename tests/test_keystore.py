@@ -135,6 +135,7 @@ def test_dry_run_writes_nothing(store: KeyStore, clock: Clock) -> None:
     manifest = (store.directory / "manifest.json").read_bytes()
     result = store.rotate(dry_run=True)
     assert result.dry_run and result.current != store.signing_key().kid
+    assert result.to_dict()["next"] is None  # no fresh key exists in a dry run
     assert (store.directory / "manifest.json").read_bytes() == manifest
     assert sorted(os.listdir(store.directory)) == before
 
@@ -392,3 +393,14 @@ def test_rotate_script_prints_what_changed(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "--force" in refused.stderr
+
+
+def test_reading_the_loaded_keys_does_not_touch_the_disk(store: KeyStore,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """What /metrics reads on every scrape: the loaded snapshot, not every key file again."""
+    reads: list[int] = []
+    real = store.backend.read_manifest
+    monkeypatch.setattr(store.backend, "read_manifest", lambda: reads.append(1) or real())
+    for _ in range(3):
+        assert [k.state for k in store.published_keys()].count(CURRENT) == 1
+    assert reads == []

@@ -134,3 +134,18 @@ def test_cli_registers_a_private_key_jwt_client(
     refused = runner.invoke(main, ["client", "create", "--name", "y", "--auth-method",
                                    "private_key_jwt", "--jwks", str(jwks_file)])
     assert refused.exit_code == 2 and "private key" in refused.stderr
+
+
+def test_failing_assertions_of_one_client_do_not_lock_out_another(
+    app: Flask, client: FlaskClient, jwt_client: str, client_key: rsa.RSAPrivateKey
+) -> None:
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for _ in range(5):  # the per-account limit
+        refused = token_request(client, jwt_client, assertion(other_key, jwt_client))
+        assert (refused.status_code, refused.json["error"]) == (400, "invalid_client")
+    assert token_request(client, jwt_client, assertion(client_key, jwt_client)).status_code == 429
+    bystander_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    bystander, _ = make_client(app, auth_method="private_key_jwt", scope="profile",
+                               jwks=public_jwks(bystander_key))
+    answer = token_request(client, bystander, assertion(bystander_key, bystander))
+    assert answer.status_code == 200, answer.json

@@ -172,3 +172,14 @@ def test_example_service_runs_as_a_separate_process(issuer: FakeIssuer) -> None:
     finally:
         service.terminate()
         service.wait(timeout=10)
+
+
+def test_a_max_age_with_a_non_ascii_digit_falls_back_to_the_default(issuer: FakeIssuer) -> None:
+    issuer.max_age = "\u00b2"  # type: ignore[assignment]  # str.isdigit() says yes, int() says no
+    clock = [1000.0]
+    keys = RemoteIssuerKeys(issuer.url, default_max_age=300, min_refetch_interval=0,
+                            clock=lambda: clock[0])
+    assert keys.get_key(issuer.keys[0].kid) is not None
+    clock[0] += 299
+    assert keys.get_key(issuer.keys[0].kid) is not None
+    assert issuer.jwks_fetches == 1  # fresh for the default 300 s

@@ -59,6 +59,9 @@ class Lifetimes:
     def expiry(self, now: int, family_created_at: int) -> int:
         return min(now + self.ttl, family_created_at + self.family_max_age)
 
+    def family_too_old(self, now: int, family_created_at: int) -> bool:
+        return now >= family_created_at + self.family_max_age
+
 
 def _revoke_families(session: Session, which: ColumnElement[bool], now: int) -> int:
     """The one family-revocation UPDATE: mark every matching live family revoked."""

@@ -45,11 +45,29 @@ SCOPE_WORDS = {
 }
 
 
+# Fields of our own pages' forms; everything else posted here is the authorization request.
+PAGE_FIELDS = frozenset({"csrf_token", "username", "password", "decision"})
+
+
+def _params() -> Any:
+    """The authorization request's parameters: the query of a GET, the form of a POST
+    (OIDC Core §3.1.2.1: both MUST be supported); the login and consent forms post back to
+    the same URL, so they come as the query plus our own fields."""
+    return request.values
+
+
+def _carried() -> list[tuple[str, str]]:
+    """A request that came as a form POST has no query for our forms to post back to: the
+    pages carry its parameters as hidden fields instead."""
+    return [(k, v) for k, v in request.form.items(multi=True) if k not in PAGE_FIELDS]
+
+
 def _page(template: str, status: int = 200, **context: Any) -> Response:
     client: Client | None = context.get("client")
     if client is not None:
         allow_form_redirect_to(_redirect_target(client))
-    response = Response(render_template(template, csrf_token=csrf_token(), **context), status)
+    response = Response(render_template(template, csrf_token=csrf_token(), carried=_carried(),
+                                        **context), status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -61,13 +79,13 @@ def _error_page(message: str, status: int = 400) -> Response:
 def _unsafe_redirect_problem() -> tuple[Client | None, str | None]:
     """The errors that must not redirect: without a known client and a registered redirect_uri
     we would be an open redirector."""
-    client_id = request.args.get("client_id")
+    client_id = _params().get("client_id")
     if not client_id:
         return None, "The request has no client_id."
     client = context.store().clients.get(client_id)
     if client is None:
         return None, "This application is not registered here (unknown client_id)."
-    redirect_uri = request.args.get("redirect_uri")
+    redirect_uri = _params().get("redirect_uri")
     if redirect_uri is None and client.get_default_redirect_uri() is None:
         return client, "The request has no redirect_uri, and this application registered several."
     if redirect_uri is not None and not client.check_redirect_uri(redirect_uri):
@@ -87,7 +105,7 @@ def _error_redirect(error: OAuth2Error) -> ResponseReturnValue:
 
 
 def _max_age() -> int | None:
-    raw = request.args.get("max_age")
+    raw = _params().get("max_age")
     return int(raw) if raw is not None and is_ascii_digits(raw) else None
 
 
@@ -115,11 +133,14 @@ def authorize() -> ResponseReturnValue:
     client, problem = _unsafe_redirect_problem()
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
-    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
+    # Our own forms must come from our pages; the authorization request itself (GET or POST,
+    # sent by the client's page) carries no CSRF token, as it changes nothing by itself.
+    from_our_page = not PAGE_FIELDS.isdisjoint(request.form)
+    if from_our_page and not csrf_valid(request.form.get("csrf_token")):
         return _error_page("This form expired or did not come from this site. Please start again.")
-    prompts = set((request.args.get("prompt") or "").split())
+    prompts = set((_params().get("prompt") or "").split())
     user, login_error = None, None
-    if request.method == "POST" and "username" in request.form:
+    if "username" in request.form:
         user, login_error = _try_login()
     elif "login" not in prompts:
         user = signed_in_user(_max_age())
@@ -133,12 +154,12 @@ def authorize() -> ResponseReturnValue:
     if user is None:
         status = 401 if login_error else 200
         return _page("login.html", status, client=client, error=login_error,
-                     login_hint=request.form.get("username") or request.args.get("login_hint", ""))
+                     login_hint=request.form.get("username") or _params().get("login_hint", ""))
 
     scope: str = grant.request.scope
     consents = context.store().consents
     consent = consents.find(user.id, client.client_id)
-    decision = request.form.get("decision") if request.method == "POST" else None
+    decision = request.form.get("decision")
     if decision not in (None, "allow", "deny"):
         return _error_page("Unknown decision.")
     if decision is None:
@@ -146,7 +167,7 @@ def authorize() -> ResponseReturnValue:
         if not remembered:
             if "none" in prompts:
                 return _error_redirect(ConsentRequiredError(
-                    redirect_uri=_redirect_target(client), state=request.args.get("state")))
+                    redirect_uri=_redirect_target(client), state=_params().get("state")))
             scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
             return _page("consent.html", client=client, user=user, scopes=scopes)
         decision = "allow"
@@ -160,7 +181,7 @@ def authorize() -> ResponseReturnValue:
 
 
 def _redirect_target(client: Client) -> str:
-    return request.args.get("redirect_uri") or client.get_default_redirect_uri() or ""
+    return _params().get("redirect_uri") or client.get_default_redirect_uri() or ""
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -31,7 +31,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("refresh token has been revoked")
         if token.is_expired():
             raise InvalidGrantError("refresh token has expired")
-        claimed = store.refresh_tokens.claim(token, self.server.refresh_lifetimes)
+        lifetimes = self.server.refresh_lifetimes
+        if lifetimes.family_too_old(store.now(), token.family.created_at):
+            raise InvalidGrantError("this grant has reached its maximum age; sign in again")
+        claimed = store.refresh_tokens.claim(token, lifetimes)
         if claimed is None:
             self._reject_reuse(token)
         self.request.claimed_generation = claimed

@@ -1,0 +1,182 @@
+"""Where the request's unit of work starts writing and when it commits: no write lock during a
+password check, a password rehash that is never lost, two first-time consents at once, refresh
+families that cannot outlive their maximum age, and a failed ID token that loses nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from authserver import create_app
+from authserver.config import Settings
+from authserver.models import Consent, RefreshTokenFamily, User
+from authserver.store import users as store_users
+
+from .helpers import PASSWORD, make_client, make_user, password_grant, refresh
+from .test_code_flow import authorize_url, csrf
+
+WEAK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _sqlite_path(app: Flask) -> str:
+    url = app.extensions["authserver.db"].engine.url
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    return str(url.database)
+
+
+def _record_whether_the_database_is_writable(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """During each password check, try to take SQLite's write lock from another connection."""
+    path, seen = _sqlite_path(app), []
+    real = store_users.password_matches
+
+    def checking(password: str, stored: str | None) -> bool:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append(True)
+        except sqlite3.OperationalError:  # "database is locked"
+            seen.append(False)
+        finally:
+            other.close()
+        return real(password, stored)
+
+    monkeypatch.setattr(store_users, "password_matches", checking)
+    return seen
+
+
+def test_the_password_grant_checks_the_password_without_holding_the_write_lock(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writable = _record_whether_the_database_is_writable(app, monkeypatch)
+    assert password_grant(client, password_client).status_code == 200
+    assert writable == [True]
+
+
+def test_the_login_form_checks_the_password_without_holding_the_write_lock(
+    app: Flask, client: FlaskClient, public_client: str, user: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writable = _record_whether_the_database_is_writable(app, monkeypatch)
+    url = authorize_url(public_client, "x" * 43)
+    page = client.get(url)
+    answer = client.post(url, data={"username": "alice", "password": PASSWORD,
+                                    "csrf_token": csrf(page.get_data(as_text=True))})
+    assert 'name="decision"' in answer.get_data(as_text=True)
+    assert writable == [True]
+
+
+def _weaken_hash(app: Flask) -> str:
+    weak = WEAK.hash(PASSWORD)
+    with app.extensions["authserver.db"].session() as session:
+        session.execute(update(User).where(User.username == "alice").values(password_hash=weak))
+    return weak
+
+
+def _stored_hash(app: Flask) -> str:
+    with app.extensions["authserver.db"].session() as session:
+        return str(session.scalar(select(User.password_hash).where(User.username == "alice")))
+
+
+def test_a_weak_hash_is_replaced_even_when_no_refresh_token_is_issued(
+    app: Flask, client: FlaskClient, user: str
+) -> None:
+    creds = make_client(app, grant_types=["password"])  # no refresh_token grant: nothing stored
+    weak = _weaken_hash(app)
+    response = password_grant(client, creds)
+    assert response.status_code == 200 and "refresh_token" not in response.json
+    stored = _stored_hash(app)
+    assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
+
+
+def test_the_login_form_replaces_a_weak_hash(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    weak = _weaken_hash(app)
+    url = authorize_url(public_client, "x" * 43)
+    page = client.get(url)
+    client.post(url, data={"username": "alice", "password": PASSWORD,
+                           "csrf_token": csrf(page.get_data(as_text=True))})
+    assert _stored_hash(app) != weak
+
+
+def test_two_first_time_consents_at_once_both_land_in_one_row(app: Flask, user: str) -> None:
+    store = app.extensions["authserver.store"]
+    with app.extensions["authserver.db"].session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "alice"))
+    client_id, _ = make_client(app)
+    barrier, errors = threading.Barrier(2), []
+
+    def consent(scope: str) -> None:
+        try:
+            with app.app_context():
+                assert store.consents.find(user_id, client_id) is None
+                barrier.wait(timeout=10)  # both have seen "no consent yet"
+                store.consents.remember(user_id, client_id, scope)
+                store.commit()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=consent, args=(s,)) for s in ("openid", "profile")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with app.extensions["authserver.db"].session() as session:
+        rows = session.scalars(select(Consent).where(Consent.user_id == user_id)).all()
+    assert len(rows) == 1 and set(rows[0].scope.split()) == {"openid", "profile"}
+
+
+def test_a_refresh_family_is_not_renewed_past_its_maximum_age(
+    settings: Settings, password_client: Any
+) -> None:
+    app = create_app(settings.override(refresh_family_max_age=3600))
+    test_client = app.test_client()
+    make_user(app)
+    creds = make_client(app, grant_types=["password", "refresh_token"])
+    first = password_grant(test_client, creds).json
+    with app.extensions["authserver.db"].session() as session:
+        family = session.scalars(select(RefreshTokenFamily)).one()
+        assert family.expires_at == family.created_at + 3600  # not created + 14 days
+        # Make the grant 59 minutes old.
+        session.execute(update(RefreshTokenFamily).values(created_at=family.created_at - 3540))
+    rotated = refresh(test_client, creds, first["refresh_token"])
+    assert rotated.status_code == 200
+    with app.extensions["authserver.db"].session() as session:
+        family = session.scalars(select(RefreshTokenFamily)).one()
+        assert family.expires_at == family.created_at + 3600
+        session.execute(update(RefreshTokenFamily).values(created_at=family.created_at - 61))
+    expired = refresh(test_client, creds, rotated.json["refresh_token"])
+    assert expired.status_code == 400
+    assert expired.json["error"] == "invalid_grant"
+
+
+def test_an_id_token_that_fails_to_sign_loses_no_refresh_token(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = password_grant(client, password_client).json
+    from authserver.oauth.openid import IDTokenIssuer
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("the signing key is unreadable")
+
+    monkeypatch.setattr(IDTokenIssuer, "resolve_client_private_key", broken)
+    failed = refresh(client, password_client, first["refresh_token"])
+    assert failed.status_code == 500
+    monkeypatch.undo()
+    # The old refresh token was not consumed: it still works, and its family is not revoked.
+    again = refresh(client, password_client, first["refresh_token"])
+    assert again.status_code == 200, again.json
