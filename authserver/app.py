@@ -16,7 +16,7 @@ from .ops import audit, metrics, openapi, security_headers
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
 from .store import Store
-from .web import api, authorize, health, oauth, session, userinfo, wellknown
+from .web import api, authorize, health, logout, oauth, session, userinfo, wellknown
 
 # Token requests are small forms; anything larger is refused before it is parsed.
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -52,7 +52,8 @@ def build_app(settings: Settings) -> Flask:
 
     session.configure_sessions(app, settings)
     metrics.install(app, keystore)
-    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, userinfo.bp, api.bp, health.bp):
+    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, logout.bp, userinfo.bp, api.bp,
+                      health.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

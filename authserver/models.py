@@ -63,6 +63,8 @@ class Client(Base, ClientMixin):
     name: Mapped[str] = mapped_column(String(200))
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Where RP-initiated logout may send the browser back to (OIDC RP-Initiated Logout §3.1).
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(Text, default="")
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2).
@@ -71,6 +73,11 @@ class Client(Base, ClientMixin):
 
     def get_client_id(self) -> str:
         return self.client_id
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """The registered metadata Authlib's endpoints read (RFC 7591 names)."""
+        return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris or [])}
 
     def get_default_redirect_uri(self) -> str | None:
         # Only unambiguous when exactly one is registered (RFC 6749 §3.1.2.3).

@@ -227,3 +227,14 @@ def test_set_password_revokes_the_users_refresh_tokens(tmp_path: Path) -> None:
         revoked = session.scalars(select(RefreshTokenFamily.revoked_at)).all()
     database.dispose()
     assert len(revoked) == 2 and all(when is not None for when in revoked)
+
+
+def test_client_create_registers_post_logout_redirect_uris(runner: CliRunner) -> None:
+    created = run_json(runner, "client", "create", "--name", "rp", "--grant-type",
+                       "authorization_code", "--redirect-uri", "https://rp.example/cb",
+                       "--post-logout-redirect-uri", "https://rp.example/bye")
+    assert created["post_logout_redirect_uris"] == ["https://rp.example/bye"]
+    assert created["redirect_uris"] == ["https://rp.example/cb"]
+    refused = runner.invoke(main, ["client", "create", "--name", "rp",
+                                   "--post-logout-redirect-uri", "http://evil.example/bye"])
+    assert refused.exit_code == 2 and "plain http" in refused.stderr

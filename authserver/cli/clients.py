@@ -37,6 +37,8 @@ def client() -> None:
               help='Allowed scopes, space-separated, e.g. "profile notes:read".')
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="Registered redirect URI (repeatable), matched exactly.")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
+              help="Where logout may return the browser to (repeatable), matched exactly.")
 @click.option("--auth-method", type=click.Choice(SUPPORTED_AUTH_METHODS),
               default="client_secret_basic", show_default=True,
               help="Token endpoint authentication method; 'none' makes a public client.")
@@ -44,7 +46,8 @@ def client() -> None:
               help="JSON file with the client's public JWK Set (for private_key_jwt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
-           redirect_uris: tuple[str, ...], auth_method: str, jwks_file: Any,
+           redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
+           auth_method: str, jwks_file: Any,
            as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
     try:
@@ -55,7 +58,9 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
         try:
             registered = register_client(
                 session, name=name, grant_types=list(grant_types), scope=scope,
-                redirect_uris=list(redirect_uris), auth_method=auth_method, jwks=jwks,
+                redirect_uris=list(redirect_uris),
+                post_logout_redirect_uris=list(post_logout_redirect_uris),
+                auth_method=auth_method, jwks=jwks,
             )
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None

@@ -1,6 +1,7 @@
 """The protocol, one module per specification, on Authlib: grants (RFC 6749), PKCE (RFC 7636),
 access tokens (RFC 9068), OpenID Connect Core, private_key_jwt (RFC 7523), introspection
-(RFC 7662), revocation (RFC 7009), discovery metadata (RFC 8414). Storage is the store's."""
+(RFC 7662), revocation (RFC 7009), RP-initiated logout, discovery metadata (RFC 8414).
+Storage is the store's."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..keystore import KeyStore
 from ..resource_server import AccessTokenValidator
 from ..store import Store
 from .access_tokens import AccessTokenGenerator
+from .end_session import EndSession
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant
 from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
 from .openid import IDTokenIssuer, OpenIDCodeIssuer
@@ -44,4 +46,5 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_endpoint(RefreshTokenIntrospection(store))
     server.register_endpoint(AccessTokenRevocation(validator))
     server.register_endpoint(RefreshTokenRevocation(store))
+    server.register_endpoint(EndSession(settings.issuer, keystore))
     return server

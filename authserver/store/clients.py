@@ -66,6 +66,7 @@ def register_client(
     grant_types: list[str] | None = None,
     scope: str | None = None,
     redirect_uris: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
     auth_method: str | None = None,
     jwks: dict[str, Any] | None = None,
 ) -> RegisteredClient:
@@ -76,6 +77,7 @@ def register_client(
     grants = validate_grants(list(grant_types or DEFAULT_GRANT_TYPES), method)
     jwks = validate_keys(method, jwks)
     uris = [validate_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
+    logout_uris = [validate_redirect_uri(u) for u in dict.fromkeys(post_logout_redirect_uris or [])]
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
     scope = validate_scope(scope if scope is not None else default_scope(grants))
@@ -89,6 +91,7 @@ def register_client(
         name=name,
         grant_types=grants,
         redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
         scope=scope,
         token_endpoint_auth_method=method,
         jwks=jwks,
@@ -115,6 +118,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "grant_types": list(client.grant_types),
         "scope": client.scope,
         "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

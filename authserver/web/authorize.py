@@ -1,4 +1,4 @@
-"""The browser side of the code flow: /oauth/authorize (login, consent, code) and /oauth/logout.
+"""The browser side of the code flow: /oauth/authorize (login, consent, code).
 
 Errors that cannot safely go back to the client (unknown client, unregistered redirect_uri)
 are shown as a page and never redirected (RFC 6749 §4.1.2.1); every other error goes back to
@@ -9,26 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, Response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 from .. import context, events
 from ..models import Client, User
 from ..ops.security_headers import allow_form_redirect_to
-from ..policy import SIGNING_ALG
 from ..resource_server.keys import is_ascii_digits
 from .session import (
     auth_time,
     csrf_token,
     csrf_valid,
     sign_in,
-    sign_out,
     signed_in_user,
 )
 
@@ -182,35 +177,3 @@ def authorize() -> ResponseReturnValue:
 
 def _redirect_target(client: Client) -> str:
     return _params().get("redirect_uri") or client.get_default_redirect_uri() or ""
-
-
-@bp.route("/logout", methods=["GET", "POST"])
-def logout() -> ResponseReturnValue:
-    """OIDC RP-Initiated Logout 1.0: end the session; go back to the client only to a URI it
-    registered (one of its redirect URIs), else show a signed-out page."""
-    params = request.values
-    sign_out()
-    target = params.get("post_logout_redirect_uri")
-    client = _logout_client(params.get("id_token_hint"), params.get("client_id"))
-    if target and client is not None and client.check_redirect_uri(target):
-        state = params.get("state")
-        return redirect(add_params_to_uri(target, [("state", state)]) if state else target, 302)
-    return _page("signed_out.html")
-
-
-def _logout_client(id_token_hint: str | None, client_id: str | None) -> Client | None:
-    if id_token_hint:
-        keystore = context.keystore()
-        try:
-            # Signature only: an expired ID token is still a fine hint (RP-Initiated Logout §2).
-            claims = jwt.decode(id_token_hint, keystore.public_keyset(), algorithms=[SIGNING_ALG]).claims
-        except (JoseError, ValueError):
-            return None
-        if claims.get("iss") != context.settings().issuer:
-            return None
-        audience = claims.get("aud")
-        hinted: Any = audience[0] if isinstance(audience, list) and audience else audience
-        if client_id and client_id != hinted:
-            return None
-        client_id = hinted
-    return context.store().clients.get(client_id) if isinstance(client_id, str) else None

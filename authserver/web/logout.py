@@ -1,0 +1,50 @@
+"""/oauth/logout: OpenID Connect RP-Initiated Logout (oauth/end_session.py decides where to).
+
+With a valid id_token_hint the session ends at once and the browser goes back to the client's
+registered post_logout_redirect_uri; without one, anyone could have sent the user here (a
+logout CSRF), so the user is asked to confirm, and is not redirected afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from .. import context
+from .session import csrf_token, csrf_valid, sign_out
+
+bp = Blueprint("logout", __name__, url_prefix="/oauth")
+LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state",
+                 "logout_hint", "ui_locales")
+
+
+def _page(template: str, status: int = 200, **values: Any) -> Response:
+    response = Response(render_template(template, csrf_token=csrf_token(), **values), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> ResponseReturnValue:
+    server = context.oauth_server()
+    try:
+        end_session = server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        # §4: on an error the OP MUST NOT redirect.
+        return _page("error.html", 400, message=f"This sign-out request is not valid: "
+                     f"{error.get_error_description() or error.error}")
+    confirmed = request.method == "POST" and "confirm" in request.form
+    if confirmed and not csrf_valid(request.form.get("csrf_token")):
+        return _page("error.html", 400,
+                     message="This form expired or did not come from this site.")
+    if end_session.needs_confirmation and not confirmed:
+        carried = [(k, request.values[k]) for k in LOGOUT_PARAMS if k in request.values]
+        client = end_session.client
+        return _page("confirm_logout.html", carried=carried,
+                     client_name=client.name if client is not None else None)
+    sign_out()
+    response = server.create_endpoint_response("end_session", end_session)
+    return response if response is not None else _page("signed_out.html")
