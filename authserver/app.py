@@ -32,7 +32,8 @@ def build_app(settings: Settings) -> Flask:
     keystore = KeyStore.from_settings(settings)
     keystore.load()
     validator = AccessTokenValidator(
-        settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway
+        settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
+        clock=store.now,  # one clock for the whole app (tests move it instead of sleeping)
     )
     app.extensions.update({
         context.SETTINGS: settings,

@@ -163,17 +163,16 @@ class RefreshToken(Base, TokenMixin):
     def get_expires_in(self) -> int:
         return self.expires_at - self.issued_at
 
-    def is_expired(self) -> bool:
-        return self.expires_at <= now()
+    def is_expired(self, at: int | None = None) -> bool:
+        return self.expires_at <= (now() if at is None else at)
 
     def is_revoked(self) -> bool:
         return self.family.revoked_at is not None
 
-    @property
-    def is_live(self) -> bool:
-        """Neither expired, revoked, nor rotated away."""
+    def is_live(self, at: int) -> bool:
+        """Neither expired, revoked, nor rotated away, at time `at`."""
         return (
-            not self.is_expired()
+            not self.is_expired(at)
             and not self.is_revoked()
             and self.generation == self.family.generation
         )

@@ -57,3 +57,11 @@ def password_grant(client: FlaskClient, creds: tuple[str, str], **extra: str) ->
 def refresh(client: FlaskClient, creds: tuple[str, str], refresh_token: str) -> Any:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     return client.post("/oauth/token", data=form, headers=basic(*creds))
+
+
+def advance_clock(app: Flask, seconds: float) -> None:
+    """Move the app's clock (the store's, which the grants, codes, sessions, introspection and
+    the APIs' validator read) forward, instead of sleeping."""
+    store = app.extensions["authserver.store"]
+    current = store.clock
+    store.clock = lambda: current() + seconds

@@ -11,17 +11,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import jwt
 import pytest
 
 AUTHSERVER = [sys.executable, "-m", "authserver"]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -68,6 +69,19 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def eventually(check: Callable[[], T], done: Callable[[T], bool], *, within: float = 10.0,
+               every: float = 0.1) -> T:
+    """Poll `check` until `done` says its result is the awaited one, for at most `within`
+    seconds; returns the last result (the caller asserts on it). For things that propagate
+    (a rotation, a withdrawal, a cut connection): never a fixed sleep."""
+    deadline = time.monotonic() + within
+    result = check()
+    while not done(result) and time.monotonic() < deadline:
+        time.sleep(every)
+        result = check()
+    return result
 
 
 def copy_keys(template: Path, workdir: Path) -> Path:

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT, basic, make_client, verify
+from .helpers import PASSWORD, REDIRECT, advance_clock, basic, make_client, verify
 
 ISSUER = "http://authserver.test"
 
@@ -170,11 +170,11 @@ def test_prompt_none_without_consent_is_consent_required(
 
 
 def test_max_age_forces_a_fresh_login(
-    client: FlaskClient, public_client: str, user: str
+    app: Flask, client: FlaskClient, public_client: str, user: str
 ) -> None:
     _, challenge = pkce()
     get_code(client, public_client, challenge)
-    time.sleep(1.1)
+    advance_clock(app, 1)
     page = client.get(authorize_url(public_client, challenge, max_age="0"))
     assert 'name="password"' in page.get_data(as_text=True)
 
@@ -326,7 +326,7 @@ def test_expired_code_is_refused(settings: Any, user: str) -> None:
     url = authorize_url(client_id, challenge)
     page = login(browser, url, username="erin")
     code = location_params(consent(browser, url, page))["code"]
-    time.sleep(2.1)
+    advance_clock(app, 1)
     response = exchange(browser, client_id, code, verifier)
     assert response.status_code == 400 and "expired" in response.json["error_description"]
     app.extensions["authserver.db"].dispose()

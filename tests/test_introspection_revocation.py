@@ -13,7 +13,7 @@ from joserfc import jws
 from authserver import create_app
 from authserver.config import Settings
 
-from .helpers import basic, make_client, make_user, password_grant, refresh
+from .helpers import advance_clock, basic, make_client, make_user, password_grant, refresh
 
 
 def introspect(client: FlaskClient, creds: tuple[str, str], token: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -81,7 +81,7 @@ def test_introspect_expired_access_token_is_inactive(
     make_user(app)
     creds = make_client(app, grant_types=["password"])
     token = password_grant(test_client, creds).json["access_token"]
-    time.sleep(2.1)
+    advance_clock(app, 1)
     assert introspect(test_client, creds, token).json == {"active": False}
     app.extensions["authserver.db"].dispose()
 

@@ -4,7 +4,6 @@ requests: zero failures, old tokens still validate, new tokens carry the new kid
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import jwt
 import pytest
 
-from .support import copy_keys, start_server
+from .support import copy_keys, eventually, start_server
 
 
 @pytest.fixture(params=["sqlite"])
@@ -60,14 +59,19 @@ def test_rotation_under_load_breaks_nothing(
         threads = [threading.Thread(target=hammer) for _ in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(1.0)
+        # Rotate once the load runs, and keep it running until every worker has followed.
+        eventually(lambda: outcomes[old_kid], lambda issued: issued >= 20)
         rotated = server.cli_json("keys", "rotate", "--force")
-        time.sleep(2.5)  # workers stat the manifest at most once a second
+        # The workers stat the manifest at most once a second: wait until all have followed.
+        followed = eventually(
+            lambda: {jwt.get_unverified_header(new_token(server.http))["kid"] for _ in range(10)},
+            lambda kids: kids == {rotated["current"]})
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
 
         assert failures == []
+        assert followed == {rotated["current"]}
         assert rotated["retired"] == old_kid
         assert outcomes[old_kid] > 0 and outcomes[rotated["current"]] > 0
         # Every worker has followed: new tokens carry the new kid.

@@ -62,14 +62,14 @@ def _slow_senders(url: str) -> list[socket.socket]:
     return held
 
 
-def _answer_time(url: str, timeout: float = 1.5) -> float:
-    """Seconds a normal request took; the timeout if it got no answer in time."""
-    start = time.monotonic()
+def _answered_within(url: str, timeout: float) -> bool:
+    """Whether a normal request got its answer within `timeout` seconds. No latency
+    threshold: a held server gives no answer at all while the clients hold it, and an unheld
+    one answers well within a generous timeout even on a loaded machine."""
     try:
-        assert httpx.get(f"{url}/healthz", timeout=timeout).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=timeout).status_code == 200
     except httpx.TimeoutException:
-        return timeout
-    return time.monotonic() - start
+        return False
 
 
 def _close(held: list[socket.socket]) -> None:
@@ -81,18 +81,18 @@ def _close(held: list[socket.socket]) -> None:
 def test_lingering_clients_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
     server, front = proxied
     held = _lingering(server.base_url)
-    assert _answer_time(server.base_url) >= 1.0  # the hold is real...
+    assert not _answered_within(server.base_url, 1.0)  # the hold is real...
     _close(held)
     held = _lingering(front)
-    assert _answer_time(front) < 0.5  # ...and nginx absorbs it
+    assert _answered_within(front, 10.0)  # ...and nginx absorbs it
     _close(held)
 
 
 def test_slow_senders_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
     server, front = proxied
     held = _slow_senders(server.base_url)
-    assert _answer_time(server.base_url) >= 1.0
+    assert not _answered_within(server.base_url, 1.0)
     _close(held)
     held = _slow_senders(front)
-    assert _answer_time(front) < 0.5
+    assert _answered_within(front, 10.0)
     _close(held)

@@ -91,12 +91,14 @@ def test_with_the_cache_off_every_use_is_verified(key: RSAKey, signature_checks:
     assert signature_checks == ["verify", "verify"]
 
 
-def test_a_cached_token_expires_on_time(key: RSAKey, monkeypatch: pytest.MonkeyPatch) -> None:
-    validator = AccessTokenValidator(ISSUER, AUDIENCE, DictKeys(key), leeway=0)
+def test_a_cached_token_expires_on_time(key: RSAKey) -> None:
     now = int(time.time())
+    clock = [float(now)]
+    validator = AccessTokenValidator(ISSUER, AUDIENCE, DictKeys(key), leeway=0,
+                                     clock=lambda: clock[0])
     value = token(key, iat=now, exp=now + 30)
     validate(validator, value)
-    monkeypatch.setattr(validator_module.time, "time", lambda: now + 31)
+    clock[0] = now + 31
     with pytest.raises(InvalidTokenError, match="expired"):
         validate(validator, value)
 

@@ -80,7 +80,7 @@ class RefreshTokenIntrospection(IntrospectionEndpoint):
 
     def create_introspection_payload(self, token: RefreshToken | None) -> dict[str, Any]:
         # A rotated-away token is as dead as a revoked one.
-        if token is None or not token.is_live:
+        if token is None or not token.is_live(self.store.now()):
             return {"active": False}
         return self.introspect_token(token)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
@@ -59,8 +59,10 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         leeway: int = 60,
         algorithms: Iterable[str] = ("RS256",),
         verified_cache_size: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(issuer=issuer, resource_server=audience)
+        self.clock = clock
         self.keys = keys
         self.leeway = leeway
         self.algorithms = list(algorithms)
@@ -107,7 +109,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
     def validate_token(
         self, token: JWTAccessTokenClaims, scopes: Any, request: Any, **kwargs: Any
     ) -> None:
-        problem = self.claims_problem(token, int(time.time()))
+        problem = self.claims_problem(token, int(self.clock()))
         if problem:
             raise _invalid("claims", f"the token is not valid: {problem}")
         if self.scope_insufficient(token.get("scope"), scopes):

@@ -11,7 +11,6 @@ import hmac
 import os
 import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from flask import Flask, Request, session
@@ -89,7 +88,7 @@ def sign_in(user: User) -> None:
     session.clear()  # a fresh session on login: no fixation of a pre-login session
     session.permanent = True
     session["sub"] = user.sub
-    session["auth_time"] = int(time.time())
+    session["auth_time"] = context.store().now()
 
 
 def sign_out() -> None:
@@ -104,8 +103,9 @@ def auth_time() -> int | None:
 def signed_in_user(max_age: int | None = None) -> User | None:
     """The signed-in user, unless the sign-in is older than max_age seconds (OIDC Core §3.1.2.1)."""
     sub, when = session.get("sub"), auth_time()
-    if not sub or when is None or time.time() - when > SESSION_LIFETIME:
+    now = context.store().now()
+    if not sub or when is None or now - when > SESSION_LIFETIME:
         return None
-    if max_age is not None and time.time() - when > max_age:
+    if max_age is not None and now - when > max_age:
         return None
     return context.store().users.by_sub(str(sub))

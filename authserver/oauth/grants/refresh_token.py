@@ -29,7 +29,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("refresh token was issued to another client")
         if token.family.revoked_at is not None:
             raise InvalidGrantError("refresh token has been revoked")
-        if token.is_expired():
+        if token.is_expired(store.now()):
             raise InvalidGrantError("refresh token has expired")
         lifetimes = self.server.refresh_lifetimes
         if lifetimes.family_too_old(store.now(), token.family.created_at):
