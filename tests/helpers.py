@@ -4,6 +4,9 @@ verification against the JWKS the app publishes."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
+import secrets
 from typing import Any
 
 import jwt
@@ -16,6 +19,20 @@ from authserver.store.users import create_user
 PASSWORD = "correct horse battery"
 # The redirect URI of the code-flow test clients.
 REDIRECT = "https://app.example.com/callback"
+
+
+def pkce() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge (RFC 7636 §4.1, §4.2)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of one of our pages' forms."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
 
 
 def basic(client_id: str, secret: str | None) -> dict[str, str]:

@@ -84,6 +84,34 @@ def eventually(check: Callable[[], T], done: Callable[[T], bool], *, within: flo
     return result
 
 
+@contextmanager
+def example_service(issuer: str) -> Iterator[str]:
+    """examples/protected_service.py in its own process, protecting /hello with tokens of
+    `issuer`; yields the /hello URL once it answers (or fails the test within 20 s)."""
+    port = free_port()
+    service = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" /
+                             "protected_service.py"), "--port", str(port)],
+        env={**os.environ, "ISSUER": issuer}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/hello"
+
+    def started() -> bool:
+        try:
+            httpx.get(url)
+            return True
+        except httpx.TransportError:
+            return False
+
+    try:
+        up = eventually(started, lambda ok: ok or service.poll() is not None, within=20)
+        assert up, f"the example service did not start: {service.poll()=}"
+        yield url
+    finally:
+        service.terminate()
+        service.wait(timeout=10)
+
+
 def copy_keys(template: Path, workdir: Path) -> Path:
     """A private copy of the session's pre-generated key store (RSA keygen is slow)."""
     destination = workdir / "keys"

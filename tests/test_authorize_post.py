@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT
-from .test_code_flow import exchange, location_params, pkce
+from .helpers import PASSWORD, REDIRECT, pkce
+from .test_code_flow import exchange, location_params
 
 
 def _hidden_fields(html: str) -> dict[str, str]:

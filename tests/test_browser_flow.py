@@ -4,8 +4,6 @@ state; the code is exchanged with PKCE. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import secrets
 import shutil
@@ -14,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,13 +44,12 @@ def test_browser_logs_in_consents_and_the_code_is_exchanged(
     )
     user = server.cli_json("user", "create", "--username", f"carol{secrets.token_hex(3)}",
                            "--password-stdin", stdin="browser-pass-1\n")
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    verifier, challenge = pkce()
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     url = server.base_url + "/oauth/authorize?" + urlencode({
         "response_type": "code", "client_id": spa["client_id"], "redirect_uri": REDIRECT,
         "scope": "openid profile", "state": state, "nonce": nonce,
-        "code_challenge": challenge.decode(), "code_challenge_method": "S256",
+        "code_challenge": challenge, "code_challenge_method": "S256",
     })
     ARTIFACTS.mkdir(exist_ok=True)
     landed: list[str] = []

@@ -4,9 +4,6 @@ hostile requests."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import secrets
 import time
 from typing import Any
@@ -16,21 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT, advance_clock, basic, make_client, verify
+from .helpers import PASSWORD, REDIRECT, advance_clock, basic, csrf, make_client, pkce, verify
 
 ISSUER = "http://authserver.test"
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    return verifier, challenge.decode()
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
 
 
 def location_params(response: Any) -> dict[str, str]:
@@ -415,13 +400,3 @@ def test_a_garbage_id_token_hint_is_an_error_page_without_redirect(client: Flask
     response = client.get("/oauth/logout", query_string={
         "id_token_hint": "not.a.jwt", "post_logout_redirect_uri": SIGNED_OUT})
     assert response.status_code == 400 and "Location" not in response.headers
-
-
-def test_discovery_lists_the_code_flow(client: FlaskClient) -> None:
-    metadata = client.get("/.well-known/openid-configuration").json
-    assert metadata["authorization_endpoint"] == f"{ISSUER}/oauth/authorize"
-    assert metadata["end_session_endpoint"] == f"{ISSUER}/oauth/logout"
-    assert metadata["response_types_supported"] == ["code"]
-    assert metadata["code_challenge_methods_supported"] == ["S256"]
-    assert "authorization_code" in metadata["grant_types_supported"]
-    assert metadata["authorization_response_iss_parameter_supported"] is True

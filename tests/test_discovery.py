@@ -30,3 +30,13 @@ def test_private_key_jwt_endpoints_list_their_signing_algorithms(client: FlaskCl
     for endpoint in ("token", "revocation", "introspection"):
         assert "private_key_jwt" in metadata[f"{endpoint}_endpoint_auth_methods_supported"]
         assert "RS256" in metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+
+
+def test_discovery_lists_the_code_flow(client: FlaskClient) -> None:
+    metadata = client.get("/.well-known/openid-configuration").json
+    assert metadata["authorization_endpoint"] == "http://authserver.test/oauth/authorize"
+    assert metadata["end_session_endpoint"] == "http://authserver.test/oauth/logout"
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert "authorization_code" in metadata["grant_types_supported"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True

@@ -3,17 +3,13 @@ made with the real CLI, tokens verified by PyJWT with keys fetched from the JWKS
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .support import IndependentVerifier, ServerProcess, free_port
+from .support import IndependentVerifier, ServerProcess, example_service
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -175,24 +171,8 @@ def test_example_service_validates_real_tokens_by_issuer_url(
     server: ServerProcess, setup: dict, tmp_path: Path
 ) -> None:
     tokens, _ = _user_tokens(server, setup, "profile")
-    port = free_port()
-    service = subprocess.Popen(
-        [sys.executable, str(REPO / "examples" / "protected_service.py"), "--port", str(port)],
-        env={**os.environ, "ISSUER": server.base_url}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/hello"
-        for _ in range(100):
-            try:
-                httpx.get(url)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with example_service(server.base_url) as url:
         ok = httpx.get(url, headers={"Authorization": f"Bearer {tokens['access_token']}"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["hello"] == setup["user"]["sub"]
         assert httpx.get(url, headers={"Authorization": "Bearer x.y.z"}).status_code == 401
-    finally:
-        service.terminate()
-        service.wait(timeout=10)

@@ -1,4 +1,5 @@
-"""Brute-force throttling and the audit log, over real HTTP against `authserver serve`."""
+"""Brute-force throttling (over real HTTP against `authserver serve`, shared through Redis),
+the audit log of a full cycle, and the constant-time check for unknown users."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import httpx
 import pytest
 import redis
 
+from authserver import create_app
+from authserver.config import Settings
 from authserver.ops.ratelimit import FailureThrottle
 
+from .helpers import PASSWORD, basic, make_client, make_user
 from .support import ServerProcess, copy_keys, start_server
 
 
@@ -194,15 +198,22 @@ def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatc
     assert calls == [dummy]  # the dummy argon2 hash was really checked
 
 
-def test_security_headers_over_http(server: ServerProcess) -> None:
-    api = server.http.get("/api/me")
-    assert api.headers["X-Content-Type-Options"] == "nosniff"
-    assert api.headers["Referrer-Policy"] == "no-referrer"
-    token = server.http.post("/oauth/token", data={"grant_type": "client_credentials"})
-    assert token.headers["Cache-Control"] == "no-store"
-    page = server.http.get("/oauth/authorize", params={"client_id": "unknown"})
-    assert page.headers["X-Frame-Options"] == "DENY"
-    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
-    too_big = server.http.post("/oauth/token", content=b"grant_type=" + b"x" * 70_000,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert too_big.status_code == 413 and too_big.json()["error"] == "invalid_request"
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_throttling_believes_x_forwarded_for_only_from_trusted_proxies(
+    settings: Settings, trusted_proxies: int
+) -> None:
+    app = create_app(settings.override(trusted_proxies=trusted_proxies))
+    client = app.test_client()
+    creds = make_client(app, grant_types=["password"])
+    make_user(app)
+    attacker, victim = {"X-Forwarded-For": "203.0.113.66"}, {"X-Forwarded-For": "198.51.100.7"}
+    for _ in range(5):
+        failed = client.post("/oauth/token", headers={**basic(*creds), **attacker}, data={
+            "grant_type": "password", "username": "alice", "password": "wrong-guess"})
+        assert failed.status_code == 400
+    answer = client.post("/oauth/token", headers={**basic(*creds), **victim}, data={
+        "grant_type": "password", "username": "alice", "password": PASSWORD})
+    # Behind one trusted proxy the addresses differ, so the victim is not locked out; with
+    # none trusted the header is ignored and everyone shares the proxy's address.
+    assert answer.status_code == (200 if trusted_proxies else 429)
+    app.extensions["authserver.db"].dispose()

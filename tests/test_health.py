@@ -33,11 +33,3 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings, tmp_
     assert response.json["checks"]["database"].startswith("unavailable")
     assert response.json["checks"]["keys"] == "ok"
     app.extensions["authserver.db"].dispose()
-
-
-def test_metrics_in_a_single_process(client: FlaskClient) -> None:
-    client.get("/healthz")
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    assert "authserver_request_duration_seconds_count" in response.get_data(as_text=True)
-    assert "authserver_signing_key_age_seconds" in response.get_data(as_text=True)

@@ -16,6 +16,7 @@ import jwt
 import pytest
 from click.testing import CliRunner
 from joserfc import jwt as jose_jwt
+from joserfc.jwk import RSAKey
 
 from authserver.cli import main
 from authserver.keystore import CURRENT, NEXT, RETIRED, KeyStore, KeyStoreError, RotationRefused
@@ -68,8 +69,19 @@ def test_an_existing_open_directory_is_closed_to_others(tmp_path: Path) -> None:
 
 def test_kid_is_the_rfc7638_thumbprint(store: KeyStore) -> None:
     key = store.signing_key()
-    assert key.kid == key.thumbprint()
+    assert key.kid == RSAKey.import_key(key.as_dict(private=False)).thumbprint()
     assert key.private_key.key_size >= 2048  # type: ignore[union-attr]
+
+
+def test_a_key_file_that_holds_another_key_is_refused(store: KeyStore) -> None:
+    """The kid is checked against the key it names: a PEM swapped in under another key's kid
+    (a restore gone wrong, or tampering) stops the store from loading."""
+    current, upcoming = store.signing_key().kid, next(
+        k.kid for k in store.list_keys() if k.state == NEXT)
+    (store.directory / f"{current}.pem").write_bytes(
+        (store.directory / f"{upcoming}.pem").read_bytes())
+    with pytest.raises(KeyStoreError, match="thumbprint mismatch"):
+        KeyStore(store.directory).load()
 
 
 def test_second_ensure_loads_the_same_keys(store: KeyStore, clock: Clock) -> None:

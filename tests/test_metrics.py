@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from flask.testing import FlaskClient
 
 from .support import ServerProcess
 
@@ -58,3 +59,11 @@ def test_counters_move_across_workers(server: ServerProcess) -> None:
                   endpoint="/oauth/token", method="POST") >= 6
     age = sample(after, "authserver_signing_key_age_seconds")
     assert 0 <= age < 86_400
+
+
+def test_metrics_in_a_single_process(client: FlaskClient) -> None:
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "authserver_request_duration_seconds_count" in response.get_data(as_text=True)
+    assert "authserver_signing_key_age_seconds" in response.get_data(as_text=True)

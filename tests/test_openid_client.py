@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .helpers import csrf
 from .support import ServerProcess
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
@@ -30,12 +30,6 @@ def node_rp() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
                        capture_output=True, timeout=300)
     return RP_DIR / "rp.mjs"
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
 
 
 def test_openid_client_completes_the_code_flow(server: ServerProcess, node_rp: Path) -> None:

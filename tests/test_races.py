@@ -3,16 +3,13 @@ the same refresh token or code presented many times at once gives exactly one su
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-import secrets
 import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from .helpers import csrf, pkce
 from .support import ServerProcess
 
 PARALLEL = 8
@@ -76,18 +73,16 @@ def test_concurrent_exchanges_of_one_code_give_exactly_one_success(server: Serve
                           "--scope", "openid")
     server.cli_json("user", "create", "--username", "codeuser", "--password-stdin",
                     stdin="code-pass-1\n")
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    verifier, challenge = pkce()
     url = f"{server.base_url}/oauth/authorize?" + urlencode({
         "response_type": "code", "client_id": spa["client_id"], "redirect_uri": REDIRECT,
-        "scope": "openid", "code_challenge": challenge.decode(), "code_challenge_method": "S256"})
+        "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
     with httpx.Client(timeout=10) as browser:
         page = browser.get(url).text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         consent = browser.post(url, data={"username": "codeuser", "password": "code-pass-1",
-                                          "csrf_token": token}).text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', consent).group(1)  # type: ignore[union-attr]
-        location = browser.post(url, data={"decision": "allow", "csrf_token": token}).headers["Location"]
+                                          "csrf_token": csrf(page)}).text
+        location = browser.post(url, data={"decision": "allow",
+                                           "csrf_token": csrf(consent)}).headers["Location"]
     code = parse_qs(urlsplit(location).query)["code"][0]
     results = all_at_once(server, lambda http: http.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,

@@ -221,8 +221,11 @@ def test_lowercase_bearer_scheme_is_accepted(client: FlaskClient, our_key: RSAKe
     assert response.status_code == 200
 
 
-def test_pyjwt_agrees_the_valid_token_is_valid(app: Flask, our_key: RSAKey) -> None:
-    # The catalogue's baseline token is genuinely valid to an independent library.
+def test_fixture_check_the_catalogues_baseline_token_is_valid_to_pyjwt(
+    app: Flask, our_key: RSAKey
+) -> None:
+    # Not a test of the product: a guard that the hostile catalogue starts from a token an
+    # independent library accepts, so each refusal above is due to the one thing changed.
     token = sign(our_key, claims())
     public = KeySet([our_key]).as_dict(private=False)["keys"][0]
     decoded = jwt.decode(token, jwt.PyJWK(public).key, algorithms=["RS256"], audience=AUDIENCE,

@@ -5,9 +5,6 @@ as a real HTTP server in a thread; the example service runs as a separate proces
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from authserver.resource import RemoteIssuerKeys, create_protector
 
-from .support import free_port
+from .support import example_service, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,22 +141,7 @@ def test_remote_protector_validates_in_a_flask_app(issuer: FakeIssuer) -> None:
 
 
 def test_example_service_runs_as_a_separate_process(issuer: FakeIssuer) -> None:
-    port = free_port()
-    env = {**os.environ, "ISSUER": issuer.url}
-    service = subprocess.Popen(
-        [sys.executable, str(REPO / "examples" / "protected_service.py"), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/hello"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and service.poll() is None, "service did not start"
-                time.sleep(0.1)
+    with example_service(issuer.url) as url:
         good = token_for(issuer, issuer.keys[0])
         response = httpx.get(url, headers={"Authorization": f"Bearer {good}"})
         assert response.status_code == 200
@@ -169,9 +151,6 @@ def test_example_service_runs_as_a_separate_process(issuer: FakeIssuer) -> None:
         assert bad.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
         issuer.stop()
         assert httpx.get(url, headers={"Authorization": f"Bearer {good}"}).status_code == 200
-    finally:
-        service.terminate()
-        service.wait(timeout=10)
 
 
 def test_a_max_age_with_a_non_ascii_digit_falls_back_to_the_default(issuer: FakeIssuer) -> None:

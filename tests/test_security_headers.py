@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from .helpers import make_client
+from .support import ServerProcess
 
 
 def test_every_response_has_nosniff_and_no_referrer(client: FlaskClient) -> None:
@@ -35,3 +36,14 @@ def test_login_page_has_a_strict_csp_and_cannot_be_framed(app, client: FlaskClie
 def test_json_responses_get_no_page_policy(client: FlaskClient) -> None:
     response = client.get("/.well-known/openid-configuration")
     assert "Content-Security-Policy" not in response.headers
+
+
+def test_security_headers_over_http(server: ServerProcess) -> None:
+    api = server.http.get("/api/me")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    assert api.headers["Referrer-Policy"] == "no-referrer"
+    token = server.http.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert token.headers["Cache-Control"] == "no-store"
+    page = server.http.get("/oauth/authorize", params={"client_id": "unknown"})
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]

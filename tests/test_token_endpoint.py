@@ -60,7 +60,7 @@ def test_client_registered_for_basic_cannot_use_post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
-    assert response.status_code in (400, 401)
+    assert response.status_code == 401
     assert response.json["error"] == "invalid_client"
 
 
@@ -291,7 +291,7 @@ def test_refresh_grace_window_accepts_only_the_previous_token(settings: Any) -> 
     make_user(app)
     creds = make_client(app, grant_types=["password", "refresh_token"])
     t0 = password_grant(client, creds).json["refresh_token"]
-    t1 = refresh(client, creds, t0).json["refresh_token"]
+    assert refresh(client, creds, t0).status_code == 200  # gives t1
     # The response carrying t1 may have been lost: t0 is accepted once more, within the window.
     retry = refresh(client, creds, t0)
     assert retry.status_code == 200, retry.json
@@ -301,7 +301,6 @@ def test_refresh_grace_window_accepts_only_the_previous_token(settings: Any) -> 
     late = refresh(client, creds, t0)
     assert late.status_code == 400
     assert late.json["error"] == "invalid_grant"
-    assert t1 != t2
     app.extensions["authserver.db"].dispose()
 
 
@@ -315,25 +314,24 @@ def test_client_without_refresh_grant_gets_no_refresh_token(
 
 
 @pytest.mark.parametrize(
-    "form",
+    ("form", "error"),
     [
-        {},
-        {"grant_type": "magic"},
-        {"grant_type": "password"},
-        {"grant_type": "refresh_token"},
-        {"grant_type": "password", "username": "a", "password": "b", "scope": "\x00"},
+        ({}, "unsupported_grant_type"),  # as for a JSON body: no form grant_type
+        ({"grant_type": "magic"}, "unsupported_grant_type"),
+        ({"grant_type": "password"}, "invalid_request"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
+        ({"grant_type": "password", "username": "a", "password": "b", "scope": "\x00"},
+         "invalid_request"),
     ],
     ids=["no-grant-type", "unknown-grant", "password-missing-fields", "refresh-missing-token",
          "control-char-scope"],
 )
 def test_bad_token_requests_get_rfc6749_json_errors(
-    client: FlaskClient, password_client: tuple[str, str], form: dict[str, str]
+    client: FlaskClient, password_client: tuple[str, str], form: dict[str, str], error: str
 ) -> None:
     response = client.post("/oauth/token", data=form, headers=basic(*password_client))
-    assert 400 <= response.status_code < 500
-    assert response.json["error"] in (
-        "invalid_request", "unsupported_grant_type", "invalid_scope", "invalid_grant",
-    )
+    assert response.status_code == 400
+    assert response.json["error"] == error
     assert response.headers["Cache-Control"] == "no-store"
 
 

@@ -19,8 +19,8 @@ from authserver.config import Settings
 from authserver.models import Consent, RefreshTokenFamily, User
 from authserver.store import users as store_users
 
-from .helpers import PASSWORD, make_client, make_user, password_grant, refresh
-from .test_code_flow import authorize_url, csrf
+from .helpers import PASSWORD, csrf, make_client, make_user, password_grant, refresh
+from .test_code_flow import authorize_url
 
 WEAK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
