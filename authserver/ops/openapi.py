@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from ..policy import MAX_NOTE_LENGTH, SUPPORTED_GRANT_TYPES
+
 FORM = "application/x-www-form-urlencoded"
 
 ERROR = {
@@ -39,8 +41,7 @@ TOKEN = {
         "summary": "Token endpoint (RFC 6749 §3.2)",
         "security": CLIENT_AUTH,
         "requestBody": _form({
-            "grant_type": {"type": "string", "enum": [
-                "client_credentials", "password", "refresh_token", "authorization_code"]},
+            "grant_type": {"type": "string", "enum": list(SUPPORTED_GRANT_TYPES)},
             "scope": STRING, "username": STRING, "password": STRING, "refresh_token": STRING,
             "code": STRING, "redirect_uri": STRING, "code_verifier": STRING,
             "client_id": STRING, "client_secret": STRING,
@@ -99,7 +100,7 @@ def _paths() -> dict[str, Any]:
             **_bearer_get("Store a note", "notes:write"),
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["text"], "additionalProperties": False,
-                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}}}}}},
+                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE_LENGTH}}}}}},
         },
     }
     notes["post"]["responses"] = {**notes["post"]["responses"],

@@ -12,7 +12,7 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import context, events
@@ -88,13 +88,13 @@ def _unsafe_redirect_problem() -> tuple[Client | None, str | None]:
     return client, None
 
 
-def _error_redirect(error: OAuth2Error) -> ResponseReturnValue:
+def _error_redirect(error: OAuth2Error) -> Response:
     status, _, headers = error()
     location = dict(headers).get("Location")
     if status != 302 or not location:
         return _error_page(error.get_error_description() or error.error)
     server = context.oauth_server()
-    response = redirect(location, 302)
+    response = Response(status=302, headers={"Location": location})
     server.issuer_parameter.add_issuer_parameter(server, response)
     return response
 
@@ -125,54 +125,68 @@ def _try_login() -> tuple[User | None, str | None]:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> ResponseReturnValue:
+    """The steps, each below: a client we may redirect to, a form that is ours, who is signed
+    in, Authlib's validation of the request, then login, consent, and the code."""
     client, problem = _unsafe_redirect_problem()
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
     # Our own forms must come from our pages; the authorization request itself (GET or POST,
     # sent by the client's page) carries no CSRF token, as it changes nothing by itself.
-    from_our_page = not PAGE_FIELDS.isdisjoint(request.form)
-    if from_our_page and not csrf_valid(request.form.get("csrf_token")):
+    if not PAGE_FIELDS.isdisjoint(request.form) and not csrf_valid(request.form.get("csrf_token")):
         return _error_page("This form expired or did not come from this site. Please start again.")
     prompts = set((_params().get("prompt") or "").split())
-    user, login_error = None, None
-    if "username" in request.form:
-        user, login_error = _try_login()
-    elif "login" not in prompts:
-        user = signed_in_user(_max_age())
-
+    user, login_error = _signed_in_user(prompts)
     server = context.oauth_server()
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return _error_redirect(error) if error.redirect_uri else _error_page(error.get_error_description())
-
     if user is None:
-        status = 401 if login_error else 200
-        return _page("login.html", status, client=client, error=login_error,
+        return _page("login.html", 401 if login_error else 200, client=client, error=login_error,
                      login_hint=request.form.get("username") or _params().get("login_hint", ""))
+    decision = _decision(user, client, grant.request.scope, prompts)
+    if isinstance(decision, Response):
+        return decision
+    return _answer(server, grant, user, client, decision == "allow")
 
-    scope: str = grant.request.scope
-    consents = context.store().consents
-    consent = consents.find(user.id, client.client_id)
+
+def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:
+    """The user of a login form just posted, else the session's (unless prompt=login, or the
+    sign-in is older than max_age); with the login form's error, if any."""
+    if "username" in request.form:
+        return _try_login()
+    if "login" in prompts:
+        return None, None
+    return signed_in_user(_max_age()), None
+
+
+def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str | Response:
+    """"allow" or "deny": posted on the consent page, or remembered; else the consent page
+    (or consent_required for prompt=none)."""
     decision = request.form.get("decision")
-    if decision not in (None, "allow", "deny"):
+    if decision in ("allow", "deny"):
+        return decision
+    if decision is not None:
         return _error_page("Unknown decision.")
-    if decision is None:
-        remembered = consent is not None and consent.covers(scope) and "consent" not in prompts
-        if not remembered:
-            if "none" in prompts:
-                return _error_redirect(ConsentRequiredError(
-                    redirect_uri=_redirect_target(client), state=_params().get("state")))
-            scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
-            return _page("consent.html", client=client, user=user, scopes=scopes)
-        decision = "allow"
-    if decision == "allow":
-        consents.remember(user.id, client.client_id, scope)
+    consent = context.store().consents.find(user.id, client.client_id)
+    if consent is not None and consent.covers(scope) and "consent" not in prompts:
+        return "allow"
+    if "none" in prompts:
+        return _error_redirect(ConsentRequiredError(
+            redirect_uri=_redirect_target(client), state=_params().get("state")))
+    scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
+    return _page("consent.html", client=client, user=user, scopes=scopes)
+
+
+def _answer(server: Any, grant: Any, user: User, client: Client, allowed: bool) -> Response:
+    scope: str = grant.request.scope
+    if allowed:
+        context.store().consents.remember(user.id, client.client_id, scope)
     grant.request.auth_time = auth_time()
-    granted = user if decision == "allow" else None
-    events.record("authorization.granted" if granted else "authorization.denied",
-                client_id=client.client_id, sub=user.sub, scope=scope)
-    return server.create_authorization_response(request=grant.request, grant_user=granted, grant=grant)
+    events.record("authorization.granted" if allowed else "authorization.denied",
+                  client_id=client.client_id, sub=user.sub, scope=scope)
+    return server.create_authorization_response(  # type: ignore[no-any-return]
+        request=grant.request, grant_user=user if allowed else None, grant=grant)
 
 
 def _redirect_target(client: Client) -> str:
