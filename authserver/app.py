@@ -3,6 +3,8 @@ token validator are built once per app (each gunicorn worker builds its own)."""
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -25,8 +27,15 @@ MAX_CONTENT_LENGTH = 64 * 1024
 def build_app(settings: Settings) -> Flask:
     app = Flask("authserver")
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    # No redirect from //a to /a: werkzeug builds its Location from the request's Host header,
+    # and every absolute URL we write must come from the configured issuer.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    if settings.allow_insecure_issuer:
+        # The operator allowed a plain-http issuer (config.py checked it): Authlib, which
+        # otherwise refuses http off loopback, is told so by its own switch.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     database = Database(settings)
     store = Store(database)
     keystore = KeyStore.from_settings(settings)
@@ -64,5 +73,6 @@ def build_app(settings: Settings) -> Flask:
         store.close()
 
     errors.install(app)
-    security_headers.install(app)
+    https = settings.issuer.startswith("https://")
+    security_headers.install(app, hsts_max_age=settings.hsts_max_age if https else 0)
     return app

@@ -110,6 +110,9 @@ class Settings:
     audit_log: str | None = _setting(None)  # a file path; the server's stderr when unset
     # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none).
     trusted_proxies: int = _setting(0, _whole(0, "proxies"))
+    # Strict-Transport-Security max-age sent on every response when the issuer is https
+    # (OWASP ASVS V14.4); 0 sends none (a TLS proxy in front may set it instead).
+    hsts_max_age: int = _setting(ONE_YEAR, SECONDS)
 
     @property
     def longest_token_ttl(self) -> int:

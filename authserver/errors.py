@@ -35,7 +35,25 @@ def _refuse_nul_characters() -> Response | None:
     return None
 
 
+def _refuse_large_unframed_bodies() -> Response | None:
+    """MAX_CONTENT_LENGTH, whatever the framing: werkzeug checks a Content-Length against it,
+    but a chunked body has none, and its stream then ends quietly at the limit (the body was
+    cut and processed). Read the server's own stream here, one byte past the limit, and keep
+    what came for the form parser."""
+    if request.content_length is not None or request.mimetype == "":
+        return None
+    limit = request.max_content_length
+    if limit is None or not request.environ.get("wsgi.input_terminated"):
+        return None  # no body werkzeug would read
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return error_response(413, "invalid_request", f"the body is larger than {limit} bytes")
+    request._cached_data = body  # werkzeug's form parser reads the cached body if present
+    return None
+
+
 def install(app: Flask) -> None:
+    app.before_request(_refuse_large_unframed_bodies)
     app.before_request(_refuse_nul_characters)
 
     @app.errorhandler(HTTPException)

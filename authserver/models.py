@@ -267,6 +267,22 @@ class ClientAssertionUse(Base):
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class LoginSession(Base):
+    """A browser sign-in. The cookie holds only its random id (stored hashed here); logout,
+    a password change or the user's removal end it on the server, so a copied cookie stops
+    working (OWASP ASVS V3.3)."""
+
+    __tablename__ = "login_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class Note(Base):
     __tablename__ = "notes"
 

@@ -45,7 +45,7 @@ def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool) 
     allowed = scope_to_list(client.scope) or []
     for scope in scope_to_list(requested) or []:
         if scope not in SUPPORTED_SCOPES:
-            raise InvalidScopeError(f"unknown scope '{scope}'")
+            raise InvalidScopeError(f"unknown scope '{shown(scope)}'")
         if scope not in allowed:
             raise InvalidScopeError(f"scope '{scope}' is not allowed for this client")
         if not has_user and scope in USER_ONLY_SCOPES:
@@ -76,3 +76,17 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def shown(value: object, limit: int = 64) -> str:
+    """A client's value as an error description may show it: RFC 6749 §5.2 allows only
+    %x20-21 / %x23-5B / %x5D-7E there, so anything else is percent-encoded, and it is cut short.
+    (Authlib refuses to build an error whose description breaks the rule.)"""
+    text = str(value)[:limit]
+    return "".join(
+        c if c in _DESCRIPTION_SAFE else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+        for c in text
+    )
+
+
+_DESCRIPTION_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}

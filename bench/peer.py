@@ -27,8 +27,9 @@ def oidc_provider() -> Iterator[Peer]:
     if shutil.which("node") is None:
         raise SystemExit("node is needed for the peer benchmark")
     if not (PEER_DIR / "node_modules" / "oidc-provider").exists():
+        # Its report goes to stderr: stdout is the benchmark's JSON.
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=PEER_DIR, check=True)
+                       cwd=PEER_DIR, check=True, stdout=subprocess.DEVNULL)
     from .http import free_port, wait_for
 
     port = free_port()

@@ -15,7 +15,13 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 
 from authserver.cli import main
-from authserver.models import AuthorizationCode, RefreshToken, RefreshTokenFamily, User
+from authserver.models import (
+    AuthorizationCode,
+    LoginSession,
+    RefreshToken,
+    RefreshTokenFamily,
+    User,
+)
 from authserver.store.housekeeping import prune
 
 from .conftest import POSTGRES_URL
@@ -86,6 +92,24 @@ def test_prune_deletes_only_the_expired_in_batches_while_tokens_are_issued(app: 
         tokens = session.scalar(select(func.count()).select_from(RefreshToken))
         assert tokens == len(live) * TOKENS_PER_FAMILY + 5
         assert session.scalar(select(func.count()).select_from(AuthorizationCode)) == 0
+
+
+def test_prune_deletes_ended_and_expired_sign_ins_only(app: Flask) -> None:
+    make_user(app)
+    store = app.extensions["authserver.store"]
+    with app.extensions["authserver.db"].session() as session:
+        user_id = session.scalar(select(User.id))
+    with app.app_context():
+        ended, _ = store.login_sessions.start(user_id, 3600)
+        store.login_sessions.start(user_id, 3600)  # live: kept
+        store.login_sessions.start(user_id, 1)  # expires in a second
+        store.login_sessions.end(ended)
+    store.close()
+    database = app.extensions["authserver.db"]
+    assert prune(database.session_factory).login_sessions == 1
+    assert prune(database.session_factory, now=int(time.time()) + 5).login_sessions == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(LoginSession)) == 1
 
 
 def test_prune_keeps_recently_revoked_families(app: Flask) -> None:

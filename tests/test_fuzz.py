@@ -6,11 +6,13 @@ Bounded for CI; AUTHSERVER_FUZZ_EXAMPLES=2000 runs a longer campaign.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -87,3 +89,43 @@ def test_any_raw_body_gets_an_rfc6749_answer(client: FlaskClient, body: bytes) -
                            content_type="application/x-www-form-urlencoded")
     assert 400 <= response.status_code < 500
     assert response.json["error"]
+
+
+TOKEN_FIELDS = st.sampled_from(["grant_type", "scope", "username", "password", "refresh_token",
+                                "code", "client_id", "client_secret", "client_assertion",
+                                "redirect_uri", "code_verifier", "token", "token_type_hint"])
+ANY_TEXT = st.text(max_size=40)  # any code point: quotes, backslashes, non-ASCII
+
+
+@FUZZ
+@given(pairs=st.lists(st.tuples(TOKEN_FIELDS, ANY_TEXT), max_size=8),
+       credentials=st.one_of(st.none(), st.binary(max_size=40)),
+       path=st.sampled_from(["/oauth/token", "/oauth/introspect", "/oauth/revoke"]))
+def test_repeated_parameters_and_any_basic_bytes_get_an_rfc6749_answer(
+    client: FlaskClient, pairs: list[tuple[str, str]], credentials: bytes | None, path: str
+) -> None:
+    # Would have found: a parameter given twice was accepted, a Basic header that is not
+    # UTF-8 and a value echoed into error_description were 500s.
+    headers = {} if credentials is None else {
+        "Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    response = client.post(path, data=urlencode(pairs), headers=headers,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code < 500, response.get_data(as_text=True)
+    names = [name for name, _ in pairs]
+    if response.status_code != 200:
+        assert response.json["error"]
+    if len(names) != len(set(names)):
+        assert response.status_code == 400 or (credentials is not None
+                                                and response.status_code == 401)
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(
+    ["response_type", "scope", "state", "nonce", "prompt", "max_age", "redirect_uri",
+     "code_challenge", "code_challenge_method", "login_hint"]), ANY_TEXT, max_size=6))
+def test_any_authorization_request_is_answered_without_a_server_error(
+    client: FlaskClient, public_client: str, params: dict[str, str]
+) -> None:
+    response = client.get("/oauth/authorize", query_string={"client_id": public_client,
+                                                            **params})
+    assert response.status_code < 500, response.get_data(as_text=True)

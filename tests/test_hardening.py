@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +22,7 @@ from authserver.config import Settings
 from authserver.ops.ratelimit import FailureThrottle
 
 from .helpers import PASSWORD, basic, make_client, make_user
-from .support import ServerProcess, copy_keys, start_server
+from .support import ServerProcess, copy_keys, eventually, free_port, start_server
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +220,81 @@ def test_throttling_believes_x_forwarded_for_only_from_trusted_proxies(
     # none trusted the header is ignored and everyone shares the proxy's address.
     assert answer.status_code == (200 if trusted_proxies else 429)
     app.extensions["authserver.db"].dispose()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A Redis of this test's own, on a free port, that the test stops and starts."""
+    port = free_port()
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+               "--appendonly", "no", "--dir", str(tmp_path)]
+    state: dict[str, Any] = {"url": f"redis://127.0.0.1:{port}/0", "command": command}
+
+    def start() -> None:
+        state["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        up = eventually(lambda: _pings(state["url"]), bool, within=10)
+        assert up, "redis-server did not start"
+
+    def stop() -> None:
+        state["process"].terminate()
+        state["process"].wait(timeout=10)
+
+    state.update(start=start, stop=stop)
+    start()
+    yield state
+    if state["process"].poll() is None:
+        stop()
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_a_redis_outage_is_no_outage_of_the_token_endpoint(
+    tmp_path: Path, key_template: Path, own_redis: dict[str, Any]
+) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    keys_dir = copy_keys(key_template, tmp_path)
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'r.db'}",
+                          keys_dir=keys_dir,
+                          extra_env={"AUTHSERVER_RATELIMIT_STORAGE_URL": own_redis["url"]})
+    try:
+        machine = server.cli_json("client", "create", "--name", "machine")
+        person = server.cli_json("client", "create", "--name", "app", "--grant-type", "password")
+        server.cli_json("user", "create", "--username", "olive", "--password-stdin",
+                        stdin="olive-password-1\n")
+        own_redis["stop"]()
+        answers = []
+        for _ in range(3):
+            answers.append(server.http.post("/oauth/token", auth=_pair(machine),
+                                            data={"grant_type": "client_credentials"}))
+            answers.append(password_attempt(server.http, person, "olive", "olive-password-1"))
+        # Grants go on; a password is still checked, and throttled, per worker meanwhile.
+        assert [a.status_code for a in answers] == [200] * 6
+        wrong = [password_attempt(server.http, person, "olive", "wrong").status_code
+                 for _ in range(12)]
+        assert set(wrong) <= {400, 429} and 429 in wrong
+        ready = server.http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["counters"].startswith("unavailable")
+        own_redis["start"]()
+        back = eventually(lambda: server.http.get("/readyz").json()["checks"]["counters"],
+                          lambda state: state == "ok", within=15)
+        assert back == "ok"
+        # Counting is shared again once a worker has retried the store (every 5 s).
+        eventually(lambda: password_attempt(server.http, person, "olive", "olive-password-1"),
+                   lambda answer: "are back" in server.log(), within=20, every=0.5)
+        log = server.log()
+        assert "Traceback" not in log
+        # One line when the store went, per worker, not one per request.
+        assert 1 <= log.count("are unreachable") <= 2
+    finally:
+        server.stop()
+
+
+def _pair(app: dict[str, Any]) -> tuple[str, str]:
+    return app["client_id"], app["client_secret"]

@@ -19,7 +19,7 @@ def test_healthz_answers_without_the_database(client: FlaskClient) -> None:
 def test_readyz_checks_database_and_keys(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json["checks"] == {"database": "ok", "keys": "ok"}
+    assert response.json["checks"] == {"database": "ok", "keys": "ok", "counters": "ok"}
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings, tmp_path: Path) -> None:

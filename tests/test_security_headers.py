@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask.testing import FlaskClient
 
 from .helpers import make_client
-from .support import ServerProcess
+from .support import ServerProcess, copy_keys, start_server
 
 
 def test_every_response_has_nosniff_and_no_referrer(client: FlaskClient) -> None:
@@ -47,3 +50,23 @@ def test_security_headers_over_http(server: ServerProcess) -> None:
     page = server.http.get("/oauth/authorize", params={"client_id": "unknown"})
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({}, "max-age=31536000"), ({"AUTHSERVER_HSTS_MAX_AGE": "600"}, "max-age=600"),
+    ({"AUTHSERVER_HSTS_MAX_AGE": "0"}, None)])
+def test_an_https_issuer_sends_strict_transport_security(
+    tmp_path: Path, key_template: Path, extra: dict[str, str], expected: str | None
+) -> None:
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path),
+                          issuer="https://login.example.test", extra_env=extra)
+    try:
+        for path in ("/healthz", "/.well-known/jwks.json", "/oauth/authorize"):
+            assert server.http.get(path).headers.get("Strict-Transport-Security") == expected
+    finally:
+        server.stop()
+
+
+def test_a_plain_http_issuer_sends_no_strict_transport_security(server: ServerProcess) -> None:
+    assert "Strict-Transport-Security" not in server.http.get("/healthz").headers

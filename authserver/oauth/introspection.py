@@ -11,6 +11,7 @@ from typing import Any
 
 from authlib.common.errors import ContinueIteration
 from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -33,10 +34,15 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
         token = self.authenticate_token(request, client)
         return 200, self.create_introspection_payload(token), default_json_headers
 
+    def check_params(self, request: Any, client: Client) -> None:
+        # RFC 7662 §2.1: the hint only orders the search ("If the server is unable to locate
+        # the token using the given hint, it MUST extend its search across all of its
+        # supported token types"), so a wrong or unknown hint changes nothing.
+        if "token" not in request.form:
+            raise InvalidRequestError("the token parameter is required")
+
     def authenticate_token(self, request: Any, client: Client) -> dict[str, Any] | None:
         self.check_params(request, client)
-        if request.form.get("token_type_hint") not in ("access_token", None):
-            raise ContinueIteration()
         try:
             claims = self.validator.authenticate_token(request.form["token"])
         except InvalidTokenError:
@@ -70,9 +76,11 @@ class RefreshTokenIntrospection(IntrospectionEndpoint):
         super().__init__()
         self.store = store
 
+    def check_params(self, request: Any, client: Client) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError("the token parameter is required")
+
     def query_token(self, token_string: str, token_type_hint: str | None) -> RefreshToken | None:
-        if token_type_hint == "access_token":
-            return None
         return self.store.refresh_tokens.find(token_string)
 
     def check_permission(self, token: RefreshToken, client: Client, request: Any) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ..models import Client
+
+PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 class StrictCodeChallenge(CodeChallenge):
@@ -27,4 +30,14 @@ class StrictCodeChallenge(CodeChallenge):
         # "... MUST use S256 ... 'plain' SHOULD NOT be used" (RFC 7636 §4.2, RFC 9700 §2.1.1).
         if challenge and method != "S256":
             raise InvalidRequestError("code_challenge_method must be S256 ('plain' is refused)")
+        # Authlib's pattern ends in "$", which also matches before a trailing newline.
+        if challenge and not PKCE_VALUE.fullmatch(challenge):
+            raise InvalidRequestError("code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
         super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        verifier = grant.request.form.get("code_verifier")
+        # RFC 7636 §4.1: code-verifier = 43*128unreserved, and nothing after it.
+        if verifier and not PKCE_VALUE.fullmatch(verifier):
+            raise InvalidRequestError("code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
+        super().validate_code_verifier(grant, result)

@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from .. import events
 from ..models import Client, RefreshToken
-from ..policy import CONFIDENTIAL_AUTH_METHODS
+from ..policy import CONFIDENTIAL_AUTH_METHODS, shown
 from ..resource_server import AccessTokenValidator
 from ..store import Store
 
@@ -36,7 +36,7 @@ class AccessTokenRevocation(RevocationEndpoint):
     def authenticate_token(self, request: Any, client: Client) -> Any:
         hint = request.form.get("token_type_hint")
         if hint and hint not in SUPPORTED_TOKEN_TYPES:
-            raise UnsupportedTokenType(f"unknown token_type_hint {hint!r}")
+            raise UnsupportedTokenType(f"unknown token_type_hint '{shown(hint)}'")
         self.check_params(request, client)
         try:
             self.validator.authenticate_token(request.form["token"])

@@ -10,12 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
+from flask import request as flask_request
+from werkzeug.datastructures import MultiDict
 
 from ..config import Settings
 from ..keystore import KeyStore
 from ..models import Client
+from ..policy import shown
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
 
@@ -28,6 +34,37 @@ class Issuer(IssuerParameter):
 
     def get_issuer(self) -> str:
         return self.issuer
+
+
+class IssuerRequest(FlaskOAuth2Request):
+    """Authlib's Flask request, but its URI is the configured issuer's plus the path, never one
+    built from the Host header: Authlib judges transport security by that URI (and an unknown
+    Host made every request a 500), and the issuer is what the operator said clients use."""
+
+    def __init__(self, request: Any, issuer: str) -> None:
+        OAuth2Request.__init__(self, method=request.method, uri=issuer + request.full_path,
+                               headers=request.headers)
+        self._request = request
+        self.payload = FlaskOAuth2Payload(request)
+
+
+class BodyPayload(FlaskOAuth2Payload):
+    """The parameters of a token, introspection or revocation request: the form body only
+    (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1), never the query string. The throttle reads
+    the same (`parameters`), so what is counted is what is checked."""
+
+    @property
+    def data(self) -> MultiDict[str, str]:
+        return self._request.form
+
+
+# The blueprint of the token, introspection and revocation endpoints (web/oauth.py).
+BACK_CHANNEL = "oauth"
+
+
+def parameters() -> MultiDict[str, str]:
+    """What the current back-channel request says: its form body."""
+    return flask_request.form
 
 
 class OAuth2Server(AuthorizationServer):
@@ -73,9 +110,28 @@ class OAuth2Server(AuthorizationServer):
                            client_id=request.client.client_id, scope=scope, expires_at=expires_at)
 
     def create_oauth2_request(self, request: Any) -> Any:
-        oauth_request = super().create_oauth2_request(request)
+        oauth_request = IssuerRequest(flask_request, self.settings.issuer)
+        if flask_request.blueprint == BACK_CHANNEL:
+            # Token, introspection, revocation: the form body alone. (The authorization and
+            # logout endpoints take the query or the form, OIDC Core §3.1.2.1.)
+            oauth_request.payload = BodyPayload(flask_request)
         oauth_request.settings = self.settings
         return oauth_request
+
+    def get_authorization_grant(self, request: Any) -> Any:
+        try:
+            return super().get_authorization_grant(request)
+        except ValueError:
+            # Authlib echoes the response_type into the description, and refuses a value
+            # with characters RFC 6749 §5.2 forbids there: the same error, without the echo.
+            # (The view has already checked the client and its redirect_uri.)
+            client = self.query_client(request.payload.client_id)
+            redirect_uri = request.payload.redirect_uri or (
+                client.get_default_redirect_uri() if client is not None else None)
+            raise UnsupportedResponseTypeError(
+                shown(request.payload.response_type),
+                description="this response_type is not supported (only 'code' is)",
+                redirect_uri=redirect_uri) from None
 
     def handle_response(self, status_code: int, payload: Any, headers: Any) -> Any:
         # The body as built, for the token view's audit line (it need not parse it back).

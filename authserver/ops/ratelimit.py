@@ -6,16 +6,33 @@ is set).
 Only failures count, so a busy legitimate client is never slowed by its own successes. A
 lockout is per (account, address) and ends with its window: an attacker elsewhere cannot lock
 a user out, and nobody is locked out for longer than one window.
+
+When the shared counter store cannot be reached, counting goes on in this worker's memory
+until it can (tried again every OUTAGE_RETRY seconds): a password or secret is never checked
+unthrottled, and a Redis outage is never a 500. One log line when the store goes and one
+when it is back, not one per request.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+
+log = logging.getLogger("authserver")
+T = TypeVar("T")
+# How often a worker tries the shared store again after it failed.
+OUTAGE_RETRY = 5.0
+# A shared store that does not answer within this is treated as down (seconds).
+STORE_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -29,10 +46,25 @@ DEFAULT_LIMITS = Limits(parse("5 per 5 minutes"), parse("50 per 5 minutes"))
 
 class FailureThrottle:
     def __init__(self, storage_url: str = "memory://", limits: Limits = DEFAULT_LIMITS,
-                 prefix: str = "authserver") -> None:
-        self.limiter = FixedWindowRateLimiter(storage_from_string(storage_url))
+                 prefix: str = "authserver", clock: Callable[[], float] = time.monotonic) -> None:
+        options = {} if storage_url.startswith("memory") else {
+            "socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
+        self.shared = FixedWindowRateLimiter(
+            storage_from_string(storage_url, wrap_exceptions=True, **options))
+        self.local = FixedWindowRateLimiter(MemoryStorage())
+        self.storage_url = storage_url
         self.limits = limits
         self.prefix = prefix
+        self._clock = clock
+        self._down_until: float | None = None  # while set, the shared store is not tried
+        self._lock = threading.Lock()
+
+    def shared_store_answers(self) -> bool:
+        """Whether the shared counter store answers now (for /readyz)."""
+        try:
+            return bool(self.shared.storage.check())
+        except StorageError:
+            return False
 
     def _keys(self, kind: str, account: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -40,15 +72,47 @@ class FailureThrottle:
             (self.limits.per_address, (self.prefix, "address", address)),
         ]
 
+    def _counted(self, action: Callable[[FixedWindowRateLimiter], T]) -> T:
+        """`action` on the shared counters, or on this worker's while they are unreachable."""
+        down_until = self._down_until
+        if down_until is not None and self._clock() < down_until:
+            return action(self.local)
+        try:
+            result = action(self.shared)
+        except StorageError as exc:
+            with self._lock:
+                if self._down_until is None:
+                    log.error("the failed-attempt counters at %s are unreachable (%s); counting "
+                              "per worker until they are back", self.storage_url, exc)
+                self._down_until = self._clock() + OUTAGE_RETRY
+            return action(self.local)
+        if down_until is not None:
+            with self._lock:
+                if self._down_until is not None:
+                    log.warning("the failed-attempt counters at %s are back", self.storage_url)
+                self._down_until = None
+        return result
+
     def retry_after(self, kind: str, account: str, address: str) -> int | None:
         """Seconds until another attempt is allowed, or None if allowed now."""
-        waits = []
-        for item, ids in self._keys(kind, account, address):
-            if not self.limiter.test(item, *ids):
-                reset = self.limiter.get_window_stats(item, *ids).reset_time
-                waits.append(max(1, int(reset - time.time()) + 1))
-        return max(waits) if waits else None
+        keys = self._keys(kind, account, address)
+
+        def waits(limiter: FixedWindowRateLimiter) -> list[int]:
+            found = []
+            for item, ids in keys:
+                if not limiter.test(item, *ids):
+                    reset = limiter.get_window_stats(item, *ids).reset_time
+                    found.append(max(1, int(reset - time.time()) + 1))
+            return found
+
+        found = self._counted(waits)
+        return max(found) if found else None
 
     def failed(self, kind: str, account: str, address: str) -> None:
-        for item, ids in self._keys(kind, account, address):
-            self.limiter.hit(item, *ids)
+        keys = self._keys(kind, account, address)
+
+        def hit(limiter: FixedWindowRateLimiter) -> None:
+            for item, ids in keys:
+                limiter.hit(item, *ids)
+
+        self._counted(hit)

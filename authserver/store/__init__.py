@@ -21,6 +21,7 @@ from .assertions import Assertions
 from .clients import Clients
 from .codes import Codes
 from .consents import Consents
+from .login_sessions import LoginSessions
 from .notes import Notes
 from .refresh_tokens import RefreshTokens
 from .users import Users
@@ -35,6 +36,7 @@ class Store:
         self.refresh_tokens = RefreshTokens(self)
         self.codes = Codes(self)
         self.consents = Consents(self)
+        self.login_sessions = LoginSessions(self)
         self.assertions = Assertions(self)
         self.notes = Notes(self)
 

@@ -3,6 +3,8 @@ methods a client may be registered with. One code path for every way a client is
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -23,12 +25,45 @@ class RegistrationError(ValueError):
     """Client metadata that cannot be registered; the message says which value and why."""
 
 
+# RFC 3986 §2: the characters a URI may hold (unreserved, reserved, and % of pct-encoded).
+_URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+# A host an operator will read and a browser will go to: a DNS name, IPv4, or [IPv6].
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+MAX_URI_LENGTH = 2000
+MAX_NAME_LENGTH = 200
+
+
+def validate_name(name: str, what: str = "client name") -> str:
+    """A name an operator will read in a listing: printable, no control characters (so no row
+    can be spoofed), and bounded."""
+    name = name.strip()
+    if not name:
+        raise RegistrationError(f"{what} must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise RegistrationError(f"{what} must be at most {MAX_NAME_LENGTH} characters")
+    if not name.isprintable():
+        raise RegistrationError(f"{what} must not contain control characters (newline, ESC, ...)")
+    return name
+
+
 def validate_redirect_uri(uri: str) -> str:
     """Absolute, no fragment (RFC 6749 §3.1.2); https, or http only on loopback, or a private-use
     scheme for native apps (RFC 8252 §7.1, reverse-domain names)."""
-    parts = urlsplit(uri)
+    if len(uri) > MAX_URI_LENGTH or not _URI_CHARACTERS.fullmatch(uri):
+        raise RegistrationError(
+            f"redirect URI {uri!r} is not an RFC 3986 URI (spaces, quotes, <, >, control "
+            f"characters are not allowed; at most {MAX_URI_LENGTH} characters)")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise RegistrationError(f"redirect URI {uri!r} has an invalid host or port") from None
     if not parts.scheme:
         raise RegistrationError(f"redirect URI {uri!r} must be absolute")
+    if parts.netloc and not _valid_host(parts.hostname):
+        raise RegistrationError(
+            f"redirect URI {uri!r}: the host must be a DNS name or an IP address "
+            "(no wildcards, ';' or other characters)")
     if parts.fragment or "#" in uri:
         raise RegistrationError(f"redirect URI {uri!r} must not have a fragment")
     if parts.scheme == "https":
@@ -47,6 +82,16 @@ def validate_redirect_uri(uri: str) -> str:
         f"redirect URI {uri!r}: scheme must be https, http on loopback, or a reverse-domain "
         "private-use scheme"
     )
+
+
+def _valid_host(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOST.fullmatch(host)) and len(host) <= 253
 
 
 def validate_jwks(jwks: Any) -> dict[str, Any]:

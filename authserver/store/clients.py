@@ -17,6 +17,7 @@ from .client_metadata import (
     RegistrationError,
     validate_grants,
     validate_keys,
+    validate_name,
     validate_redirect_uri,
     validate_scope,
 )
@@ -70,9 +71,7 @@ def register_client(
     auth_method: str | None = None,
     jwks: dict[str, Any] | None = None,
 ) -> RegisteredClient:
-    name = name.strip()
-    if not name:
-        raise RegistrationError("client name must not be empty")
+    name = validate_name(name)
     method = auth_method or DEFAULT_AUTH_METHOD
     grants = validate_grants(list(grant_types or DEFAULT_GRANT_TYPES), method)
     jwks = validate_keys(method, jwks)

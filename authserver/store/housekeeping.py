@@ -1,4 +1,5 @@
-"""Deleting what can never be used again: expired codes, refresh tokens and token families.
+"""Deleting what can never be used again: expired codes, refresh tokens and token families,
+used client assertions, ended or expired sign-in sessions.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -15,7 +16,13 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import WRITE_INTENT
-from ..models import AuthorizationCode, ClientAssertionUse, RefreshToken, RefreshTokenFamily
+from ..models import (
+    AuthorizationCode,
+    ClientAssertionUse,
+    LoginSession,
+    RefreshToken,
+    RefreshTokenFamily,
+)
 
 # Revoked families are kept a day for introspection and audit, then go.
 REVOKED_FAMILY_RETENTION = 86_400
@@ -27,6 +34,7 @@ class PruneCounts:
     refresh_tokens: int = 0
     refresh_token_families: int = 0
     client_assertion_uses: int = 0
+    login_sessions: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -73,5 +81,10 @@ def prune(
     counts.client_assertion_uses = _delete_in_batches(
         session_factory, ClientAssertionUse, ClientAssertionUse.expires_at < now, batch_size,
         key=ClientAssertionUse.jti_hash,
+    )
+    counts.login_sessions = _delete_in_batches(
+        session_factory, LoginSession,
+        or_(LoginSession.expires_at < now, LoginSession.ended_at.is_not(None)), batch_size,
+        key=LoginSession.id_hash,
     )
     return counts

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..hashing import hash_password, password_matches, password_needs_rehash
 from ..models import Note, User
+from .login_sessions import end_user_sessions
 from .refresh_tokens import revoke_user_families
 
 if TYPE_CHECKING:
@@ -77,8 +78,11 @@ def create_user(
         raise AccountError(
             "username must be 1-150 characters of letters, digits and . _ @ + -"
         )
-    if email is not None and not EMAIL_PATTERN.fullmatch(email):
+    if email is not None and (len(email) > 320 or not EMAIL_PATTERN.fullmatch(email)):
         raise AccountError(f"email {email!r} is not an email address")
+    if name is not None and (len(name) > 200 or not name.isprintable() or not name.strip()):
+        raise AccountError("name must be 1-200 printable characters (no newline or control "
+                           "characters)")
     _check_password(password)
     if find_user(session, username) is not None:
         raise AccountError(f"user {username!r} already exists")
@@ -89,10 +93,11 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, *, now: int) -> int:
-    """Change the password and revoke the user's refresh tokens (a password change is often a
-    response to a compromise). Returns how many grants were revoked."""
+    """Change the password, end the user's sign-ins and revoke their refresh tokens (a password
+    change is often a response to a compromise). Returns how many grants were revoked."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    end_user_sessions(session, user.id, now)
     return revoke_user_families(session, user.id, now)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, Response, render_template, request
@@ -41,7 +42,7 @@ SCOPE_WORDS = {
 
 
 # Fields of our own pages' forms; everything else posted here is the authorization request.
-PAGE_FIELDS = frozenset({"csrf_token", "username", "password", "decision"})
+PAGE_FIELDS = frozenset({"csrf_token", "username", "password", "decision", "signed_in_at"})
 
 
 def _params() -> Any:
@@ -100,7 +101,7 @@ def _error_redirect(error: OAuth2Error) -> Response:
 
 
 def _max_age() -> int | None:
-    raw = _params().get("max_age")
+    raw = _params().get("max_age")  # checked by authorize() already
     return int(raw) if raw is not None and is_ascii_digits(raw) else None
 
 
@@ -127,6 +128,10 @@ def _try_login() -> tuple[User | None, str | None]:
 def authorize() -> ResponseReturnValue:
     """The steps, each below: a client we may redirect to, a form that is ours, who is signed
     in, Authlib's validation of the request, then login, consent, and the code."""
+    repeated = _repeated_parameter()
+    if repeated:
+        # RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
+        return _error_page(f"The request gives the parameter {repeated!r} more than once.")
     client, problem = _unsafe_redirect_problem()
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
@@ -134,6 +139,12 @@ def authorize() -> ResponseReturnValue:
     # sent by the client's page) carries no CSRF token, as it changes nothing by itself.
     if not PAGE_FIELDS.isdisjoint(request.form) and not csrf_valid(request.form.get("csrf_token")):
         return _error_page("This form expired or did not come from this site. Please start again.")
+    max_age = _params().get("max_age")
+    if max_age is not None and not is_ascii_digits(max_age):
+        # OIDC Core §3.1.2.1: a number of seconds; "²" passes str.isdigit() but is not one.
+        return _error_redirect(InvalidRequestError(
+            "max_age must be a whole number of seconds", redirect_uri=_redirect_target(client),
+            state=_params().get("state")))
     prompts = set((_params().get("prompt") or "").split())
     user, login_error = _signed_in_user(prompts)
     server = context.oauth_server()
@@ -150,11 +161,20 @@ def authorize() -> ResponseReturnValue:
     return _answer(server, grant, user, client, decision == "allow")
 
 
+def _repeated_parameter() -> str | None:
+    params = _params()
+    return next((name for name in params if len(params.getlist(name)) > 1), None)
+
+
 def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:
     """The user of a login form just posted, else the session's (unless prompt=login, or the
-    sign-in is older than max_age); with the login form's error, if any."""
+    sign-in is older than max_age); with the login form's error, if any. The consent page
+    shown right after a sign-in names that sign-in (`signed_in_at`): its decision is taken
+    for the same user, or prompt=login and max_age=0 would ask for the password for ever."""
     if "username" in request.form:
         return _try_login()
+    if "decision" in request.form and request.form.get("signed_in_at") == str(auth_time()):
+        return signed_in_user(), None
     if "login" in prompts:
         return None, None
     return signed_in_user(_max_age()), None
@@ -175,7 +195,8 @@ def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str 
         return _error_redirect(ConsentRequiredError(
             redirect_uri=_redirect_target(client), state=_params().get("state")))
     scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
-    return _page("consent.html", client=client, user=user, scopes=scopes)
+    return _page("consent.html", client=client, user=user, scopes=scopes,
+                 signed_in_at=auth_time())
 
 
 def _answer(server: Any, grant: Any, user: User, client: Client, allowed: bool) -> Response:

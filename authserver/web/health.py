@@ -37,5 +37,9 @@ def readyz() -> Response:
     except Exception as exc:
         checks["keys"] = f"unavailable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
+    # Not a reason to take the server out of rotation (it counts per worker meanwhile, see
+    # ops/ratelimit.py), but the operator should see it.
+    checks["counters"] = ("ok" if context.throttle().shared_store_answers()
+                          else "unavailable: counting failed attempts per worker")
     return _no_store(jsonify(status="ready" if ready else "not ready", checks=checks),
                      200 if ready else 503)

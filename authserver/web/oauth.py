@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -13,11 +15,44 @@ from joserfc.errors import JoseError
 from .. import context, events
 from ..errors import error_response
 from ..oauth.access_tokens import last_signed
+from ..oauth.server import BACK_CHANNEL, parameters
 from ..ops import metrics
+from ..policy import shown
 
-bp = Blueprint("oauth", __name__, url_prefix="/oauth")
+bp = Blueprint(BACK_CHANNEL, __name__, url_prefix="/oauth")
 # Requests that name no client at all share this throttle account (they all fail anyway).
 ANONYMOUS = "-"
+
+
+@bp.before_request
+def _one_way_to_say_each_thing() -> Response | None:
+    """Refused before anything reads them: a parameter given twice (RFC 6749 §3.2: "MUST NOT
+    be included more than once"), two client authentication methods at once (§2.3: "MUST NOT
+    use more than one"), and a Basic header that does not decode (§2.3.1)."""
+    form = parameters()
+    for name in form:
+        if len(form.getlist(name)) > 1:
+            return error_response(400, "invalid_request",
+                                  f"the parameter '{shown(name)}' is given more than once")
+    header = request.headers.get("Authorization", "")
+    with_basic = header[:6].lower() == "basic "
+    if with_basic and not _decodes(header[6:]):
+        return error_response(401, "invalid_client", "the Basic credentials do not decode",
+                              headers={"WWW-Authenticate": 'Basic error="invalid_client"'})
+    methods = [with_basic, "client_secret" in form, "client_assertion" in form]
+    if sum(methods) > 1:
+        return error_response(400, "invalid_request",
+                              "use one client authentication method per request")
+    return None
+
+
+def _decodes(credentials: str) -> bool:
+    """base64 of UTF-8 "id:secret" (RFC 7617 §2)."""
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeError):
+        return False
+    return ":" in decoded
 
 
 def presented_client_id() -> str:
@@ -28,9 +63,10 @@ def presented_client_id() -> str:
     client_id, _ = extract_basic_authorization(request.headers)
     if client_id:
         return str(client_id)
-    if request.form.get("client_id"):
-        return request.form["client_id"]
-    assertion = request.form.get("client_assertion")
+    form = parameters()
+    if form.get("client_id"):
+        return form["client_id"]
+    assertion = form.get("client_assertion")
     if assertion:
         try:
             subject = json.loads(jws.extract_compact(assertion.encode()).payload).get("sub")
@@ -49,10 +85,10 @@ def too_many_attempts(wait: int) -> Response:
 
 @bp.post("/token")
 def token() -> Response:
-    grant_type = request.form.get("grant_type")
+    grant_type = parameters().get("grant_type")
     address = request.remote_addr or "-"
     client_id = presented_client_id()
-    username = request.form.get("username") if grant_type == "password" else None
+    username = parameters().get("username") if grant_type == "password" else None
     accounts = [("client", client_id)] + ([("user", username)] if username else [])
     throttle = context.throttle()
     for kind, account in accounts:

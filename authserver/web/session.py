@@ -13,12 +13,12 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Request, session
+from flask import Flask, Request, g, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from .. import context
 from ..config import Settings
-from ..models import User
+from ..models import LoginSession, User
 
 SECRET_KEY_FILE = "secret_key"
 # A sign-in is remembered this long; max_age and prompt=login can ask for a fresher one.
@@ -85,27 +85,42 @@ def csrf_valid(submitted: str | None) -> bool:
 
 
 def sign_in(user: User) -> None:
+    """A new server-side sign-in; the cookie gets only its id."""
     session.clear()  # a fresh session on login: no fixation of a pre-login session
     session.permanent = True
-    session["sub"] = user.sub
-    session["auth_time"] = context.store().now()
+    session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME)
+    session["sid"] = session_id
+    g.pop("login_session", None)
 
 
 def sign_out() -> None:
+    """End the sign-in on the server too: the cookie, even copied, no longer signs anyone in."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        context.store().login_sessions.end(session_id)
     session.clear()
+    g.pop("login_session", None)
+
+
+def _current() -> LoginSession | None:
+    if "login_session" not in g:
+        session_id = session.get("sid")
+        g.login_session = (context.store().login_sessions.live(session_id)
+                           if isinstance(session_id, str) else None)
+    return g.login_session  # type: ignore[no-any-return]
 
 
 def auth_time() -> int | None:
-    value = session.get("auth_time")
-    return int(value) if isinstance(value, int) else None
+    current = _current()
+    return current.auth_time if current is not None else None
 
 
 def signed_in_user(max_age: int | None = None) -> User | None:
-    """The signed-in user, unless the sign-in is older than max_age seconds (OIDC Core §3.1.2.1)."""
-    sub, when = session.get("sub"), auth_time()
-    now = context.store().now()
-    if not sub or when is None or now - when > SESSION_LIFETIME:
+    """The signed-in user, unless the sign-in ended (logout, a password change), expired, or is
+    older than max_age seconds (OIDC Core §3.1.2.1)."""
+    current = _current()
+    if current is None:
         return None
-    if max_age is not None and now - when > max_age:
+    if max_age is not None and context.store().now() - current.auth_time > max_age:
         return None
-    return context.store().users.by_sub(str(sub))
+    return current.user

@@ -1,0 +1,55 @@
+"""Browser sign-in sessions, kept on the server: the cookie names one by a random id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..hashing import hash_secret, new_secret
+from ..models import LoginSession
+
+if TYPE_CHECKING:
+    from . import Store
+
+
+def end_user_sessions(session: Session, user_id: int, now: int) -> None:
+    """End every sign-in of a user (a password change): copied cookies stop working."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+class LoginSessions:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def start(self, user_id: int, lifetime: int) -> tuple[str, int]:
+        """A new sign-in; returns its id (for the cookie only) and its auth_time. Committed at
+        once: the user has signed in, whatever the rest of the request does."""
+        session_id, now = new_secret(32), self.store.now()
+        self.store.begin_write().add(LoginSession(
+            id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
+            expires_at=now + lifetime))
+        self.store.commit()
+        return session_id, now
+
+    def live(self, session_id: str) -> LoginSession | None:
+        """The sign-in, unless it ended or expired."""
+        found = self.store.session().scalar(
+            select(LoginSession).where(LoginSession.id_hash == hash_secret(session_id)))
+        if found is None or found.ended_at is not None or found.expires_at <= self.store.now():
+            return None
+        return found
+
+    def end(self, session_id: str) -> None:
+        self.store.begin_write().execute(
+            update(LoginSession)
+            .where(LoginSession.id_hash == hash_secret(session_id),
+                   LoginSession.ended_at.is_(None))
+            .values(ended_at=self.store.now())
+        )
+        self.store.commit()
