@@ -333,3 +333,15 @@ def test_a_password_change_ends_every_session_of_the_user(
     server.cli("user", "set-password", accounts["username"], "--password-stdin",
                stdin=PASSWORD + "\n")
     assert _prompt_none(server, copied, accounts["spa"]["client_id"])["error"] == ["login_required"]
+
+
+def test_deleting_a_user_ends_their_sessions(server: ServerProcess, accounts: dict[str, Any]) -> None:
+    doomed = f"doomed{secrets.token_hex(3)}"
+    server.cli_json("user", "create", "--username", doomed, "--password-stdin",
+                    stdin=PASSWORD + "\n")
+    browser = _signed_in_browser(server, {**accounts, "username": doomed})
+    copied = httpx.Cookies(browser.cookies)
+    browser.close()
+    assert "code" in _prompt_none(server, copied, accounts["spa"]["client_id"])
+    server.cli("user", "delete", doomed)
+    assert _prompt_none(server, copied, accounts["spa"]["client_id"])["error"] == ["login_required"]
