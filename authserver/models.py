@@ -48,6 +48,9 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
+    # The other OpenID Connect standard claims the user has (OIDC Core §5.1), by claim name;
+    # checked by store/user_claims.py.
+    claims: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
 
     def get_user_id(self) -> str:

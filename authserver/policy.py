@@ -12,7 +12,17 @@ from typing import Protocol
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "notes:read", "notes:write")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access",
+                    "notes:read", "notes:write")
+# The standard claims each OpenID scope asks for (OIDC Core §5.4).
+SCOPE_CLAIMS = {
+    "profile": ("name", "family_name", "given_name", "middle_name", "nickname",
+                "preferred_username", "picture", "website", "gender", "birthdate", "zoneinfo",
+                "locale", "updated_at"),
+    "email": ("email", "email_verified"),
+    "address": ("address",),
+    "phone": ("phone_number", "phone_number_verified"),
+}
 SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token")
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")

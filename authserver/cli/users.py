@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import User
+from ..store.user_claims import ClaimError, parse_assignments
+from ..store.user_claims import apply as apply_claims
 from ..store.users import (
     AccountError,
     create_user,
@@ -25,16 +28,30 @@ def user() -> None:
     """Manage user accounts."""
 
 
+CLAIM_HELP = ("An OpenID Connect standard claim (OIDC Core 5.1), e.g. given_name=Ada, "
+              "birthdate=1815-12-10, address='{\"locality\": \"London\"}' (repeatable; "
+              "NAME= removes it).")
+
+
+def _claims(assignments: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return parse_assignments(assignments)
+    except ClaimError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @user.command("create")
 @click.option("--username", required=True)
 @click.option("--email", default=None)
 @click.option("--name", default=None, help="Full name.")
+@click.option("--claim", "claim_assignments", multiple=True, metavar="NAME=VALUE", help=CLAIM_HELP)
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password as one line from standard input (required).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def create(username: str, email: str | None, name: str | None, password_stdin: bool,
-           as_json: bool) -> None:
+def create(username: str, email: str | None, name: str | None,
+           claim_assignments: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
     """Create a user; the password is stored as an argon2id hash."""
+    claims = _claims(claim_assignments)
     password = read_password_stdin()
     with database_session() as session:
         try:
@@ -43,6 +60,7 @@ def create(username: str, email: str | None, name: str | None, password_stdin: b
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
+        apply_claims(created, claims, int(time.time()))
         data = user_to_dict(created)
     audit_admin("user_created", sub=data["sub"], username=username)
     if as_json:
@@ -62,6 +80,32 @@ def list_users(as_json: bool) -> None:
         return
     for u in users:
         click.echo(f"{u['username']}  {u['sub']}  {u['email'] or ''}")
+
+
+@user.command("update")
+@click.argument("username")
+@click.option("--email", default=None)
+@click.option("--name", default=None, help="Full name.")
+@click.option("--claim", "claim_assignments", multiple=True, metavar="NAME=VALUE", help=CLAIM_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def update(username: str, email: str | None, name: str | None,
+           claim_assignments: tuple[str, ...], as_json: bool) -> None:
+    """Change a user's email, name or standard claims."""
+    assignments = list(claim_assignments)
+    assignments += [f"email={email}"] if email is not None else []
+    assignments += [f"name={name}"] if name is not None else []
+    claims = _claims(tuple(assignments))
+    if not claims:
+        raise click.UsageError("nothing to change: give --email, --name or --claim")
+    with database_session() as session:
+        found = _find(session, username)
+        apply_claims(found, claims, int(time.time()))
+        data = user_to_dict(found)
+    audit_admin("user_updated", sub=data["sub"], username=username, claims=sorted(claims))
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"updated user {username}: {', '.join(sorted(claims))}")
 
 
 def _find(session: Session, username: str) -> User:

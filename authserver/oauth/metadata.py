@@ -7,6 +7,7 @@ from typing import Any
 
 from ..policy import (
     CLIENT_ASSERTION_ALGS,
+    SCOPE_CLAIMS,
     SIGNING_ALG,
     SUPPORTED_AUTH_METHODS,
     SUPPORTED_GRANT_TYPES,
@@ -44,7 +45,7 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "name", "preferred_username", "email", "email_verified",
+            *dict.fromkeys(name for names in SCOPE_CLAIMS.values() for name in names),
         ],
         "authorization_response_iss_parameter_supported": True,
     }

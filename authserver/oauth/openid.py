@@ -14,22 +14,19 @@ from joserfc.jwk import KeySet
 from ..config import Settings
 from ..keystore import KeyStore
 from ..models import Client, User
-from ..policy import SIGNING_ALG
+from ..policy import SCOPE_CLAIMS, SIGNING_ALG
 from ..store import Store
+from ..store.user_claims import claims_of
 
 
 def user_claims(user: User, scope: str) -> UserInfo:
-    """The identity claims the granted scope allows (OIDC Core §5.4)."""
-    scopes = set(scope.split()) if scope else set()
+    """The standard claims the granted scope allows (OIDC Core §5.4) that the user has."""
+    has = claims_of(user)
     info = UserInfo(sub=user.sub)
-    if "profile" in scopes:
-        info["preferred_username"] = user.username
-        if user.name:
-            info["name"] = user.name
-    if "email" in scopes and user.email:
-        info["email"] = user.email
-        # No verification flow exists, so we never claim an address is verified.
-        info["email_verified"] = False
+    for granted in scope.split() if scope else ():
+        for name in SCOPE_CLAIMS.get(granted, ()):
+            if name in has:
+                info[name] = has[name]
     return info
 
 

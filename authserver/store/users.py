@@ -113,5 +113,6 @@ def user_to_dict(user: User) -> dict[str, object]:
         "username": user.username,
         "email": user.email,
         "name": user.name,
+        "claims": dict(user.claims or {}),
         "created_at": user.created_at,
     }

@@ -33,8 +33,10 @@ bp = Blueprint("authorize", __name__, url_prefix="/oauth")
 # What each scope lets the client do, in the words the consent page shows.
 SCOPE_WORDS = {
     "openid": "Know who you are when you sign in",
-    "profile": "See your username and name",
+    "profile": "See your username, name and profile details",
     "email": "See your email address",
+    "address": "See your postal address",
+    "phone": "See your phone number",
     "offline_access": "Keep access while you are away (refresh tokens)",
     "notes:read": "Read your notes",
     "notes:write": "Create notes in your name",
