@@ -18,6 +18,7 @@ from .support import ServerProcess
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
 REDIRECT = "http://127.0.0.1:9/rp-callback"
+SIGNED_OUT = "http://127.0.0.1:9/rp-signed-out"
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +36,16 @@ def node_rp() -> Path:
 def test_openid_client_completes_the_code_flow(server: ServerProcess, node_rp: Path) -> None:
     rp_client = server.cli_json(
         "client", "create", "--name", "openid-client RP", "--grant-type", "authorization_code",
-        "--redirect-uri", REDIRECT, "--auth-method", "none",
-        "--scope", "openid profile email",
+        "--redirect-uri", REDIRECT, "--post-logout-redirect-uri", SIGNED_OUT,
+        "--auth-method", "none", "--scope", "openid profile email",
     )
     user = server.cli_json("user", "create", "--username", "dora", "--email", "dora@example.com",
                            "--password-stdin", stdin="dora-password\n")
     rp = subprocess.Popen(
-        ["node", str(node_rp), server.base_url, rp_client["client_id"], REDIRECT],
+        ["node", str(node_rp), server.base_url, rp_client["client_id"], REDIRECT, SIGNED_OUT],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    browser = httpx.Client(timeout=10)
     try:
         assert rp.stdout is not None and rp.stdin is not None
         first = rp.stdout.readline()
@@ -51,14 +53,13 @@ def test_openid_client_completes_the_code_flow(server: ServerProcess, node_rp: P
         authorization_url = json.loads(first)["authorization_url"]
         assert authorization_url.startswith(f"{server.base_url}/oauth/authorize?")
 
-        with httpx.Client(timeout=10) as browser:
-            login_page = browser.get(authorization_url)
-            consent_page = browser.post(authorization_url, data={
-                "username": "dora", "password": "dora-password",
-                "csrf_token": csrf(login_page.text)})
-            assert consent_page.status_code == 200, consent_page.text
-            redirected = browser.post(authorization_url, data={
-                "decision": "allow", "csrf_token": csrf(consent_page.text)})
+        login_page = browser.get(authorization_url)
+        consent_page = browser.post(authorization_url, data={
+            "username": "dora", "password": "dora-password",
+            "csrf_token": csrf(login_page.text)})
+        assert consent_page.status_code == 200, consent_page.text
+        redirected = browser.post(authorization_url, data={
+            "decision": "allow", "csrf_token": csrf(consent_page.text)})
         assert redirected.status_code == 302
         callback = redirected.headers["Location"]
         assert callback.startswith(REDIRECT)
@@ -66,7 +67,15 @@ def test_openid_client_completes_the_code_flow(server: ServerProcess, node_rp: P
         stdout, stderr = rp.communicate(callback + "\n", timeout=60)
         assert rp.returncode == 0, stderr
         result = json.loads(stdout.strip().splitlines()[-1])
+        # RP-initiated logout with the URL openid-client built (id_token_hint, state): back to
+        # the registered post-logout URI, and the session is over.
+        signed_out = browser.get(result["logout_url"])
+        assert signed_out.status_code == 302, signed_out.text
+        assert signed_out.headers["Location"] == f"{SIGNED_OUT}?state=signed-out-state"
+        fresh = authorization_url.replace("nonce=", "nonce=fresh", 1)  # a nonce is used once
+        assert 'name="password"' in browser.get(fresh).text
     finally:
+        browser.close()
         if rp.poll() is None:
             rp.kill()
     assert result["claims"]["sub"] == user["sub"]

@@ -1,10 +1,11 @@
 // The relying party side of the code flow, done by openid-client (a certified OIDC RP library):
 // discovery, PKCE, authorization URL; then, given the callback URL on stdin, the code exchange
-// (state, iss and ID token checks) and userinfo. Prints one JSON line per step.
+// (state, iss and ID token checks), userinfo, and the RP-initiated logout URL. Prints one JSON
+// line per step.
 import * as client from 'openid-client'
 import { createInterface } from 'node:readline'
 
-const [issuer, clientId, redirectUri] = process.argv.slice(2)
+const [issuer, clientId, redirectUri, postLogoutRedirectUri] = process.argv.slice(2)
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
 
 const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
@@ -32,5 +33,10 @@ const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
 })
 const claims = tokens.claims()
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
-console.log(JSON.stringify({ claims, userinfo, scope: tokens.scope }))
+const logoutUrl = client.buildEndSessionUrl(config, {
+  id_token_hint: tokens.id_token,
+  post_logout_redirect_uri: postLogoutRedirectUri,
+  state: 'signed-out-state',
+})
+console.log(JSON.stringify({ claims, userinfo, scope: tokens.scope, logout_url: logoutUrl.href }))
 process.exit(0)
