@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .hashing import secret_matches
+from .policy import SUPPORTED_SCOPES
 
 
 def now() -> int:
@@ -90,7 +91,9 @@ class Client(Base, ClientMixin):
         allowed = scope_to_list(self.scope) or []
         if not scope:
             return list_to_scope(allowed)
-        requested = scope_to_list(scope)
+        # Scopes this server does not know were refused before this, except in an OpenID
+        # request, which ignores them (policy.check_scope): they are left out of the grant.
+        requested = [s for s in scope_to_list(scope) if s in SUPPORTED_SCOPES]
         if any(s not in allowed for s in requested):
             return None
         return list_to_scope(requested)

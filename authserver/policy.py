@@ -49,12 +49,18 @@ class ScopedClient(Protocol):
     scope: str
 
 
-def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool) -> None:
+def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool,
+                ignore_unknown: bool = False) -> None:
     """Unknown scopes, scopes the client may not have, and user scopes without a user are refused
-    by name rather than silently dropped (RFC 6749 §5.2 invalid_scope)."""
+    by name rather than silently dropped (RFC 6749 §5.2 invalid_scope). An OpenID
+    authentication request ignores the scopes it does not know instead (`ignore_unknown`,
+    OIDC Core §3.1.2.1: "Scope values used that are not understood by an implementation
+    SHOULD be ignored")."""
     allowed = scope_to_list(client.scope) or []
     for scope in scope_to_list(requested) or []:
         if scope not in SUPPORTED_SCOPES:
+            if ignore_unknown:
+                continue
             raise InvalidScopeError(f"unknown scope '{shown(scope)}'")
         if scope not in allowed:
             raise InvalidScopeError(f"scope '{scope}' is not allowed for this client")

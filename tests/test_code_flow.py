@@ -400,3 +400,22 @@ def test_a_garbage_id_token_hint_is_an_error_page_without_redirect(client: Flask
     response = client.get("/oauth/logout", query_string={
         "id_token_hint": "not.a.jwt", "post_logout_redirect_uri": SIGNED_OUT})
     assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_an_openid_request_ignores_scopes_the_server_does_not_know(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    verifier, challenge = pkce()
+    params = get_code(client, public_client, challenge, scope="openid profile made_up:thing")
+    tokens = exchange(client, public_client, params["code"], verifier).json
+    assert tokens["scope"] == "openid profile"
+    assert "made_up" not in verify(app, tokens["access_token"], "http://authserver.test/api")["scope"]
+
+
+def test_a_plain_oauth_request_refuses_an_unknown_scope(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    answer = client.get(authorize_url(public_client, challenge, scope="profile made_up:thing"))
+    params = location_params(answer)
+    assert params["error"] == "invalid_scope" and "made_up" in params["error_description"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ... import events
 from ...models import AuthorizationCode, Client, User
@@ -19,7 +20,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base64url
 
     def validate_requested_scope(self) -> None:
-        check_scope(self.request.payload.scope, self.request.client, has_user=True)
+        requested = self.request.payload.scope
+        check_scope(requested, self.request.client, has_user=True,
+                    ignore_unknown="openid" in (scope_to_list(requested) or []))
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
