@@ -167,7 +167,7 @@ class KeyStore:
     def rotate(self, *, force: bool = False, dry_run: bool = False) -> RotationResult:
         """next -> current, current -> retired, and a fresh next."""
         with self.backend.locked():
-            keys = self._current_keys()
+            keys = self.list_keys()
             now = self._clock()
             forced = lifecycle.check_rotation(keys, now, self.jwks_max_age, force)
             result = RotationResult(
@@ -185,7 +185,7 @@ class KeyStore:
     def prune(self, *, dry_run: bool = False) -> PruneResult:
         """Drop retired keys whose every token has expired."""
         with self.backend.locked():
-            keys = self._current_keys()
+            keys = self.list_keys()
             gone = lifecycle.prunable(keys, self._clock())
             result = PruneResult(pruned=[k.kid for k in gone], dry_run=dry_run)
             if dry_run or not gone:
@@ -201,7 +201,7 @@ class KeyStore:
         token it signed stops validating once verifiers reload. A withdrawn `next` key is
         replaced by a fresh one; the `current` key must be rotated away first."""
         with self.backend.locked():
-            keys = self._current_keys()
+            keys = self.list_keys()
             key = lifecycle.withdrawable(keys, kid, str(self.manifest_path))
             kept = [k for k in keys if k.kid != kid]
             replacement = self._new_key(NEXT, self._clock()) if key.state == NEXT else None
@@ -212,9 +212,6 @@ class KeyStore:
                               new_next=replacement.kid if replacement else None)
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _current_keys(self) -> list[KeyInfo]:
-        return list(self._read().keys)
 
     def _read(self) -> Snapshot:
         keys, stamp = self.backend.read_manifest()

@@ -62,12 +62,6 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
             payload["username"] = user.username
         return payload
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> None:
-        return None  # authenticate_token is overridden
-
-    def introspect_token(self, token: Any) -> dict[str, Any]:
-        return {}  # create_introspection_payload is overridden
-
 
 class RefreshTokenIntrospection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)

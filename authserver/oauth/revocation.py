@@ -44,12 +44,6 @@ class AccessTokenRevocation(RevocationEndpoint):
             raise ContinueIteration() from None  # not an access token of ours
         raise UnsupportedTokenType("access tokens cannot be revoked; they expire")
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> None:
-        return None  # authenticate_token is overridden
-
-    def revoke_token(self, token: Any, request: Any) -> None:
-        pass  # never reached: access tokens are refused above
-
 
 class RefreshTokenRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]

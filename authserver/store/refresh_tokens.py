@@ -88,8 +88,8 @@ class RefreshTokens:
 
     def find_to_rotate(self, raw: str) -> RefreshToken | None:
         """As find, in the transaction that will claim it (the client is authenticated by now)."""
-        session = self.store.begin_write()
-        return session.scalar(_REFRESH_TOKEN_BY_HASH, {"token_hash": hash_secret(raw)})
+        self.store.begin_write()
+        return self.find(raw)
 
     def claim(self, token: RefreshToken, lifetimes: Lifetimes) -> int | None:
         """Atomically move the family past this token: the new generation, or None when the token

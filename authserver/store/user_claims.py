@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ..models import User
 
 MAX_TEXT = 200
+MAX_EMAIL = 320  # RFC 3696 §3
 ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code",
                    "country")
 _BIRTHDATE = re.compile(r"\d{4}(-\d{2}-\d{2})?")  # §5.1: YYYY-MM-DD, or YYYY alone
@@ -30,8 +31,15 @@ class ClaimError(ValueError):
 
 
 def _text(name: str, raw: str) -> str:
-    if len(raw) > MAX_TEXT or not raw.isprintable():
-        raise ClaimError(f"{name} must be at most {MAX_TEXT} printable characters")
+    if len(raw) > MAX_TEXT or not raw.isprintable() or not raw.strip():
+        raise ClaimError(f"{name} must be 1-{MAX_TEXT} printable characters (no newline or "
+                         "control characters)")
+    return raw
+
+
+def _email(name: str, raw: str) -> str:
+    if len(raw) > MAX_EMAIL or not _EMAIL.fullmatch(raw):
+        raise ClaimError(f"{name} must be an email address, got {raw!r}")
     return raw
 
 
@@ -94,7 +102,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "picture": _url, "website": _url,
     "birthdate": _birthdate, "zoneinfo": _zoneinfo,
     "locale": _pattern(_LOCALE, "a BCP 47 language tag such as en-US"),
-    "email": _pattern(_EMAIL, "an email address"),
+    "email": _email,
     "email_verified": _boolean,
     "phone_number": _pattern(_PHONE, "a phone number, e.g. +1 (425) 555-1212"),
     "phone_number_verified": _boolean,

@@ -13,13 +13,13 @@ from ..hashing import hash_password, password_matches, password_needs_rehash
 from ..models import Note, User
 from .login_sessions import end_user_sessions
 from .refresh_tokens import revoke_user_families
+from .user_claims import PARSERS, ClaimError
 
 if TYPE_CHECKING:
     from . import Store
 
 # fullmatch, not match with "$": "$" also matches before a trailing newline.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
@@ -78,11 +78,14 @@ def create_user(
         raise AccountError(
             "username must be 1-150 characters of letters, digits and . _ @ + -"
         )
-    if email is not None and (len(email) > 320 or not EMAIL_PATTERN.fullmatch(email)):
-        raise AccountError(f"email {email!r} is not an email address")
-    if name is not None and (len(name) > 200 or not name.isprintable() or not name.strip()):
-        raise AccountError("name must be 1-200 printable characters (no newline or control "
-                           "characters)")
+    try:
+        # The same rules as `user update --claim email=... / name=...`.
+        if email is not None:
+            PARSERS["email"]("email", email)
+        if name is not None:
+            PARSERS["name"]("name", name)
+    except ClaimError as exc:
+        raise AccountError(str(exc)) from None
     _check_password(password)
     if find_user(session, username) is not None:
         raise AccountError(f"user {username!r} already exists")
