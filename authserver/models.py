@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .hashing import secret_matches
-from .policy import SUPPORTED_SCOPES
+from .policy import ACR_PASSWORD, AMR_PASSWORD, SUPPORTED_SCOPES
 
 
 def now() -> int:
@@ -71,7 +71,10 @@ class Client(Base, ClientMixin):
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(Text, default="")
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
-    # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2).
+    # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2) and signed
+    # request objects (RFC 9101).
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
 
@@ -139,6 +142,10 @@ class RefreshTokenFamily(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     # Which authorization code started the family, so a replayed code can revoke it.
     authorization_code_id: Mapped[int | None] = mapped_column(Integer)
+    # The claims the grant asked for (OIDC Core §5.5; oauth/claims_request.py), and the sign-in
+    # session it came from (sid), for the ID tokens of its refreshes and for userinfo.
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sid: Mapped[str | None] = mapped_column(String(43))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -200,6 +207,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     used_at: Mapped[int | None] = mapped_column(BigInteger)
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sid: Mapped[str | None] = mapped_column(String(43))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -215,11 +224,11 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     def get_auth_time(self) -> int:
         return self.auth_time
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str:
+        return ACR_PASSWORD  # the only way to sign in here (policy.py)
 
-    def get_amr(self) -> None:
-        return None
+    def get_amr(self) -> list[str]:
+        return list(AMR_PASSWORD)
 
 
 class Consent(Base):
@@ -285,8 +294,22 @@ class LoginSession(Base):
     auth_time: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The session's public id, in the ID tokens and logout tokens of its clients (OIDC
+    # Back-Channel Logout §2.1); unlike the cookie's id it proves nothing.
+    sid: Mapped[str | None] = mapped_column(String(43), index=True, unique=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginSessionClient(Base):
+    """A client the sign-in session logged the user in to (a code was issued to it): who gets a
+    logout token when the session ends."""
+
+    __tablename__ = "login_session_clients"
+
+    session_id_hash: Mapped[str] = mapped_column(
+        ForeignKey("login_sessions.id_hash", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class Note(Base):

@@ -40,6 +40,14 @@ DEFAULT_AUTH_METHOD = "client_secret_basic"
 SIGNING_ALG = "RS256"
 CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256")
 
+# How the user authenticated (OIDC Core §2): every sign-in here is a password, one factor.
+# acr "1" is that level (ISO/IEC 29115 level 1, as Keycloak's "1" for a fresh password
+# sign-in); amr "pwd" is RFC 8176's value for it. An acr_values request for another level gets
+# this one and no error (it is a voluntary claim, OIDC Core §3.1.2.1).
+ACR_PASSWORD = "1"
+AMR_PASSWORD = ("pwd",)
+ACR_VALUES_SUPPORTED = (ACR_PASSWORD,)
+
 # The sample notes API (INTERFACE.md): the longest note, and the most notes one page lists.
 MAX_NOTE_LENGTH = 2000
 NOTES_PAGE_SIZE = 100

@@ -42,12 +42,15 @@ def client() -> None:
 @click.option("--auth-method", type=click.Choice(SUPPORTED_AUTH_METHODS),
               default="client_secret_basic", show_default=True,
               help="Token endpoint authentication method; 'none' makes a public client.")
+@click.option("--backchannel-logout-uri", default=None,
+              help="Where logout tokens are POSTed when the user's session ends (https).")
 @click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
-              help="JSON file with the client's public JWK Set (for private_key_jwt).")
+              help="JSON file with the client's public JWK Set (for private_key_jwt and "
+                   "signed request objects).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
            redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
-           auth_method: str, jwks_file: Any,
+           auth_method: str, backchannel_logout_uri: str | None, jwks_file: Any,
            as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
     try:
@@ -61,6 +64,7 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
                 redirect_uris=list(redirect_uris),
                 post_logout_redirect_uris=list(post_logout_redirect_uris),
                 auth_method=auth_method, jwks=jwks,
+                backchannel_logout_uri=backchannel_logout_uri,
             )
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None

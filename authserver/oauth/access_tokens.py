@@ -8,6 +8,8 @@ rotation can never pair one key's kid with another key's signature.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,9 @@ from joserfc.jwk import KeySet
 from ..config import Settings
 from ..hashing import new_secret
 from ..keystore import KeyStore
-from ..models import Client, User
+from ..models import Client, RefreshTokenFamily, User
 from ..policy import SIGNING_ALG, machine_scope
+from ..store import Store
 
 
 @dataclass
@@ -33,10 +36,42 @@ class Signed:
 
 
 _last_signed: ContextVar[Signed | None] = ContextVar("last_signed", default=None)
+# The grant (refresh token family) the token being issued belongs to: set by the grants that
+# have a user (grants/linked.py), so the server's own endpoints can tell when it was revoked.
+_grant_id: ContextVar[str | None] = ContextVar("grant_id", default=None)
+GRANT_CLAIM = "grant_id"
 
 
 def last_signed() -> Signed | None:
     return _last_signed.get()
+
+
+@contextmanager
+def for_grant(grant_id: str) -> Iterator[None]:
+    """Tokens generated inside carry `grant_id` (a private claim, RFC 7519 §4.3)."""
+    reset = _grant_id.set(grant_id)
+    try:
+        yield
+    finally:
+        _grant_id.reset(reset)
+
+
+def grant_of(store: Store, claims: dict[str, Any]) -> RefreshTokenFamily | None:
+    """The grant an access token names (None for machine tokens, or once pruned)."""
+    grant_id = claims.get(GRANT_CLAIM)
+    return store.refresh_tokens.grant(grant_id) if isinstance(grant_id, str) else None
+
+
+def grant_revoked(grant: RefreshTokenFamily | None) -> bool:
+    """Whether the token's grant was revoked since it was signed: a check only the server's
+    own endpoints make (an API validating locally cannot)."""
+    return grant is not None and grant.revoked_at is not None
+
+
+def issues_refresh_token(client: Client, user: User | None) -> bool:
+    """Refresh-token policy: only for grants with a user, and only to clients registered for
+    the refresh_token grant (offline_access is accepted but not required)."""
+    return user is not None and client.check_grant_type("refresh_token")
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -62,6 +97,11 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def get_audiences(self, client: Client, user: User | None, scope: str) -> str:
         return self.audience
 
+    def get_extra_claims(self, client: Client, grant_type: str, user: User | None,
+                         scope: str) -> dict[str, Any]:
+        grant_id = _grant_id.get()
+        return {GRANT_CLAIM: grant_id} if grant_id is not None and user is not None else {}
+
     def get_jti(self, client: Client, grant_type: str, user: User | None, scope: str) -> str:
         # 128 random bits in one call (Authlib's default draws each character separately).
         jti = secrets.token_urlsafe(16)
@@ -78,11 +118,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        # Refresh-token policy: only for grants with a user, and only to clients registered for
-        # the refresh_token grant (offline_access is accepted but not required).
-        include_refresh_token = (
-            include_refresh_token and user is not None and client.check_grant_type("refresh_token")
-        )
+        include_refresh_token = include_refresh_token and issues_refresh_token(client, user)
         if not scope and user is None:
             scope = machine_scope(client.scope)
         _last_signed.set(None)

@@ -19,6 +19,7 @@ from ..models import Client, RefreshToken
 from ..policy import CONFIDENTIAL_AUTH_METHODS
 from ..resource_server import AccessTokenValidator
 from ..store import Store
+from .access_tokens import grant_of, grant_revoked
 
 
 class AccessTokenIntrospection(IntrospectionEndpoint):
@@ -52,12 +53,16 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
     def create_introspection_payload(self, token: dict[str, Any] | None) -> dict[str, Any]:
         # RFC 7662 §2.2: a token that is not active (expired, or failing any check the APIs
         # make) is only ever {"active": false}.
+        # Nor is one whose grant was revoked, or whose user is gone (linked.py).
         if not token or self.validator.claims_problem(token, self.store.now(), leeway=0):
+            return {"active": False}
+        user = self.store.users.by_sub(token["sub"])
+        has_user = token["sub"] != token.get("client_id")  # client_credentials: sub is the client
+        if (has_user and user is None) or grant_revoked(grant_of(self.store, token)):
             return {"active": False}
         payload = {"active": True, "token_type": "Bearer"}
         for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat"):
             payload[name] = token.get(name)
-        user = self.store.users.by_sub(token["sub"])
         if user is not None:
             payload["username"] = user.username
         return payload

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..policy import (
+    ACR_VALUES_SUPPORTED,
     CLIENT_ASSERTION_ALGS,
     SCOPE_CLAIMS,
     SIGNING_ALG,
@@ -13,6 +14,7 @@ from ..policy import (
     SUPPORTED_GRANT_TYPES,
     SUPPORTED_SCOPES,
 )
+from .request_objects import REQUEST_OBJECT_ALGS
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -44,8 +46,15 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr",
             *dict.fromkeys(name for names in SCOPE_CLAIMS.values() for name in names),
         ],
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
+        "claims_parameter_supported": True,
+        # Signed request objects by value (RFC 9101); request_uri must be said to be off:
+        # absent, it defaults to true (OIDC Discovery §3).
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
         "authorization_response_iss_parameter_supported": True,
     }

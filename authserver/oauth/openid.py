@@ -13,21 +13,32 @@ from joserfc.jwk import KeySet
 
 from ..config import Settings
 from ..keystore import KeyStore
-from ..models import Client, User
-from ..policy import SCOPE_CLAIMS, SIGNING_ALG
+from ..models import AuthorizationCode, Client, RefreshTokenFamily, User
+from ..policy import ACR_PASSWORD, AMR_PASSWORD, SCOPE_CLAIMS, SIGNING_ALG
 from ..store import Store
 from ..store.user_claims import claims_of
 
 
-def user_claims(user: User, scope: str) -> UserInfo:
-    """The standard claims the granted scope allows (OIDC Core §5.4) that the user has."""
+def user_claims(user: User, scope: str, requested: list[str] | None = None) -> UserInfo:
+    """The standard claims the granted scope allows (OIDC Core §5.4), and those asked for by
+    name (`requested`, §5.5, already kept to what the client may have), that the user has."""
     has = claims_of(user)
+    names = [name for granted in (scope or "").split() for name in SCOPE_CLAIMS.get(granted, ())]
     info = UserInfo(sub=user.sub)
-    for granted in scope.split() if scope else ():
-        for name in SCOPE_CLAIMS.get(granted, ()):
-            if name in has:
-                info[name] = has[name]
+    for name in [*names, *(requested or [])]:
+        if name in has:
+            info[name] = has[name]
     return info
+
+
+def grant_of_request(request: OAuth2Request) -> AuthorizationCode | RefreshTokenFamily | None:
+    """Where a token request's grant keeps its requested claims and sid: the code being
+    exchanged, or the refreshed token's family (the password grant has neither)."""
+    code = getattr(request, "authorization_code", None)
+    if code is not None:
+        return code  # type: ignore[no-any-return]
+    refresh_token = getattr(request, "refresh_token", None)
+    return refresh_token.family if refresh_token is not None else None
 
 
 class IDTokenIssuer(OpenIDToken):
@@ -60,10 +71,20 @@ class IDTokenIssuer(OpenIDToken):
 
     def get_compatible_claims(self, request: OAuth2Request) -> dict[str, Any]:
         claims = super().get_compatible_claims(request)
+        # The password grant and a refresh authenticate by password too (the code flow's
+        # come from the code, the same values).
+        claims["acr"], claims["amr"] = ACR_PASSWORD, list(AMR_PASSWORD)
         # A refreshed ID token keeps the time the user really authenticated (OIDC Core §12.2).
         refresh_token = getattr(request, "refresh_token", None)
         if refresh_token is not None:
             claims["auth_time"] = refresh_token.family.auth_time
+        grant = grant_of_request(request)
+        if grant is not None:
+            if grant.sid:
+                claims["sid"] = grant.sid  # Back-Channel Logout §2.1
+            requested = (grant.claims or {}).get("id_token")
+            if requested:
+                claims.update(user_claims(request.user, "", requested))
         return claims
 
     def generate_user_info(self, user: User, scope: str) -> UserInfo:

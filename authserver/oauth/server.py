@@ -13,6 +13,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
 from flask import request as flask_request
@@ -20,10 +21,12 @@ from werkzeug.datastructures import MultiDict
 
 from ..config import Settings
 from ..keystore import KeyStore
-from ..models import Client
+from ..models import Client, User
 from ..policy import shown
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
+from .access_tokens import issues_refresh_token
+from .request_objects import RequestObjects
 
 
 class Issuer(IssuerParameter):
@@ -74,6 +77,7 @@ class OAuth2Server(AuthorizationServer):
         self.keystore = keystore
         self.store = store
         self.issuer_parameter = Issuer(settings.issuer)
+        self.request_objects = RequestObjects(settings.issuer, settings.leeway)
         self.refresh_lifetimes = Lifetimes(
             ttl=settings.refresh_token_ttl,
             family_max_age=settings.refresh_family_max_age,
@@ -83,31 +87,44 @@ class OAuth2Server(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
         return self.store.clients.get(client_id)
 
+    def start_grant(self, request: Any, user: User, scope: str) -> str:
+        """The grant (a refresh token family) a new token response for a user belongs to,
+        started before its access token is signed so the token can name it. Without refresh
+        tokens to come it lives as long as the access token, then housekeeping prunes it."""
+        now = self.store.now()
+        if issues_refresh_token(request.client, user):
+            expires_at = self.refresh_lifetimes.expiry(now, now)
+        else:
+            expires_at = now + self.settings.access_token_ttl
+        code = getattr(request, "authorization_code", None)
+        request.grant_id = self.store.refresh_tokens.start_family(
+            client_id=request.client.client_id,
+            user_id=user.id,
+            scope=scope,
+            auth_time=code.auth_time if code is not None else now,
+            authorization_code_id=code.id if code is not None else None,
+            expires_at=expires_at,
+            claims=code.claims if code is not None else None,
+            sid=code.sid if code is not None else None,
+        )
+        request.grant_expires_at = expires_at
+        return request.grant_id  # type: ignore[no-any-return]
+
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        """Store the refresh token, if one was issued; access tokens are self-contained JWTs.
-        A rotation's family row was already moved by the refresh grant's claim."""
+        """Store the refresh token, if one was issued, in its grant's family (started by
+        start_grant, or moved on by the refresh grant's claim); access tokens are JWTs."""
         raw = token.get("refresh_token")
         if not raw:
             return
-        refresh_tokens = self.store.refresh_tokens
-        scope = token.get("scope", "")
         previous = getattr(request, "refresh_token", None)
         if previous is not None:
             family_id, generation = previous.family_id, request.claimed_generation
             expires_at = previous.family.expires_at
         else:
-            code = getattr(request, "authorization_code", None)
-            family_id, expires_at = refresh_tokens.start_family(
-                client_id=request.client.client_id,
-                user_id=request.user.id,
-                scope=scope,
-                auth_time=code.auth_time if code is not None else self.store.now(),
-                authorization_code_id=code.id if code is not None else None,
-                lifetimes=self.refresh_lifetimes,
-            )
-            generation = 0
-        refresh_tokens.add(raw, family_id=family_id, generation=generation,
-                           client_id=request.client.client_id, scope=scope, expires_at=expires_at)
+            family_id, generation, expires_at = request.grant_id, 0, request.grant_expires_at
+        self.store.refresh_tokens.add(raw, family_id=family_id, generation=generation,
+                                      client_id=request.client.client_id,
+                                      scope=token.get("scope", ""), expires_at=expires_at)
 
     def create_oauth2_request(self, request: Any) -> Any:
         oauth_request = IssuerRequest(flask_request, self.settings.issuer)
@@ -115,6 +132,9 @@ class OAuth2Server(AuthorizationServer):
             # Token, introspection, revocation: the form body alone. (The authorization and
             # logout endpoints take the query or the form, OIDC Core §3.1.2.1.)
             oauth_request.payload = BodyPayload(flask_request)
+        elif "authorization_parameters" in g:
+            # The authorization view has verified the request object, if any (request_objects).
+            oauth_request.payload = BasicOAuth2Payload(g.authorization_parameters)
         oauth_request.settings = self.settings
         return oauth_request
 

@@ -126,13 +126,20 @@ def validate_grants(grant_types: list[str], method: str) -> list[str]:
 
 
 def validate_keys(method: str, jwks: dict[str, Any] | None) -> dict[str, Any] | None:
-    if method == "private_key_jwt":
-        if jwks is None:
-            raise RegistrationError("private_key_jwt needs the client's public keys (--jwks FILE)")
-        return validate_jwks(jwks)
-    if jwks is not None:
-        raise RegistrationError("--jwks is only for the private_key_jwt auth method")
-    return None
+    """The client's public keys: needed for private_key_jwt, and by any client that signs
+    request objects (RFC 9101)."""
+    if method == "private_key_jwt" and jwks is None:
+        raise RegistrationError("private_key_jwt needs the client's public keys (--jwks FILE)")
+    return validate_jwks(jwks) if jwks is not None else None
+
+
+def validate_backchannel_logout_uri(uri: str) -> str:
+    """Where the server POSTs logout tokens (Back-Channel Logout §2.2): an absolute https URI
+    without a fragment, or http on loopback; never a private-use scheme (it is a server)."""
+    checked = validate_redirect_uri(uri)
+    if urlsplit(checked).scheme not in ("https", "http"):
+        raise RegistrationError(f"back-channel logout URI {uri!r} must be https (or loopback http)")
+    return checked
 
 
 def validate_scope(scope: str) -> str:

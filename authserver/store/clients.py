@@ -15,6 +15,7 @@ from ..policy import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, default_scope
 from .client_cache import ClientCache
 from .client_metadata import (
     RegistrationError,
+    validate_backchannel_logout_uri,
     validate_grants,
     validate_keys,
     validate_name,
@@ -70,6 +71,7 @@ def register_client(
     post_logout_redirect_uris: list[str] | None = None,
     auth_method: str | None = None,
     jwks: dict[str, Any] | None = None,
+    backchannel_logout_uri: str | None = None,
 ) -> RegisteredClient:
     name = validate_name(name)
     method = auth_method or DEFAULT_AUTH_METHOD
@@ -77,6 +79,11 @@ def register_client(
     jwks = validate_keys(method, jwks)
     uris = [validate_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
     logout_uris = [validate_redirect_uri(u) for u in dict.fromkeys(post_logout_redirect_uris or [])]
+    if backchannel_logout_uri is not None:
+        if "authorization_code" not in grants:
+            raise RegistrationError("back-channel logout needs the authorization_code grant "
+                                    "(the sign-in it logs out from)")
+        backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
     scope = validate_scope(scope if scope is not None else default_scope(grants))
@@ -94,6 +101,7 @@ def register_client(
         scope=scope,
         token_endpoint_auth_method=method,
         jwks=jwks,
+        backchannel_logout_uri=backchannel_logout_uri,
     )
     session.add(client)
     session.flush()
@@ -118,6 +126,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "scope": client.scope,
         "redirect_uris": list(client.redirect_uris),
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
+        "backchannel_logout_uri": client.backchannel_logout_uri,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

@@ -4,7 +4,7 @@ is recognised (RFC 6749 §4.1.2)."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 
@@ -32,7 +32,7 @@ class Codes:
 
     def save(self, code: str, *, client_id: str, user_id: int, redirect_uri: str, scope: str,
              nonce: str | None, code_challenge: str | None, code_challenge_method: str | None,
-             auth_time: int, ttl: int) -> None:
+             auth_time: int, claims: dict[str, Any] | None, sid: str | None, ttl: int) -> None:
         now = self.store.now()
         self.store.begin_write().add(AuthorizationCode(
             code_hash=hash_secret(code),
@@ -44,6 +44,8 @@ class Codes:
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
             auth_time=auth_time,
+            claims=claims,
+            sid=sid,
             created_at=now,
             expires_at=now + ttl,
         ))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret, new_secret
-from ..models import LoginSession
+from ..models import Client, LoginSession, LoginSessionClient
 
 if TYPE_CHECKING:
     from . import Store
@@ -33,7 +34,7 @@ class LoginSessions:
         session_id, now = new_secret(32), self.store.now()
         self.store.begin_write().add(LoginSession(
             id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
-            expires_at=now + lifetime))
+            expires_at=now + lifetime, sid=secrets.token_urlsafe(32)))
         self.store.commit()
         return session_id, now
 
@@ -44,6 +45,19 @@ class LoginSessions:
         if found is None or found.ended_at is not None or found.expires_at <= self.store.now():
             return None
         return found
+
+    def add_client(self, login_session: LoginSession, client_id: str) -> None:
+        """Remember that this sign-in logged the user in to this client (once per client)."""
+        session = self.store.begin_write()
+        if session.get(LoginSessionClient, (login_session.id_hash, client_id)) is None:
+            session.add(LoginSessionClient(session_id_hash=login_session.id_hash,
+                                           client_id=client_id))
+
+    def clients(self, login_session: LoginSession) -> list[Client]:
+        """The clients this sign-in logged the user in to."""
+        return list(self.store.session().scalars(
+            select(Client).join(LoginSessionClient, LoginSessionClient.client_id == Client.client_id)
+            .where(LoginSessionClient.session_id_hash == login_session.id_hash)))
 
     def end(self, session_id: str) -> None:
         self.store.begin_write().execute(

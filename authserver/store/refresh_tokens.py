@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -125,11 +125,10 @@ class RefreshTokens:
         return expected + 1
 
     def start_family(self, *, client_id: str, user_id: int, scope: str, auth_time: int,
-                     authorization_code_id: int | None, lifetimes: Lifetimes) -> tuple[str, int]:
-        """A new grant's family; returns its id and when it expires."""
-        now = self.store.now()
+                     authorization_code_id: int | None, expires_at: int,
+                     claims: dict[str, Any] | None = None, sid: str | None = None) -> str:
+        """A new grant's family (with or without refresh tokens to come); returns its id."""
         family_id = str(uuid.uuid4())
-        expires_at = lifetimes.expiry(now, now)
         self.store.begin_write().execute(_INSERT_FAMILY, {
             "id": family_id,
             "client_id": client_id,
@@ -137,11 +136,18 @@ class RefreshTokens:
             "scope": scope,
             "generation": 0,
             "auth_time": auth_time,
-            "created_at": now,
+            "created_at": self.store.now(),
             "expires_at": expires_at,
             "authorization_code_id": authorization_code_id,
+            "claims": claims,
+            "sid": sid,
         })
-        return family_id, expires_at
+        return family_id
+
+    def grant(self, family_id: str) -> RefreshTokenFamily | None:
+        """The grant an access token names. None once it expired and was pruned (or went with
+        its user, which callers check by the token's sub)."""
+        return self.store.session().get(RefreshTokenFamily, family_id)
 
     def add(self, raw: str, *, family_id: str, generation: int, client_id: str, scope: str,
             expires_at: int) -> None:

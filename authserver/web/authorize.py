@@ -13,17 +13,20 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .. import context, events
 from ..models import Client, User
+from ..oauth.claims_request import parse_claims_request, scopes_for
+from ..oauth.request_objects import authorization_parameters
 from ..ops.security_headers import allow_form_redirect_to
 from ..resource_server.keys import is_ascii_digits
 from .session import (
     auth_time,
     csrf_token,
     csrf_valid,
+    login_session,
     sign_in,
     signed_in_user,
 )
@@ -50,7 +53,10 @@ PAGE_FIELDS = frozenset({"csrf_token", "username", "password", "decision", "sign
 def _params() -> Any:
     """The authorization request's parameters: the query of a GET, the form of a POST
     (OIDC Core §3.1.2.1: both MUST be supported); the login and consent forms post back to
-    the same URL, so they come as the query plus our own fields."""
+    the same URL, so they come as the query plus our own fields. Once a request object is
+    verified, its claims are the parameters instead (oauth/request_objects.py)."""
+    if "authorization_parameters" in g:
+        return authorization_parameters()
     return request.values
 
 
@@ -135,6 +141,20 @@ def authorize() -> ResponseReturnValue:
         # RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
         return _error_page(f"The request gives the parameter {repeated!r} more than once.")
     client, problem = _unsafe_redirect_problem()
+    if client is None:
+        return _error_page(problem or "Unknown client.")
+    try:
+        server = context.oauth_server()
+        g.authorization_parameters = server.request_objects.parameters(
+            server, request.values.to_dict(), client)
+    except OAuth2Error as error:
+        # RFC 9101 §6.3: back to the redirect_uri given outside the object, if it is safe.
+        if problem:
+            return _error_page(error.get_error_description() or error.error)
+        error.redirect_uri = _redirect_target(client)
+        error.state = error.state or request.values.get("state")
+        return _error_redirect(error)
+    client, problem = _unsafe_redirect_problem()  # the object's client_id and redirect_uri
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
     # Our own forms must come from our pages; the authorization request itself (GET or POST,
@@ -149,18 +169,26 @@ def authorize() -> ResponseReturnValue:
             state=_params().get("state")))
     prompts = set((_params().get("prompt") or "").split())
     user, login_error = _signed_in_user(prompts)
-    server = context.oauth_server()
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return _error_redirect(error) if error.redirect_uri else _error_page(error.get_error_description())
+    try:
+        claims = parse_claims_request(_params().get("claims"), client.scope)
+    except OAuth2Error as error:
+        error.redirect_uri, error.state = _redirect_target(client), _params().get("state")
+        return _error_redirect(error)
     if user is None:
         return _page("login.html", 401 if login_error else 200, client=client, error=login_error,
                      login_hint=request.form.get("username") or _params().get("login_hint", ""))
-    decision = _decision(user, client, grant.request.scope, prompts)
+    grant.request.requested_claims = claims
+    # The consent covers the scopes of the claims asked for by name too.
+    consent_scope = " ".join(dict.fromkeys(
+        [*(scope_to_list(grant.request.scope) or []), *sorted(scopes_for(claims))]))
+    decision = _decision(user, client, consent_scope, prompts)
     if isinstance(decision, Response):
         return decision
-    return _answer(server, grant, user, client, decision == "allow")
+    return _answer(server, grant, user, client, consent_scope, decision == "allow")
 
 
 def _repeated_parameter() -> str | None:
@@ -201,11 +229,12 @@ def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str 
                  signed_in_at=auth_time())
 
 
-def _answer(server: Any, grant: Any, user: User, client: Client, allowed: bool) -> Response:
+def _answer(server: Any, grant: Any, user: User, client: Client, consent_scope: str,
+            allowed: bool) -> Response:
     scope: str = grant.request.scope
     if allowed:
-        context.store().consents.remember(user.id, client.client_id, scope)
-    grant.request.auth_time = auth_time()
+        context.store().consents.remember(user.id, client.client_id, consent_scope)
+    grant.request.login_session = login_session()
     events.record("authorization.granted" if allowed else "authorization.denied",
                   client_id=client.client_id, sub=user.sub, scope=scope)
     return server.create_authorization_response(  # type: ignore[no-any-return]

@@ -110,6 +110,11 @@ def _current() -> LoginSession | None:
     return g.login_session  # type: ignore[no-any-return]
 
 
+def login_session() -> LoginSession | None:
+    """The current sign-in (None when nobody is signed in)."""
+    return _current()
+
+
 def auth_time() -> int | None:
     current = _current()
     return current.auth_time if current is not None else None

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify
 
 from .. import context
 from ..errors import error_response
+from ..oauth.access_tokens import grant_of, grant_revoked
 from ..oauth.openid import user_claims
 from .protect import require_token
 
@@ -20,11 +21,21 @@ bp = Blueprint("userinfo", __name__, url_prefix="/oauth")
 @bp.route("/userinfo", methods=["GET", "POST"])
 @require_token("openid")
 def userinfo() -> Response:
-    user = context.store().users.by_sub(current_token["sub"])
+    store = context.store()
+    user = store.users.by_sub(current_token["sub"])
     if user is None:
         # The user was deleted after the token was issued (OIDC Core §5.3.3, RFC 6750 §3.1).
-        return error_response(401, "invalid_token", "the user no longer exists",
-                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    response = jsonify(dict(user_claims(user, current_token.get("scope", ""))))
+        return _invalid_token("the user no longer exists")
+    grant = grant_of(store, current_token)
+    if grant_revoked(grant):
+        # A replayed code, a reused refresh token, a password change (oauth/grants/linked.py).
+        return _invalid_token("the grant of this access token was revoked")
+    requested = (grant.claims or {}).get("userinfo") if grant is not None else None
+    response = jsonify(dict(user_claims(user, current_token.get("scope", ""), requested)))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _invalid_token(description: str) -> Response:
+    return error_response(401, "invalid_token", description,
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

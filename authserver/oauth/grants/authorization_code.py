@@ -13,9 +13,10 @@ from ... import events
 from ...models import AuthorizationCode, Client, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ...store.codes import Claim
+from .linked import LinkedToGrant
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(LinkedToGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base64url
 
@@ -25,7 +26,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                     ignore_unknown="openid" in (scope_to_list(requested) or []))
 
     def save_authorization_code(self, code: str, request: Any) -> None:
+        """The code, and the client added to the sign-in session's (whom its logout tells)."""
         data = request.payload.data
+        login_session = request.login_session
+        self.server.store.login_sessions.add_client(login_session, request.client.client_id)
         self.server.store.codes.save(
             code,
             client_id=request.client.client_id,
@@ -35,7 +39,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
-            auth_time=request.auth_time,
+            auth_time=login_session.auth_time,
+            claims=request.requested_claims,
+            sid=login_session.sid,
             ttl=self.server.settings.authorization_code_ttl,
         )
 

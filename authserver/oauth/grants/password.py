@@ -7,9 +7,10 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from ...models import User
 from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
+from .linked import LinkedToGrant
 
 
-class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+class PasswordGrant(LinkedToGrant, grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def validate_requested_scope(self) -> None:

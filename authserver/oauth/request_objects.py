@@ -1,0 +1,115 @@
+"""Request objects (RFC 9101, OIDC Core §6): an authorization request sent as a JWT the client
+signed (`request`), on Authlib's JWTAuthenticationRequest.
+
+Signed only: RS256, PS256 or ES256, with the keys the client registered (`client create
+--jwks`); an unsigned one (alg "none") is refused with request_not_supported. `request_uri` is
+refused with request_uri_not_supported until pushed authorization requests (RFC 9126) give it
+URNs of our own: fetching a URI a client names would make the server an SSRF tool.
+
+Once verified, the object's claims are the request (RFC 9101 §5: only those are used); the
+outer client_id and response_type must agree with them. The authorization view and Authlib's
+grant read the same parameters (`authorization_parameters`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9101 import JWTAuthenticationRequest
+from authlib.oauth2.rfc9101.errors import (
+    InvalidRequestObjectError,
+    RequestNotSupportedError,
+    RequestUriNotSupportedError,
+)
+from flask import g
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
+
+from ..models import Client
+from ..policy import CLIENT_ASSERTION_ALGS
+
+# The algorithms a request object may be signed with: those of client assertions.
+REQUEST_OBJECT_ALGS = CLIENT_ASSERTION_ALGS
+# JWT claims about the object itself, not parameters of the request.
+_ENVELOPE = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti"})
+
+
+class RequestObjects(JWTAuthenticationRequest):
+    def __init__(self, issuer: str, leeway: int) -> None:
+        super().__init__(support_request=True, support_request_uri=False)
+        self.issuer = issuer
+        # client_id is essential (Authlib's rule); exp, nbf and iat are checked when present,
+        # and aud, when present, must be this issuer (RFC 9101 §4).
+        self.claims_validator = jwt.JWTClaimsRegistry(
+            leeway=leeway, client_id={"essential": True}, aud={"value": issuer})
+
+    def resolve_client_public_key(self, client: Client) -> KeySet:
+        if not client.jwks:
+            raise InvalidRequestObjectError(
+                "this client registered no keys to verify a request object with")
+        return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
+
+    def get_server_metadata(self) -> dict[str, Any]:
+        # Not require_signed_request_object: Authlib would then refuse plain requests too.
+        return {"request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS)}
+
+    def get_client_require_signed_request_object(self, client: Client) -> bool:
+        return False  # a plain authorization request stays allowed
+
+    def parameters(self, server: Any, raw: dict[str, str], client: Client) -> dict[str, Any]:
+        """The request's parameters: `raw` itself without a request object, else the verified
+        object's claims. Raises the RFC 9101 §6.3 errors."""
+        if "request_uri" in raw and "request" not in raw:
+            raise RequestUriNotSupportedError(state=raw.get("state"))
+        if "request" not in raw:
+            return raw
+        if _algorithm(raw["request"]) == "none":
+            raise RequestNotSupportedError(
+                "unsigned request objects are not accepted; sign it with one of "
+                + ", ".join(REQUEST_OBJECT_ALGS), state=raw.get("state"))
+        request = OAuth2Request("GET", self.issuer)
+        request.payload = BasicOAuth2Payload(raw)
+        self.parse_authorization_request(server, request)
+        claims: dict[str, Any] = dict(request.payload.data)
+        if "iss" in claims and claims["iss"] != client.client_id:
+            raise InvalidRequestObjectError("the request object's iss is not the client",
+                                            state=raw.get("state"))
+        for name in ("response_type",):
+            if name in claims and name in raw and claims[name] != raw[name]:
+                raise InvalidRequestError(f"{name} differs inside and outside the request object",
+                                          state=raw.get("state"))
+        params = {name: _as_parameter(value) for name, value in claims.items()
+                  if name not in _ENVELOPE}
+        params.setdefault("response_type", raw.get("response_type", ""))
+        return params
+
+
+def _algorithm(compact: str) -> str | None:
+    try:
+        return str(extract_compact(compact.encode()).protected.get("alg"))
+    except (JoseError, ValueError):
+        raise InvalidRequestObjectError("the request object is not a compact JWS") from None
+
+
+def _as_parameter(value: Any) -> Any:
+    """Parameters are strings; a request object's may be numbers (max_age) or, for `claims`,
+    an object: kept as JSON text, as the same parameter outside an object would be."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+def authorization_parameters() -> dict[str, Any]:
+    """What the current authorization request asks for, once its request object (if any) is
+    verified; set by the authorization view (web/authorize.py) before anything reads it."""
+    return g.authorization_parameters  # type: ignore[no-any-return]
