@@ -113,6 +113,8 @@ class Settings:
     # Strict-Transport-Security max-age sent on every response when the issuer is https
     # (OWASP ASVS V14.4); 0 sends none (a TLS proxy in front may set it instead).
     hsts_max_age: int = _setting(ONE_YEAR, SECONDS)
+    # How long one back-channel logout POST may take (OIDC Back-Channel Logout §2.5).
+    backchannel_logout_timeout: int = _setting(5, POSITIVE_SECONDS)
 
     @property
     def longest_token_ttl(self) -> int:

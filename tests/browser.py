@@ -4,6 +4,7 @@ flow's authorization request, our login and consent pages, and the code exchange
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -48,6 +49,14 @@ class Browser:
 
     def close(self) -> None:
         self.http.close()
+
+
+def new_user(server: ServerProcess, password: str, *options: str) -> Browser:
+    """A new user (`options` as for `user create`) and a browser of theirs, signed in to nothing."""
+    username = f"user{secrets.token_hex(4)}"
+    server.cli_json("user", "create", "--username", username, "--password-stdin", *options,
+                    stdin=password + "\n")
+    return Browser(server, username, password)
 
 
 @dataclass

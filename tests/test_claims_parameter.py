@@ -5,13 +5,12 @@ against the JWKS."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, query
+from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
@@ -29,12 +28,8 @@ def rp(server: ServerProcess) -> Iterator[RelyingParty]:
 
 @pytest.fixture
 def browser(server: ServerProcess) -> Iterator[Browser]:
-    username = f"claimant{secrets.token_hex(3)}"
-    server.cli_json("user", "create", "--username", username, "--password-stdin",
-                    "--email", "c@example.com", "--name", "Claire Mant",
-                    "--claim", "given_name=Claire", "--claim", "phone_number=+1 555 0100",
-                    stdin=PASSWORD + "\n")
-    user_browser = Browser(server, username, PASSWORD)
+    user_browser = new_user(server, PASSWORD, "--email", "c@example.com", "--name", "Claire Mant",
+                            "--claim", "given_name=Claire", "--claim", "phone_number=+1 555 0100")
     yield user_browser
     user_browser.close()
 
@@ -154,3 +149,12 @@ def test_password_grant_id_tokens_have_acr_and_amr(server: ServerProcess, browse
     claims = IndependentVerifier(server.http, server.base_url).verify(
         tokens["id_token"], audience=app["client_id"])
     assert claims["amr"] == ["pwd"] and claims["acr"] == "1" and "sid" not in claims
+
+
+def test_a_claims_parameter_nested_too_deep_is_invalid_request(
+    server: ServerProcess, rp: RelyingParty, browser: Browser
+) -> None:
+    _, challenge = pkce()
+    form = rp.request(challenge, claims="[" * 5000)
+    answer = browser.http.post(f"{server.base_url}/oauth/authorize", data=form)
+    assert query(answer)["error"] == "invalid_request"

@@ -4,13 +4,12 @@ token, a revoked refresh token, a password change, a deleted user. Against `auth
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty
+from .browser import REDIRECT, Browser, RelyingParty, new_user
 from .support import ServerProcess
 
 PASSWORD = "grant-revocation-password-1"
@@ -27,10 +26,7 @@ def rp(server: ServerProcess) -> Iterator[RelyingParty]:
 
 @pytest.fixture
 def browser(server: ServerProcess) -> Iterator[Browser]:
-    username = f"grantee{secrets.token_hex(3)}"
-    server.cli_json("user", "create", "--username", username, "--password-stdin",
-                    stdin=PASSWORD + "\n")
-    user_browser = Browser(server, username, PASSWORD)
+    user_browser = new_user(server, PASSWORD)
     yield user_browser
     user_browser.close()
 

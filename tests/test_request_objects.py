@@ -15,7 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .browser import REDIRECT, Browser, RelyingParty, query
+from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
@@ -58,10 +58,7 @@ def rp(server: ServerProcess, signer: Signer, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProcess) -> Iterator[Browser]:
-    username = f"jar{secrets.token_hex(3)}"
-    server.cli_json("user", "create", "--username", username, "--password-stdin",
-                    "--email", "jar@example.com", stdin=PASSWORD + "\n")
-    user_browser = Browser(server, username, PASSWORD)
+    user_browser = new_user(server, PASSWORD, "--email", "jar@example.com")
     yield user_browser
     user_browser.close()
 
@@ -184,3 +181,15 @@ def test_garbage_in_the_request_parameter_is_invalid_request_object(
     assert found["error"] == "invalid_request_object" and found["state"] == "outer", found
 
 
+
+
+def test_a_signed_object_nested_too_deep_is_invalid_request_object(
+    server: ServerProcess, rp: RelyingParty, browser: Browser, signer: Signer
+) -> None:
+    _, challenge = pkce()
+    payload = json.dumps(_object(server, rp, challenge))[:-1] + ', "deep": ' + "[" * 5000 + "]" * 5000 + "}"
+    deep = jwt.api_jws.encode(payload.encode(), signer.rsa, algorithm="RS256",
+                              headers={"kid": "rsa-1", "typ": "JWT"})
+    answer = browser.http.post(f"{server.base_url}/oauth/authorize", data=_outer(
+        rp, deep, state="outer", redirect_uri=REDIRECT))
+    assert query(answer)["error"] == "invalid_request_object"

@@ -139,6 +139,43 @@ def test_two_first_time_consents_at_once_both_land_in_one_row(app: Flask, user: 
     assert len(rows) == 1 and set(rows[0].scope.split()) == {"openid", "profile"}
 
 
+def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str) -> None:
+    """Two tabs of one sign-in authorize one client at the same instant: both find the
+    session's client unrecorded, both record it, neither request fails."""
+    store = app.extensions["authserver.store"]
+    with app.extensions["authserver.db"].session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "alice"))
+    client_id, _ = make_client(app)
+    with app.app_context():
+        session_id, _ = store.login_sessions.start(user_id, 3600)
+        store.close()
+    barrier, errors = threading.Barrier(2), []
+
+    def issue() -> None:
+        try:
+            with app.app_context():
+                login_session = store.login_sessions.live(session_id)
+                assert store.login_sessions.clients(login_session) == []
+                barrier.wait(timeout=10)  # both have seen "not recorded yet"
+                store.login_sessions.add_client(login_session, client_id)
+                store.commit()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
+        assert [c.client_id for c in recorded] == [client_id]
+        store.close()
+
+
 def test_a_refresh_family_is_not_renewed_past_its_maximum_age(
     settings: Settings, password_client: Any
 ) -> None:

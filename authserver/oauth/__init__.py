@@ -1,6 +1,7 @@
 """The protocol, one module per specification, on Authlib: grants (RFC 6749), PKCE (RFC 7636),
 access tokens (RFC 9068), OpenID Connect Core, private_key_jwt (RFC 7523), introspection
-(RFC 7662), revocation (RFC 7009), RP-initiated logout, discovery metadata (RFC 8414).
+(RFC 7662), revocation (RFC 7009), request objects (RFC 9101), the claims parameter,
+RP-initiated and back-channel logout, discovery metadata (RFC 8414).
 Storage is the store's."""
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def parse_claims_request(raw: Any, client_scope: str) -> dict[str, list[str]] | 
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to be claims
             raise InvalidRequestError("the claims parameter is not JSON") from None
     if not isinstance(raw, dict):
         raise InvalidRequestError("the claims parameter must be a JSON object")

@@ -57,4 +57,7 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
         "authorization_response_iss_parameter_supported": True,
+        # OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }

@@ -75,7 +75,11 @@ class RequestObjects(JWTAuthenticationRequest):
                 + ", ".join(REQUEST_OBJECT_ALGS), state=raw.get("state"))
         request = OAuth2Request("GET", self.issuer)
         request.payload = BasicOAuth2Payload(raw)
-        self.parse_authorization_request(server, request)
+        try:
+            self.parse_authorization_request(server, request)
+        except RecursionError:  # a signed payload nested too deep for json
+            raise InvalidRequestObjectError("the request object's claims are nested too deep",
+                                            state=raw.get("state")) from None
         claims: dict[str, Any] = dict(request.payload.data)
         if "iss" in claims and claims["iss"] != client.client_id:
             raise InvalidRequestObjectError("the request object's iss is not the client",

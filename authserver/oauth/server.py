@@ -26,6 +26,7 @@ from ..policy import shown
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
 from .access_tokens import issues_refresh_token
+from .backchannel_logout import LogoutNotifier
 from .request_objects import RequestObjects
 
 
@@ -78,6 +79,8 @@ class OAuth2Server(AuthorizationServer):
         self.store = store
         self.issuer_parameter = Issuer(settings.issuer)
         self.request_objects = RequestObjects(settings.issuer, settings.leeway)
+        self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
+                                              settings.backchannel_logout_timeout)
         self.refresh_lifetimes = Lifetimes(
             ttl=settings.refresh_token_ttl,
             family_max_age=settings.refresh_family_max_age,

@@ -6,6 +6,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret, new_secret
@@ -47,11 +48,18 @@ class LoginSessions:
         return found
 
     def add_client(self, login_session: LoginSession, client_id: str) -> None:
-        """Remember that this sign-in logged the user in to this client (once per client)."""
+        """Remember that this sign-in logged the user in to this client (once per client).
+        Two codes at once (two tabs) may both find no row: the second insert meets the primary
+        key in its savepoint, and the row the first made is the same fact."""
         session = self.store.begin_write()
-        if session.get(LoginSessionClient, (login_session.id_hash, client_id)) is None:
-            session.add(LoginSessionClient(session_id_hash=login_session.id_hash,
-                                           client_id=client_id))
+        if session.get(LoginSessionClient, (login_session.id_hash, client_id)) is not None:
+            return
+        try:
+            with session.begin_nested():
+                session.add(LoginSessionClient(session_id_hash=login_session.id_hash,
+                                               client_id=client_id))
+        except IntegrityError:
+            pass
 
     def clients(self, login_session: LoginSession) -> list[Client]:
         """The clients this sign-in logged the user in to."""

@@ -45,6 +45,9 @@ def logout() -> ResponseReturnValue:
         client = end_session.client
         return _page("confirm_logout.html", carried=carried,
                      client_name=client.name if client is not None else None)
-    sign_out()
+    ended = sign_out()
+    if ended is not None:
+        # Back-Channel Logout: the clients are told in the background; this page never waits.
+        server.logout_notifier.session_ended(ended, context.store().login_sessions.clients(ended))
     response = server.create_endpoint_response("end_session", end_session)
     return response if response is not None else _page("signed_out.html")

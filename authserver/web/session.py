@@ -93,13 +93,16 @@ def sign_in(user: User) -> None:
     g.pop("login_session", None)
 
 
-def sign_out() -> None:
-    """End the sign-in on the server too: the cookie, even copied, no longer signs anyone in."""
+def sign_out() -> LoginSession | None:
+    """End the sign-in on the server too: the cookie, even copied, no longer signs anyone in.
+    Returns the sign-in that ended, if one was live."""
+    ended = _current()
     session_id = session.get("sid")
     if isinstance(session_id, str):
         context.store().login_sessions.end(session_id)
     session.clear()
     g.pop("login_session", None)
+    return ended
 
 
 def _current() -> LoginSession | None:
