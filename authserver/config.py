@@ -75,6 +75,15 @@ def _issuer(raw: str, allow_insecure: bool) -> str:
     return raw.rstrip("/")
 
 
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
 SECONDS = _whole(0, "seconds")
 POSITIVE_SECONDS = _whole(1, "seconds")
 ONE_YEAR = 365 * 86_400
@@ -85,6 +94,9 @@ class Settings:
     issuer: str = _setting("http://127.0.0.1:5000")
     database_url: str = _setting("sqlite:///instance/authserver.db")
     keys_dir: str = _setting("keys")
+    # Where the signing keys live: keys/ on disk, or a table of the database (many hosts, no
+    # shared disk; then AUTHSERVER_KEYS_PASSPHRASE is required).
+    key_store: str = _setting("files", _one_of("files", "database"))
     keys_passphrase: str | None = _setting(None)
     key_size: int = _setting(2048, _whole(2048, "bits"))
     api_audience: str = _setting("")  # empty means "<issuer>/api", filled in by with_defaults
@@ -123,6 +135,10 @@ class Settings:
 
     def with_defaults(self) -> Settings:
         issuer = _issuer(self.issuer, self.allow_insecure_issuer)
+        if self.key_store == "database" and not self.keys_passphrase:
+            # Private keys in a database are encrypted, always: dumps and replicas travel.
+            raise ConfigError("AUTHSERVER_KEY_STORE=database needs AUTHSERVER_KEYS_PASSPHRASE "
+                              "(the private keys are stored encrypted with it)")
         return replace(self, issuer=issuer, api_audience=self.api_audience or f"{issuer}/api")
 
     @classmethod

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -310,6 +311,32 @@ class LoginSessionClient(Base):
     session_id_hash: Mapped[str] = mapped_column(
         ForeignKey("login_sessions.id_hash", ondelete="CASCADE"), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SigningKey(Base):
+    """A signing key of the database key store (AUTHSERVER_KEY_STORE=database; keystore/
+    database.py): its lifecycle state and times, and the private key, always encrypted."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10))
+    alg: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[float] = mapped_column(Float)
+    activated_at: Mapped[float | None] = mapped_column(Float)
+    retired_at: Mapped[float | None] = mapped_column(Float)
+    encrypted_key: Mapped[str] = mapped_column(Text)
+
+
+class KeyStoreVersion(Base):
+    """One row whose version moves with every change to signing_keys, in the same
+    transaction: what running instances poll to follow a rotation. Writers lock it first, so
+    two rotations queue instead of racing."""
+
+    __tablename__ = "key_store_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Note(Base):

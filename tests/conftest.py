@@ -67,8 +67,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _database_url(request, tmp_path)
 
 
-def _database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+def _database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                  backend: str | None = None) -> Iterator[str]:
+    """A fresh database of `backend` (default: the fixture's parameter): a SQLite file, or a
+    schema of its own in PostgreSQL, dropped afterwards."""
+    if (backend or request.param) == "sqlite":
         yield f"sqlite:///{tmp_path / 'authserver.db'}"
         return
     request.getfixturevalue("postgres_ready")

@@ -46,6 +46,8 @@ def test_plain_http_elsewhere_is_refused_unless_allowed() -> None:
         ({"AUTHSERVER_ACCESS_TOKEN_TTL": "0"}, "at least 1"),
         ({"AUTHSERVER_KEY_SIZE": "1024"}, "at least 2048"),
         ({"AUTHSERVER_LEEWAY": "-5"}, "at least 0"),
+        ({"AUTHSERVER_KEY_STORE": "s3"}, "AUTHSERVER_KEY_STORE must be one of files, database"),
+        ({"AUTHSERVER_KEY_STORE": "database"}, "needs AUTHSERVER_KEYS_PASSPHRASE"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:

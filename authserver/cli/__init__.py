@@ -43,7 +43,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
     migrate(settings)
     try:
-        KeyStore.from_settings(settings).ensure()
+        keystore = KeyStore.from_settings(settings)
+        keystore.ensure()  # a wrong passphrase stops here, before any worker signs anything
+        keystore.close()  # no database connection of ours may cross the fork
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from None
     ensure_secret_key(settings)  # before the workers fork, so they all share it

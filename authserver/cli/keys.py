@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import click
 
+from ..db import migrate
 from ..keystore import KeyInfo, KeyStore, KeyStoreError
-from ._common import audit_admin, echo_json, load_settings
+from ..keystore.files import FileBackend
+from ._common import audit_admin, echo_json, load_settings, read_password_stdin
+
+BACKENDS = ("files", "database")
 
 
-def _store() -> KeyStore:
-    return KeyStore.from_settings(load_settings())
+def _store(key_store: str | None = None) -> KeyStore:
+    """The key store AUTHSERVER_KEY_STORE names (or `key_store`); the database's is in its
+    schema, migrated first like every command that uses the database."""
+    settings = load_settings()
+    if (key_store or settings.key_store) == "database":
+        if not settings.keys_passphrase:
+            raise click.UsageError("the database key store needs AUTHSERVER_KEYS_PASSPHRASE")
+        migrate(settings)
+    return KeyStore.from_settings(settings, key_store=key_store)
 
 
 def _run(action):  # type: ignore[no-untyped-def]
@@ -22,7 +33,8 @@ def _run(action):  # type: ignore[no-untyped-def]
 
 @click.group()
 def keys() -> None:
-    """Manage the rotating signing keys in AUTHSERVER_KEYS_DIR."""
+    """Manage the rotating signing keys (in AUTHSERVER_KEYS_DIR, or the database when
+    AUTHSERVER_KEY_STORE=database)."""
 
 
 @keys.command("list")
@@ -95,3 +107,45 @@ def withdraw(kid: str, as_json: bool) -> None:
     click.echo(f"withdrew {result.state} key {result.withdrawn}: tokens it signed are refused")
     if result.new_next:
         click.echo(f"new next key: {result.new_next}")
+
+
+@keys.command("migrate")
+@click.option("--to", "target", type=click.Choice(BACKENDS), required=True,
+              help="The backend to copy the keys into (AUTHSERVER_KEY_STORE names the source).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def migrate_keys(target: str, as_json: bool) -> None:
+    """Copy every key (kids, states, dates) into the other backend, once: refused, with
+    nothing written, if it already holds keys. Then set AUTHSERVER_KEY_STORE to it."""
+    source_name = load_settings().key_store
+    if target == source_name:
+        raise click.UsageError(f"the keys are in {target} already (AUTHSERVER_KEY_STORE)")
+    source = _store()
+    if isinstance(source.backend, FileBackend):
+        source.backend.accept_unencrypted = True  # "reads the source as it is" (INTERFACE.md)
+    copied = _run(lambda: source.copy_to(_store(target)))
+    audit_admin("keys_migrated", source=source_name, target=target,
+                kids=[k.kid for k in copied])
+    if as_json:
+        echo_json({"source": source_name, "target": target,
+                   "keys": [k.to_dict() for k in copied]})
+        return
+    for key in copied:
+        click.echo(f"copied {key.state:8} {key.kid}")
+    click.echo(f"now set AUTHSERVER_KEY_STORE={target}")
+
+
+@keys.command("rekey")
+@click.option("--new-passphrase-stdin", "from_stdin", is_flag=True, required=True,
+              help="Read the new passphrase from one line of stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def rekey(from_stdin: bool, as_json: bool) -> None:
+    """Seal every key with a new passphrase, in one transaction (database store). Restart
+    the servers with the new AUTHSERVER_KEYS_PASSPHRASE afterwards."""
+    new_passphrase = read_password_stdin()
+    count = _run(lambda: _store().rekey(new_passphrase))
+    audit_admin("keys_rekeyed", keys=count)
+    if as_json:
+        echo_json({"rekeyed": count})
+        return
+    click.echo(f"sealed {count} keys with the new passphrase; set AUTHSERVER_KEYS_PASSPHRASE "
+               "to it and restart the servers")

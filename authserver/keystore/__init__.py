@@ -1,7 +1,8 @@
 """The rotating key store: the only package that touches signing keys.
 
 `lifecycle` holds the rules (pre-publication, retirement, withdrawal) as functions on lists
-of keys; `files` the crash-safe on-disk backend; `snapshot` the loaded view the hot path reads.
+of keys; `files` the crash-safe on-disk backend, `database` the one in a table of the
+database (its keys sealed by `sealing`); `snapshot` the loaded view the hot path reads.
 `KeyStore` puts them together: a rotation is read, decide, write, all under the backend's lock.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from joserfc.jwk import KeySet, RSAKey
 
 from . import lifecycle
+from .database import DatabaseBackend
 from .files import FileBackend
 from .lifecycle import (
     CURRENT,
@@ -40,11 +43,15 @@ __all__ = [
 SUPPORTED_ALGS = ("RS256",)
 
 
+Backend = FileBackend | DatabaseBackend
+
+
 class KeyStore:
     def __init__(
         self,
-        directory: str | Path,
+        directory: str | Path | None = None,
         *,
+        backend: Backend | None = None,
         jwks_max_age: int = 600,
         retire_after: int = 960,
         key_size: int = 2048,
@@ -58,8 +65,12 @@ class KeyStore:
             raise KeyStoreError(f"unsupported key algorithm {alg!r}; supported: {SUPPORTED_ALGS}")
         if key_size < 2048:
             raise KeyStoreError("RSA keys must be at least 2048 bits (RFC 7518 §3.3)")
-        self.backend = FileBackend(directory, passphrase=passphrase.encode() if passphrase else None,
-                                   lock_timeout=lock_timeout)
+        if backend is None:
+            if directory is None:
+                raise KeyStoreError("a key store needs a directory or a backend")
+            backend = FileBackend(directory, passphrase=passphrase.encode() if passphrase else None,
+                                  lock_timeout=lock_timeout)
+        self.backend: Backend = backend
         self.jwks_max_age = jwks_max_age
         self.retire_after = retire_after
         self.key_size = key_size
@@ -71,9 +82,19 @@ class KeyStore:
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyStore:
+    def from_settings(cls, settings: Settings, *, key_store: str | None = None) -> KeyStore:
+        """The store the settings name (or `key_store`, "files" or "database", instead)."""
+        backend: Backend | None = None
+        if (key_store or settings.key_store) == "database":
+            from ..db import make_engine
+
+            if not settings.keys_passphrase:
+                raise KeyStoreError("the database key store needs AUTHSERVER_KEYS_PASSPHRASE")
+            backend = DatabaseBackend(make_engine(settings),
+                                      passphrase=settings.keys_passphrase.encode())
         return cls(
             settings.keys_dir,
+            backend=backend,
             jwks_max_age=settings.jwks_max_age,
             # A retired key must outlive every token it signed, plus the verifiers' clock skew.
             retire_after=settings.longest_token_ttl + settings.leeway,
@@ -83,11 +104,20 @@ class KeyStore:
 
     @property
     def directory(self) -> Path:
+        """keys/, for the files backend (tests and the CLI's messages)."""
+        if not isinstance(self.backend, FileBackend):
+            raise KeyStoreError("the database key store has no directory")
         return self.backend.directory
 
     @property
-    def manifest_path(self) -> Path:
-        return self.backend.manifest_path
+    def where(self) -> str:
+        """Where the keys are, for messages: the manifest file, or the table."""
+        return self.backend.where
+
+    def close(self) -> None:
+        """Let go of the backend's connections (before a fork, or at the end of a command)."""
+        if isinstance(self.backend, DatabaseBackend):
+            self.backend.close()
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -127,7 +157,7 @@ class KeyStore:
             self._next_check = time.monotonic() + self.check_interval
             try:
                 stamp = self.backend.stamp()
-            except OSError:
+            except (OSError, KeyStoreError):
                 return  # keep serving what we have; the operator sees errors from the CLI
             if stamp == loaded.stamp:
                 return
@@ -202,7 +232,7 @@ class KeyStore:
         replaced by a fresh one; the `current` key must be rotated away first."""
         with self.backend.locked():
             keys = self.list_keys()
-            key = lifecycle.withdrawable(keys, kid, str(self.manifest_path))
+            key = lifecycle.withdrawable(keys, kid, self.where)
             kept = [k for k in keys if k.kid != kid]
             replacement = self._new_key(NEXT, self._clock()) if key.state == NEXT else None
             self.backend.write_manifest(kept + ([replacement] if replacement else []))
@@ -210,6 +240,34 @@ class KeyStore:
         self.load()
         return WithdrawResult(withdrawn=kid, state=key.state,
                               new_next=replacement.kid if replacement else None)
+
+    def copy_to(self, target: KeyStore) -> list[KeyInfo]:
+        """Copy every key (kids, states, times) into an empty other store (keys migrate),
+        in one write of the target; refused if the target holds keys already."""
+        keys = self.list_keys()
+        private = {k.kid: self.backend.load_private(k) for k in keys}
+        target.backend.prepare()
+        with target.backend.locked():
+            if target.backend.exists():
+                raise KeyStoreError(f"{target.where} already holds keys: nothing was copied")
+            for key in keys:
+                target.backend.write_sealed(key.kid, private[key.kid])
+            target.backend.write_manifest([replace(k, retires_at=None) for k in keys])
+        target.load()
+        return keys
+
+    def rekey(self, new_passphrase: str) -> int:
+        """Seal every key with a new passphrase, in one transaction (the database store)."""
+        if not isinstance(self.backend, DatabaseBackend):
+            raise KeyStoreError(
+                "keys rekey is for AUTHSERVER_KEY_STORE=database; the files in keys/ are "
+                "PKCS#8 (re-encrypt each with `openssl pkcs8`, see keys/README.md)")
+        if not new_passphrase:
+            raise KeyStoreError("the new passphrase is empty")
+        with self.backend.locked():
+            self.list_keys()  # opens every key with the old passphrase first, or refuses
+            count = self.backend.reseal_all(new_passphrase.encode())
+        return count
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -40,10 +41,17 @@ class FileBackend:
         self.directory = Path(directory)
         self.passphrase = passphrase
         self.lock_timeout = lock_timeout
+        # keys migrate reads a store as it is: unencrypted files although a passphrase is set
+        # (for the target). Everywhere else that mismatch is a configuration error.
+        self.accept_unencrypted = False
 
     @property
     def manifest_path(self) -> Path:
         return self.directory / MANIFEST
+
+    @property
+    def where(self) -> str:
+        return str(self.manifest_path)
 
     def prepare(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -107,6 +115,9 @@ class FileBackend:
         try:
             private = serialization.load_pem_private_key(pem, password=self.passphrase)
         except TypeError:
+            if self.accept_unencrypted and self.passphrase is not None:
+                return self._checked(key, serialization.load_pem_private_key(pem, password=None),
+                                     path)
             raise KeyStoreError(
                 f"{path} is encrypted: set AUTHSERVER_KEYS_PASSPHRASE"
                 if self.passphrase is None
@@ -116,6 +127,9 @@ class FileBackend:
             raise KeyStoreError(
                 f"cannot load {path}: wrong AUTHSERVER_KEYS_PASSPHRASE or a corrupt key"
             ) from None
+        return self._checked(key, private, path)
+
+    def _checked(self, key: KeyInfo, private: object, path: Path) -> RSAKey:
         if not isinstance(private, rsa.RSAPrivateKey):
             raise KeyStoreError(f"{path} is not an RSA private key")
         jwk = RSAKey.import_key(private, {"alg": key.alg, "use": "sig"})
@@ -132,6 +146,14 @@ class FileBackend:
         stable, derived from the key, never reused). No manifest names it yet."""
         private = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
         kid = RSAKey.import_key(private).thumbprint()
+        self._write_key(kid, private)
+        return kid
+
+    def write_sealed(self, kid: str, private: RSAKey) -> None:
+        """A key brought from another store (keys migrate): its file, before the manifest."""
+        self._write_key(kid, cast(rsa.RSAPrivateKey, private.private_key))
+
+    def _write_key(self, kid: str, private: rsa.RSAPrivateKey) -> None:
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self.passphrase)
             if self.passphrase
@@ -141,7 +163,6 @@ class FileBackend:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         )
         self._write_atomic(self.directory / f"{kid}.pem", pem)
-        return kid
 
     def write_manifest(self, keys: list[KeyInfo]) -> None:
         data = {"version": FORMAT_VERSION, "keys": [k.to_manifest() for k in keys]}
