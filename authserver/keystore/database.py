@@ -89,6 +89,8 @@ class DatabaseBackend:
             raise KeyStoreError(f"{WHERE} {problem}" if problem.startswith("must")
                                 else f"{WHERE}: {problem}")
         self._sealed = {row.kid: row.encrypted_key for row in rows}
+        # Forget keys that were pruned or withdrawn.
+        self._opened = {kid: key for kid, key in self._opened.items() if kid in self._sealed}
         return keys, (int(version or 0),)
 
     def load_private(self, key: KeyInfo) -> RSAKey:
