@@ -14,6 +14,7 @@ from .db import Database
 from .keystore import KeyStore
 from .oauth import create_server
 from .oauth.metadata import server_metadata
+from .oauth.resources import OurApisValidator
 from .ops import audit, metrics, openapi, security_headers
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
@@ -44,13 +45,19 @@ def build_app(settings: Settings) -> Flask:
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
         clock=store.now,  # one clock for the whole app (tests move it instead of sleeping)
     )
+    # Userinfo, introspection and revocation serve tokens for every registered API.
+    own_validator = OurApisValidator(
+        settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
+        clock=store.now, registry=store.apis.registry,
+    )
     app.extensions.update({
         context.SETTINGS: settings,
         context.DATABASE: database,
         context.STORE: store,
         context.KEYSTORE: keystore,
         context.VALIDATOR: validator,
-        context.OAUTH_SERVER: create_server(app, settings, keystore, store, validator),
+        context.OWN_VALIDATOR: own_validator,
+        context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
         context.METADATA: server_metadata(settings.issuer),
     })

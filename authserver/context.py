@@ -25,6 +25,7 @@ STORE = "authserver.store"
 OAUTH_SERVER = "authserver.oauth2"
 THROTTLE = "authserver.throttle"
 VALIDATOR = "authserver.token_validator"
+OWN_VALIDATOR = "authserver.own_token_validator"
 METADATA = "authserver.metadata"
 OPENAPI = "authserver.openapi"
 
@@ -59,6 +60,11 @@ def throttle() -> FailureThrottle:
 
 def validator() -> AccessTokenValidator:
     return cast("AccessTokenValidator", _get(VALIDATOR))
+
+
+def own_validator() -> AccessTokenValidator:
+    """The validator of the server's own endpoints: a token for any registered API."""
+    return cast("AccessTokenValidator", _get(OWN_VALIDATOR))
 
 
 def metadata() -> dict[str, Any]:

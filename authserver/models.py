@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .hashing import secret_matches
-from .policy import ACR_PASSWORD, AMR_PASSWORD, SUPPORTED_SCOPES
+from .policy import ACR_PASSWORD, AMR_PASSWORD
 
 
 def now() -> int:
@@ -92,12 +92,12 @@ class Client(Base, ClientMixin):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
+        """Authlib's check at /oauth/authorize, after ours (policy.check_scope, which names
+        the scope at fault; an OpenID request has dropped the scopes nobody registered)."""
         allowed = scope_to_list(self.scope) or []
         if not scope:
             return list_to_scope(allowed)
-        # Scopes this server does not know were refused before this, except in an OpenID
-        # request, which ignores them (policy.check_scope): they are left out of the grant.
-        requested = [s for s in scope_to_list(scope) if s in SUPPORTED_SCOPES]
+        requested = scope_to_list(scope)
         if any(s not in allowed for s in requested):
             return None
         return list_to_scope(requested)
@@ -147,6 +147,8 @@ class RefreshTokenFamily(Base):
     # session it came from (sid), for the ID tokens of its refreshes and for userinfo.
     claims: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sid: Mapped[str | None] = mapped_column(String(43))
+    # The APIs (audiences) the grant covers (RFC 8707; oauth/resources.py).
+    resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -210,6 +212,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     used_at: Mapped[int | None] = mapped_column(BigInteger)
     claims: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sid: Mapped[str | None] = mapped_column(String(43))
+    # The APIs (audiences) the grant covers (RFC 8707; oauth/resources.py).
+    resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -249,9 +253,9 @@ class Consent(Base):
 
 
 class ClientsVersion(Base):
-    """One row whose version moves on every change to the clients table, in the same
-    transaction: the token endpoint's per-worker client cache (client_cache.py) trusts what it
-    holds only while this number is unchanged."""
+    """One row whose version moves on every change to the clients or the APIs (and their
+    scopes), in the same transaction: the per-worker caches of clients (client_cache.py) and
+    of the API registry (apis.py) trust what they hold only while this number is unchanged."""
 
     __tablename__ = "clients_version"
 
@@ -264,13 +268,43 @@ def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> N
     # Every ORM write of a Client (create, delete, rotate-secret, any later edit) passes here,
     # whichever session or process makes it. Raw SQL on `clients` must bump the version itself.
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, Client) for obj in changed):
+    if any(isinstance(obj, (Client, Api, ApiScope)) for obj in changed):
         session.execute(
             update(ClientsVersion)
             .where(ClientsVersion.id == 1)
             .values(version=ClientsVersion.version + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+class Api(Base):
+    """A resource server of the operator's (RFC 8707 resource indicators): tokens for it carry
+    its audience, only its scopes, and its lifetime when set. The built-in sample API is not
+    stored: it comes from AUTHSERVER_API_AUDIENCE (store/apis.py)."""
+
+    __tablename__ = "apis"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audience: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    access_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+
+    scopes: Mapped[list[ApiScope]] = relationship(
+        back_populates="api", cascade="all, delete-orphan", lazy="selectin",
+        order_by="ApiScope.name")
+
+
+class ApiScope(Base):
+    """A scope of an API; the name is unique across every API (one owner per scope)."""
+
+    __tablename__ = "api_scopes"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    api_id: Mapped[int] = mapped_column(ForeignKey("apis.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    api: Mapped[Api] = relationship(back_populates="scopes")
 
 
 class ClientAssertionUse(Base):

@@ -12,8 +12,13 @@ from typing import Protocol
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access",
-                    "notes:read", "notes:write")
+# The OpenID scopes: they belong to no API and may ride along in any request.
+OPENID_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+# The built-in sample API's scopes (INTERFACE.md): the default resource (store/apis.py); the
+# operator's own APIs add theirs at run time.
+SAMPLE_API_SCOPES = {"notes:read": "Read your notes", "notes:write": "Create notes in your name"}
+# What a new client gets by default, and what this server knows without any API registered.
+SUPPORTED_SCOPES = (*OPENID_SCOPES, *SAMPLE_API_SCOPES)
 # The standard claims each OpenID scope asks for (OIDC Core §5.4).
 SCOPE_CLAIMS = {
     "profile": ("name", "family_name", "given_name", "middle_name", "nickname",
@@ -58,15 +63,17 @@ class ScopedClient(Protocol):
 
 
 def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool,
+                known: frozenset[str] | tuple[str, ...] = SUPPORTED_SCOPES,
                 ignore_unknown: bool = False) -> None:
     """Unknown scopes, scopes the client may not have, and user scopes without a user are refused
-    by name rather than silently dropped (RFC 6749 §5.2 invalid_scope). An OpenID
+    by name rather than silently dropped (RFC 6749 §5.2 invalid_scope). `known` is every scope
+    the server has now (the OpenID scopes and every API's). An OpenID
     authentication request ignores the scopes it does not know instead (`ignore_unknown`,
     OIDC Core §3.1.2.1: "Scope values used that are not understood by an implementation
     SHOULD be ignored")."""
     allowed = scope_to_list(client.scope) or []
     for scope in scope_to_list(requested) or []:
-        if scope not in SUPPORTED_SCOPES:
+        if scope not in known:
             if ignore_unknown:
                 continue
             raise InvalidScopeError(f"unknown scope '{shown(scope)}'")

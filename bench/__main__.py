@@ -15,7 +15,8 @@ from . import inprocess
 def main() -> None:
     figures = {"in_process": {k: round(v, 3) for k, v in inprocess.measure().items()}}
     for name, module, extra in (("http", "bench.http", ["--peer"]),
-                                ("refresh_scale", "bench.refresh_scale", [])):
+                                ("refresh_scale", "bench.refresh_scale", []),
+                                ("api_scale", "bench.api_scale", [])):
         output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
                                 capture_output=True, text=True).stdout
         figures[name] = json.loads(output)

@@ -85,16 +85,19 @@ def eventually(check: Callable[[], T], done: Callable[[T], bool], *, within: flo
 
 
 @contextmanager
-def example_service(issuer: str) -> Iterator[str]:
-    """examples/protected_service.py in its own process, protecting /hello with tokens of
-    `issuer`; yields the /hello URL once it answers (or fails the test within 20 s)."""
-    port = free_port()
+def example_service(issuer: str, script: str = "protected_service.py", path: str = "/hello",
+                    port: int | None = None, **env: str) -> Iterator[str]:
+    """An examples/ service in its own process, protecting `path` with tokens of `issuer`
+    (`env`: its other variables, e.g. AUDIENCE); yields the URL once it answers (or fails the
+    test within 20 s)."""
+    port = port or free_port()
     service = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" /
-                             "protected_service.py"), "--port", str(port)],
-        env={**os.environ, "ISSUER": issuer}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" / script),
+         "--port", str(port)],
+        env={**os.environ, "ISSUER": issuer, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}/hello"
+    url = f"http://127.0.0.1:{port}{path}"
 
     def started() -> bool:
         try:

@@ -13,6 +13,7 @@ import click
 
 from ..db import migrate
 from ._common import load_settings
+from .apis import api
 from .clients import client
 from .db import db
 from .keys import keys
@@ -53,6 +54,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 
 main.add_command(client)
+main.add_command(api)
 main.add_command(user)
 main.add_command(keys)
 main.add_command(db)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Client
 from ..policy import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
+from ..store.apis import load_registry, sample_api
 from ..store.client_metadata import RegistrationError
 from ..store.clients import client_to_dict, find_client, register_client, rotate_client_secret
-from ._common import audit_admin, database_session, echo_json
+from ._common import audit_admin, database_session, echo_json, load_settings
 
 
 def _find(session: Session, client_id: str) -> Client:
@@ -34,7 +35,8 @@ def client() -> None:
               type=click.Choice(SUPPORTED_GRANT_TYPES),
               help="Allowed grant type (repeatable). Default: client_credentials.")
 @click.option("--scope", default=None,
-              help='Allowed scopes, space-separated, e.g. "profile notes:read".')
+              help='Allowed scopes, space-separated, e.g. "profile notes:read": OpenID scopes '
+                   "and scopes of registered APIs (`authserver api list`).")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="Registered redirect URI (repeatable), matched exactly.")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
@@ -65,6 +67,8 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
                 post_logout_redirect_uris=list(post_logout_redirect_uris),
                 auth_method=auth_method, jwks=jwks,
                 backchannel_logout_uri=backchannel_logout_uri,
+                known_scopes=load_registry(
+                    session, sample_api(load_settings().api_audience)).known_scopes,
             )
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None

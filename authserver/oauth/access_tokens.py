@@ -21,8 +21,9 @@ from ..config import Settings
 from ..hashing import new_secret
 from ..keystore import KeyStore
 from ..models import Client, RefreshTokenFamily, User
-from ..policy import SIGNING_ALG, machine_scope
+from ..policy import SIGNING_ALG
 from ..store import Store
+from .resources import Target
 
 
 @dataclass
@@ -36,10 +37,20 @@ class Signed:
 
 
 _last_signed: ContextVar[Signed | None] = ContextVar("last_signed", default=None)
-# The grant (refresh token family) the token being issued belongs to: set by the grants that
-# have a user (grants/linked.py), so the server's own endpoints can tell when it was revoked.
-_grant_id: ContextVar[str | None] = ContextVar("grant_id", default=None)
 GRANT_CLAIM = "grant_id"
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """What the token being generated is for, set by the grant (grants/linked.py): its API
+    (audience, scope, lifetime; resources.py) and, with a user, the grant (refresh token
+    family) it belongs to, so the server's own endpoints can tell when that was revoked."""
+
+    target: Target
+    grant_id: str | None
+
+
+_issuing: ContextVar[Issuing | None] = ContextVar("issuing", default=None)
 
 
 def last_signed() -> Signed | None:
@@ -47,13 +58,14 @@ def last_signed() -> Signed | None:
 
 
 @contextmanager
-def for_grant(grant_id: str) -> Iterator[None]:
-    """Tokens generated inside carry `grant_id` (a private claim, RFC 7519 §4.3)."""
-    reset = _grant_id.set(grant_id)
+def issuing(target: Target, grant_id: str | None) -> Iterator[None]:
+    """Tokens generated inside are for `target.api` with `target.scope`, and carry `grant_id`
+    (a private claim, RFC 7519 §4.3) when there is one."""
+    reset = _issuing.set(Issuing(target, grant_id))
     try:
         yield
     finally:
-        _grant_id.reset(reset)
+        _issuing.reset(reset)
 
 
 def grant_of(store: Store, claims: dict[str, Any]) -> RefreshTokenFamily | None:
@@ -82,9 +94,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             issuer=settings.issuer,
             alg=SIGNING_ALG,
             refresh_token_generator=lambda **_: new_secret(32),
-            expires_generator=lambda client, grant_type: settings.access_token_ttl,
+            expires_generator=self._lifetime,
         )
-        self.audience = settings.api_audience
+        self.default_ttl = settings.access_token_ttl
         self.keystore = keystore
 
     def get_jwks(self) -> KeySet:
@@ -94,12 +106,27 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             signed.kid = keyset.keys[0].kid  # the set's one key is the one that signs
         return keyset
 
+    @staticmethod
+    def _current() -> Issuing:
+        current = _issuing.get()
+        if current is None:
+            raise RuntimeError("an access token generated outside issuing()")  # a bug, not input
+        return current
+
+    def _lifetime(self, client: Client, grant_type: str) -> int:
+        ttl = self._current().target.api.access_token_ttl
+        return ttl if ttl is not None else self.default_ttl
+
+    def get_allowed_scope(self, client: Client, scope: str | None) -> str:  # type: ignore[override]
+        # The grant checked the scope and chose the API (resources.py): the token carries that.
+        return self._current().target.scope
+
     def get_audiences(self, client: Client, user: User | None, scope: str) -> str:
-        return self.audience
+        return self._current().target.api.audience
 
     def get_extra_claims(self, client: Client, grant_type: str, user: User | None,
                          scope: str) -> dict[str, Any]:
-        grant_id = _grant_id.get()
+        grant_id = self._current().grant_id
         return {GRANT_CLAIM: grant_id} if grant_id is not None and user is not None else {}
 
     def get_jti(self, client: Client, grant_type: str, user: User | None, scope: str) -> str:
@@ -119,8 +146,6 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         include_refresh_token = include_refresh_token and issues_refresh_token(client, user)
-        if not scope and user is None:
-            scope = machine_scope(client.scope)
         _last_signed.set(None)
         return super().generate(
             grant_type, client, user, scope, expires_in, include_refresh_token

@@ -8,13 +8,21 @@ from typing import Any
 from ..policy import (
     ACR_VALUES_SUPPORTED,
     CLIENT_ASSERTION_ALGS,
+    OPENID_SCOPES,
     SCOPE_CLAIMS,
     SIGNING_ALG,
     SUPPORTED_AUTH_METHODS,
     SUPPORTED_GRANT_TYPES,
     SUPPORTED_SCOPES,
 )
+from ..store.apis import ApiRegistry
 from .request_objects import REQUEST_OBJECT_ALGS
+
+
+def scopes_supported(registry: ApiRegistry) -> list[str]:
+    """The OpenID scopes, then every API's, the built-in sample API's first."""
+    return [*OPENID_SCOPES, *registry.owners]
+
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -30,7 +38,7 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "end_session_endpoint": f"{issuer}/oauth/logout",
-        "scopes_supported": list(SUPPORTED_SCOPES),
+        "scopes_supported": list(SUPPORTED_SCOPES),  # the registry's, at each request (wellknown)
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": list(SUPPORTED_GRANT_TYPES),

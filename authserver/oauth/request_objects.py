@@ -88,8 +88,8 @@ class RequestObjects(JWTAuthenticationRequest):
             if name in claims and name in raw and claims[name] != raw[name]:
                 raise InvalidRequestError(f"{name} differs inside and outside the request object",
                                           state=raw.get("state"))
-        params = {name: _as_parameter(value) for name, value in claims.items()
-                  if name not in _ENVELOPE}
+        params = {name: value if name == "resource" else _as_parameter(value)
+                  for name, value in claims.items() if name not in _ENVELOPE}
         params.setdefault("response_type", raw.get("response_type", ""))
         return params
 

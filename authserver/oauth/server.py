@@ -90,7 +90,7 @@ class OAuth2Server(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
         return self.store.clients.get(client_id)
 
-    def start_grant(self, request: Any, user: User, scope: str) -> str:
+    def start_grant(self, request: Any, user: User, scope: str, resources: list[str]) -> str:
         """The grant (a refresh token family) a new token response for a user belongs to,
         started before its access token is signed so the token can name it. Without refresh
         tokens to come it lives as long as the access token, then housekeeping prunes it."""
@@ -109,25 +109,28 @@ class OAuth2Server(AuthorizationServer):
             expires_at=expires_at,
             claims=code.claims if code is not None else None,
             sid=code.sid if code is not None else None,
+            resources=resources,
         )
-        request.grant_expires_at = expires_at
+        request.grant_expires_at, request.grant_scope = expires_at, scope
         return request.grant_id  # type: ignore[no-any-return]
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Store the refresh token, if one was issued, in its grant's family (started by
-        start_grant, or moved on by the refresh grant's claim); access tokens are JWTs."""
+        start_grant, or moved on by the refresh grant's claim); access tokens are JWTs. A
+        refresh token keeps the grant's whole scope: each access token has one API's part."""
         raw = token.get("refresh_token")
         if not raw:
             return
         previous = getattr(request, "refresh_token", None)
         if previous is not None:
             family_id, generation = previous.family_id, request.claimed_generation
-            expires_at = previous.family.expires_at
+            expires_at, scope = previous.family.expires_at, previous.family.scope
         else:
-            family_id, generation, expires_at = request.grant_id, 0, request.grant_expires_at
+            family_id, generation = request.grant_id, 0
+            expires_at, scope = request.grant_expires_at, request.grant_scope
         self.store.refresh_tokens.add(raw, family_id=family_id, generation=generation,
                                       client_id=request.client.client_id,
-                                      scope=token.get("scope", ""), expires_at=expires_at)
+                                      scope=scope, expires_at=expires_at)
 
     def create_oauth2_request(self, request: Any) -> Any:
         oauth_request = IssuerRequest(flask_request, self.settings.issuer)

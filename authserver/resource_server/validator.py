@@ -115,6 +115,11 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         if self.scope_insufficient(token.get("scope"), scopes):
             raise ScopeRequired(scopes)
 
+    def accepts_audience(self, audience: Any) -> bool:
+        """Whether a token with this `aud` is for us: ours, or ours among several."""
+        return audience == self.resource_server or (
+            isinstance(audience, list) and self.resource_server in audience)
+
     def claims_problem(self, claims: dict[str, Any], now: int, *,
                        leeway: int | None = None) -> str | None:
         """RFC 9068 §4 / RFC 7519 §4.1 checks, written out: joserfc's generic claims registry
@@ -126,10 +131,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
                 return f"the {name} claim is missing"
         if claims["iss"] != self.issuer:
             return "wrong issuer"
-        audience = claims["aud"]
-        if audience != self.resource_server and not (
-            isinstance(audience, list) and self.resource_server in audience
-        ):
+        if not self.accepts_audience(claims["aud"]):
             return "not meant for this resource server (aud)"
         for name in ("exp", "iat", "nbf"):
             if name in claims and not isinstance(claims[name], (int, float)):

@@ -1,7 +1,7 @@
 """The store: every SQL statement and transaction edge of a request lives below this package.
 
 `Store` is the request's unit of work over the scoped session. Protocol code and views call its
-repositories (clients, users, refresh_tokens, codes, consents, assertions, notes) and never see
+repositories (clients, apis, users, refresh_tokens, codes, consents, assertions, notes) and never see
 SQL. A repository method that writes declares it (`begin_write`) itself, after whatever
 authentication came first, so on SQLite no password check ever runs holding the write lock.
 The request's work is committed once its response is complete (the OAuth server does this for
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from ..db import WRITE_INTENT, Database
+from .apis import Apis
 from .assertions import Assertions
 from .clients import Clients
 from .codes import Codes
@@ -32,6 +33,7 @@ class Store:
         self.database = database
         self.clock = clock
         self.clients = Clients(self)
+        self.apis = Apis(self, database.settings.api_audience)
         self.users = Users(self)
         self.refresh_tokens = RefreshTokens(self)
         self.codes = Codes(self)
@@ -70,4 +72,5 @@ class Store:
 
     def close(self) -> None:
         """End the request: whatever was not committed is rolled back."""
+        self.clients.cache.forget_seen()
         self.database.scoped.remove()

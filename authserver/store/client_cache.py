@@ -74,7 +74,18 @@ class ClientCache:
         except self.engine.dialect.loaded_dbapi.Error:
             self._discard(connection)
             return None
-        return int(row[0]) if row is not None else None
+        version = int(row[0]) if row is not None else None
+        self._local.seen = version
+        return version
+
+    def version_seen(self) -> int | None:
+        """The version this thread read last in the current request (None if it read none):
+        the API registry trusts its copy by it, without a query of its own."""
+        return getattr(self._local, "seen", None)
+
+    def forget_seen(self) -> None:
+        """The request is over: the next one reads the version afresh."""
+        self._local.seen = None
 
     def _connect(self) -> Any:
         # Outside the pool: this connection lives as long as the worker, and only reads.

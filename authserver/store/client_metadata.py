@@ -142,9 +142,11 @@ def validate_backchannel_logout_uri(uri: str) -> str:
     return checked
 
 
-def validate_scope(scope: str) -> str:
+def validate_scope(scope: str, known: frozenset[str] | tuple[str, ...] = SUPPORTED_SCOPES) -> str:
+    """Every scope known: an OpenID scope or a registered API's (`known`)."""
     scopes = scope.split()
     for s in scopes:
-        if s not in SUPPORTED_SCOPES:
-            raise RegistrationError(f"unknown scope {s!r}")
+        if s not in known:
+            raise RegistrationError(f"unknown scope {s!r} (not an OpenID scope nor a scope of a "
+                                    "registered API: see `authserver api list`)")
     return " ".join(dict.fromkeys(scopes))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret, new_secret
 from ..models import Client
-from ..policy import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, default_scope
+from ..policy import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, SUPPORTED_SCOPES, default_scope
 from .client_cache import ClientCache
 from .client_metadata import (
     RegistrationError,
@@ -72,7 +72,9 @@ def register_client(
     auth_method: str | None = None,
     jwks: dict[str, Any] | None = None,
     backchannel_logout_uri: str | None = None,
+    known_scopes: frozenset[str] | None = None,
 ) -> RegisteredClient:
+    """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
     name = validate_name(name)
     method = auth_method or DEFAULT_AUTH_METHOD
     grants = validate_grants(list(grant_types or DEFAULT_GRANT_TYPES), method)
@@ -86,7 +88,8 @@ def register_client(
         backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
-    scope = validate_scope(scope if scope is not None else default_scope(grants))
+    scope = validate_scope(scope if scope is not None else default_scope(grants),
+                           known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
 
     # A secret only for the methods that use one.
     secret = new_secret(32) if method.startswith("client_secret") else None

@@ -32,7 +32,8 @@ class Codes:
 
     def save(self, code: str, *, client_id: str, user_id: int, redirect_uri: str, scope: str,
              nonce: str | None, code_challenge: str | None, code_challenge_method: str | None,
-             auth_time: int, claims: dict[str, Any] | None, sid: str | None, ttl: int) -> None:
+             auth_time: int, claims: dict[str, Any] | None, sid: str | None,
+             resources: list[str], ttl: int) -> None:
         now = self.store.now()
         self.store.begin_write().add(AuthorizationCode(
             code_hash=hash_secret(code),
@@ -46,6 +47,7 @@ class Codes:
             auth_time=auth_time,
             claims=claims,
             sid=sid,
+            resources=resources,
             created_at=now,
             expires_at=now + ttl,
         ))

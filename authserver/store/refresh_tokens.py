@@ -126,7 +126,8 @@ class RefreshTokens:
 
     def start_family(self, *, client_id: str, user_id: int, scope: str, auth_time: int,
                      authorization_code_id: int | None, expires_at: int,
-                     claims: dict[str, Any] | None = None, sid: str | None = None) -> str:
+                     claims: dict[str, Any] | None = None, sid: str | None = None,
+                     resources: list[str] | None = None) -> str:
         """A new grant's family (with or without refresh tokens to come); returns its id."""
         family_id = str(uuid.uuid4())
         self.store.begin_write().execute(_INSERT_FAMILY, {
@@ -141,6 +142,7 @@ class RefreshTokens:
             "authorization_code_id": authorization_code_id,
             "claims": claims,
             "sid": sid,
+            "resources": resources,
         })
         return family_id
 

@@ -41,9 +41,19 @@ SCOPE_WORDS = {
     "address": "See your postal address",
     "phone": "See your phone number",
     "offline_access": "Keep access while you are away (refresh tokens)",
-    "notes:read": "Read your notes",
-    "notes:write": "Create notes in your name",
 }
+
+
+def _scope_groups(scope: str) -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """The consent page's list: the OpenID scopes in our words, then each API by name with its
+    scopes' descriptions (the operator's text: Jinja escapes it)."""
+    registry = context.store().apis.registry()
+    groups: dict[str | None, list[tuple[str, str]]] = {}
+    for name in scope_to_list(scope) or []:
+        api = registry.owner(name)
+        words = SCOPE_WORDS.get(name) if api is None else registry.description(name)
+        groups.setdefault(api.name if api else None, []).append((name, words or name))
+    return list(groups.items())
 
 
 # Fields of our own pages' forms; everything else posted here is the authorization request.
@@ -146,7 +156,7 @@ def authorize() -> ResponseReturnValue:
     try:
         server = context.oauth_server()
         g.authorization_parameters = server.request_objects.parameters(
-            server, request.values.to_dict(), client)
+            server, _raw_parameters(), client)
     except OAuth2Error as error:
         # RFC 9101 §6.3: back to the redirect_uri given outside the object, if it is safe.
         if problem:
@@ -191,9 +201,22 @@ def authorize() -> ResponseReturnValue:
     return _answer(server, grant, user, client, consent_scope, decision == "allow")
 
 
+# RFC 8707 §2: the one parameter an authorization request may repeat.
+REPEATABLE = frozenset({"resource"})
+
+
 def _repeated_parameter() -> str | None:
     params = _params()
-    return next((name for name in params if len(params.getlist(name)) > 1), None)
+    return next((name for name in params
+                 if name not in REPEATABLE and len(params.getlist(name)) > 1), None)
+
+
+def _raw_parameters() -> dict[str, Any]:
+    """The request as sent, one value a name, but every `resource` (a list)."""
+    raw: dict[str, Any] = request.values.to_dict()
+    if "resource" in raw:
+        raw["resource"] = request.values.getlist("resource")
+    return raw
 
 
 def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:
@@ -224,8 +247,7 @@ def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str 
     if "none" in prompts:
         return _error_redirect(ConsentRequiredError(
             redirect_uri=_redirect_target(client), state=_params().get("state")))
-    scopes = [(s, SCOPE_WORDS.get(s, s)) for s in scope_to_list(scope) or []]
-    return _page("consent.html", client=client, user=user, scopes=scopes,
+    return _page("consent.html", client=client, user=user, scopes=_scope_groups(scope),
                  signed_in_at=auth_time())
 
 

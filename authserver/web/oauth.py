@@ -32,6 +32,9 @@ def _one_way_to_say_each_thing() -> Response | None:
     form = parameters()
     for name in form:
         if len(form.getlist(name)) > 1:
+            if name == "resource":  # RFC 8707 §2.2: a token is for one API (INTERFACE.md)
+                return error_response(400, "invalid_target",
+                                      "a token is for one API: give at most one resource")
             return error_response(400, "invalid_request",
                                   f"the parameter '{shown(name)}' is given more than once")
     header = request.headers.get("Authorization", "")

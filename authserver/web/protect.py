@@ -26,5 +26,14 @@ class _CurrentAppValidator(BearerTokenValidator):
         self._validator().validate_token(token, scopes, request, **kwargs)
 
 
+class _CurrentAppOwnValidator(_CurrentAppValidator):
+    def _validator(self) -> AccessTokenValidator:
+        return context.own_validator()
+
+
+# The sample APIs: tokens for the sample API's audience only.
 require_token = BearerProtector(on_failure=validation_failed)
 require_token.register_token_validator(_CurrentAppValidator())
+# The server's own endpoints (userinfo): a token for any registered API.
+require_token_for_any_api = BearerProtector(on_failure=validation_failed)
+require_token_for_any_api.register_token_validator(_CurrentAppOwnValidator())

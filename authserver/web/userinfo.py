@@ -13,13 +13,13 @@ from .. import context
 from ..errors import error_response
 from ..oauth.access_tokens import grant_of, grant_revoked
 from ..oauth.openid import user_claims
-from .protect import require_token
+from .protect import require_token_for_any_api
 
 bp = Blueprint("userinfo", __name__, url_prefix="/oauth")
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
-@require_token("openid")
+@require_token_for_any_api("openid")
 def userinfo() -> Response:
     store = context.store()
     user = store.users.by_sub(current_token["sub"])

@@ -5,17 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from .. import context
-from ..oauth.metadata import JWKS_PATH
+from ..oauth.metadata import JWKS_PATH, scopes_supported
 
 bp = Blueprint("wellknown", __name__)
-# Discovery changes only with a deployment: caches may keep it an hour.
-DISCOVERY_MAX_AGE = 3600
+# Discovery changes with a deployment, and its scopes_supported with every API registered:
+# caches may keep it five minutes.
+DISCOVERY_MAX_AGE = 300
 
 
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery() -> Response:
-    response = jsonify(context.metadata())
+    registry = context.store().apis.registry()
+    response = jsonify({**context.metadata(),
+                        "scopes_supported": scopes_supported(registry)})
     response.cache_control.public = True
     response.cache_control.max_age = DISCOVERY_MAX_AGE
     return response

@@ -13,17 +13,32 @@ from ... import events
 from ...models import AuthorizationCode, Client, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ...store.codes import Claim
-from .linked import LinkedToGrant
+from ..resources import grant_resources, resource_list
+from .linked import IssuesTokens
 
 
-class AuthorizationCodeGrant(LinkedToGrant, grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base64url
 
     def validate_requested_scope(self) -> None:
-        requested = self.request.payload.scope
-        check_scope(requested, self.request.client, has_user=True,
-                    ignore_unknown="openid" in (scope_to_list(requested) or []))
+        """At /oauth/authorize: the scope, and the resources the grant will cover (RFC 8707).
+        An OpenID request leaves out the scopes nobody registered (OIDC Core §3.1.2.1)."""
+        registry = self.server.store.apis.registry()
+        data = self.request.payload.data
+        requested = scope_to_list(data.get("scope")) or []
+        if "openid" in requested:
+            data["scope"] = " ".join(s for s in requested if s in registry.known_scopes)
+        check_scope(data.get("scope"), self.request.client, has_user=True,
+                    known=registry.known_scopes)
+        self.request.resources = grant_resources(registry, data.get("scope"),
+                                                 resource_list(data.get("resource")))
+
+    def grant_resources(self) -> list[str] | None:
+        return self.request.authorization_code.resources or []
+
+    def scope_was_asked(self) -> bool:
+        return False  # the code's scope: a scope parameter here means nothing (RFC 6749 §4.1.3)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         """The code, and the client added to the sign-in session's (whom its logout tells)."""
@@ -42,6 +57,7 @@ class AuthorizationCodeGrant(LinkedToGrant, grants.AuthorizationCodeGrant):
             auth_time=login_session.auth_time,
             claims=request.requested_claims,
             sid=login_session.sid,
+            resources=request.resources,
             ttl=self.server.settings.authorization_code_ttl,
         )
 

@@ -1,33 +1,60 @@
-"""Every token response for a user belongs to one grant: a refresh token family, started
-before the access token is signed (whether or not refresh tokens come with it), and named in
-the access token's `grant_id`. The server's own endpoints (userinfo, introspection) then stop
+"""What every grant does when it issues tokens: choose the one API the access token is for
+(resources.py, RFC 8707), and tie a token for a user to its grant.
+
+Every token response for a user belongs to one grant: a refresh token family, started before
+the access token is signed (whether or not refresh tokens come with it), and named in the
+access token's `grant_id`. The server's own endpoints (userinfo, introspection) then stop
 accepting the token once its grant is revoked: a replayed code, a reused refresh token, a
 password change (OIDC conformance oidcc-codereuse-30seconds). APIs that validate tokens
-locally cannot see that, and accept them until they expire."""
+locally cannot see that, and accept them until they expire. The family keeps the whole
+grant (every scope, every resource); each access token carries one API's share of it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ...models import User
-from ..access_tokens import for_grant
+from ...policy import machine_scope
+from ..access_tokens import issuing
+from ..resources import grant_resources, token_target
+from ..server import parameters
 
 
-class LinkedToGrant:
+class IssuesTokens:
     """Mixed in before an Authlib grant class: wraps its generate_token."""
 
     request: Any
     server: Any
 
-    def grant_id_for(self, user: User, scope: str) -> str:
+    def grant_resources(self) -> list[str] | None:
+        """The resources of the grant this request continues (a code, a refresh family);
+        None for a grant that starts here (client credentials, password)."""
+        return None
+
+    def scope_was_asked(self) -> bool:
+        """Whether the client asked for the scope in this request (else it is the grant's)."""
+        return self.request.payload.scope is not None
+
+    def grant_id_for(self, user: User, scope: str, resources: list[str]) -> str:
         """A new grant; the refresh grant continues the one its token belongs to."""
-        return self.server.start_grant(self.request, user, scope or "")  # type: ignore[no-any-return]
+        return self.server.start_grant(self.request, user, scope, resources)  # type: ignore[no-any-return]
 
     def generate_token(self, user: User | None = None, scope: str | None = None,
                        grant_type: str | None = None, expires_in: int | None = None,
                        include_refresh_token: bool = True) -> dict[str, Any]:
+        client = self.request.client
+        if not scope:  # RFC 6749 §3.3: the default is what the client may have
+            scope = client.scope if user is not None else machine_scope(client.scope)
+        registry = self.server.store.apis.registry()
+        named = parameters().getlist("resource")
+        grant = self.grant_resources()
+        target = token_target(registry, scope, named=named, explicit_scope=self.scope_was_asked(),
+                              grant=grant)
+        grant_id = None
+        if user is not None:
+            resources = grant if grant is not None else grant_resources(registry, scope, named)
+            grant_id = self.grant_id_for(user, scope, resources)
         generate = super().generate_token  # type: ignore[misc]
-        if user is None:
-            return generate(user, scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]
-        with for_grant(self.grant_id_for(user, scope or "")):
-            return generate(user, scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]
+        with issuing(target, grant_id):
+            return generate(user, target.scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]

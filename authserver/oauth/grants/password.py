@@ -7,14 +7,15 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from ...models import User
 from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
-from .linked import LinkedToGrant
+from .linked import IssuesTokens
 
 
-class PasswordGrant(LinkedToGrant, grants.ResourceOwnerPasswordCredentialsGrant):
+class PasswordGrant(IssuesTokens, grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def validate_requested_scope(self) -> None:
-        check_scope(self.request.payload.scope, self.request.client, has_user=True)
+        check_scope(self.request.payload.scope, self.request.client, has_user=True,
+                    known=self.server.store.apis.registry().known_scopes)
 
     def authenticate_user(self, username: str, password: str) -> User:
         user = self.server.store.users.authenticate(username, password)

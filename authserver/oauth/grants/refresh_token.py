@@ -9,10 +9,10 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from ... import events
 from ...models import RefreshToken, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS
-from .linked import LinkedToGrant
+from .linked import IssuesTokens
 
 
-class RefreshTokenGrant(LinkedToGrant, grants.RefreshTokenGrant):
+class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
     # Public clients (code flow with PKCE) refresh too; they are bound by the token's client_id.
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
     # Rotate on every use (RFC 9700 §4.14.2).
@@ -53,8 +53,13 @@ class RefreshTokenGrant(LinkedToGrant, grants.RefreshTokenGrant):
                       client_id=token.client_id, family=token.family_id, sub=token.family.user.sub)
         raise InvalidGrantError("refresh token already used; its grant has been revoked")
 
-    def grant_id_for(self, user: User, scope: str) -> str:
+    def grant_id_for(self, user: User, scope: str, resources: list[str]) -> str:
         return self.request.refresh_token.family_id  # type: ignore[no-any-return]
+
+    def grant_resources(self) -> list[str] | None:
+        # A family from before APIs were registered covers the default resource.
+        resources = self.request.refresh_token.family.resources
+        return resources or [self.server.store.apis.registry().default]
 
     def authenticate_user(self, refresh_token: RefreshToken) -> User:
         return refresh_token.family.user

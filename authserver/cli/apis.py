@@ -1,0 +1,102 @@
+"""`authserver api ...`: the operator's own APIs (resource servers, RFC 8707)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.orm import Session
+
+from ..store.apis import ApiInfo, ApiRegistry, create_api, delete_api, load_registry, sample_api
+from ..store.client_metadata import RegistrationError
+from ._common import audit_admin, database_session, echo_json, load_settings
+
+
+def _registry(session: Session) -> ApiRegistry:
+    return load_registry(session, sample_api(load_settings().api_audience))
+
+
+def _echo(api: ApiInfo) -> None:
+    ttl = api.access_token_ttl if api.access_token_ttl is not None else "(server default)"
+    click.echo(f"audience:          {api.audience}{'  (built in, default)' if api.built_in else ''}")
+    click.echo(f"name:              {api.name}")
+    click.echo(f"access_token_ttl:  {ttl}")
+    for scope in api.scopes:
+        click.echo(f"scope:             {scope.name}  {scope.description}")
+
+
+@click.group("api")
+def api() -> None:
+    """Register the APIs (resource servers) tokens are issued for."""
+
+
+@api.command("create")
+@click.option("--audience", required=True,
+              help="The API's identifier, an absolute https URI (http on loopback): the `aud` "
+                   "of its tokens and the `resource` clients ask for.")
+@click.option("--name", required=True, help="Shown on the consent page.")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              help='A scope it owns, "NAME" or "NAME=DESCRIPTION" (repeatable).')
+@click.option("--access-token-ttl", type=int, default=None,
+              help="Seconds its access tokens live (default: AUTHSERVER_ACCESS_TOKEN_TTL).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def create(audience: str, name: str, scopes: tuple[str, ...], access_token_ttl: int | None,
+           as_json: bool) -> None:
+    """Register an API. Its scopes are then accepted by `client create --scope`."""
+    with database_session() as session:
+        try:
+            created = create_api(session, _registry(session), audience=audience, name=name,
+                                 scopes=list(scopes), access_token_ttl=access_token_ttl)
+        except RegistrationError as exc:
+            raise click.UsageError(str(exc)) from None
+    audit_admin("api_created", audience=created.audience,
+                scopes=[s.name for s in created.scopes])
+    if as_json:
+        echo_json(created.to_dict())
+        return
+    _echo(created)
+
+
+@api.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def list_apis(as_json: bool) -> None:
+    """List the APIs, the built-in sample API first."""
+    with database_session() as session:
+        registry = _registry(session)
+    apis = sorted(registry.apis.values(), key=lambda a: (not a.built_in, a.audience))
+    if as_json:
+        echo_json({"apis": [a.to_dict() for a in apis]})
+        return
+    for found in apis:
+        scopes = " ".join(s.name for s in found.scopes)
+        click.echo(f"{found.audience}  {found.name}  [{scopes}]")
+
+
+@api.command("show")
+@click.argument("audience")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def show(audience: str, as_json: bool) -> None:
+    """Show one API."""
+    with database_session() as session:
+        found = _registry(session).apis.get(audience)
+    if found is None:
+        raise click.ClickException(f"no API with audience {audience!r}")
+    if as_json:
+        echo_json(found.to_dict())
+        return
+    _echo(found)
+
+
+@api.command("delete")
+@click.argument("audience")
+def delete(audience: str) -> None:
+    """Delete an API: tokens for it are no longer issued, and its scopes leave every client.
+    Its access tokens already issued stay valid until they expire."""
+    with database_session() as session:
+        try:
+            changed = delete_api(session, _registry(session), audience)
+        except RegistrationError as exc:
+            raise click.UsageError(str(exc)) from None
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    audit_admin("api_deleted", audience=audience, clients_changed=changed)
+    click.echo(f"deleted API {audience}" + (f" (its scopes left {len(changed)} clients)"
+                                            if changed else ""))
