@@ -320,3 +320,29 @@ def test_a_service_protected_as_one_api_refuses_tokens_for_another(
         refused = httpx.get(url, headers={"Authorization": f"Bearer {theirs}"})
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+def test_a_scope_removed_or_added_holds_from_the_next_request(server: ServerProcess) -> None:
+    api = _api(server, "changing", "keep", "drop", ttl=60)
+    names = {s["name"].split(":")[1]: s["name"] for s in api["scopes"]}
+    keep, drop = names["keep"], names["drop"]
+    auth = _machine(server, f"{keep} {drop}")
+    assert _token(server, auth, scope=drop).status_code == 200
+    added = f"{keep.split(':')[0]}:new"
+    changed = server.cli_json("api", "update", api["audience"], "--remove-scope", drop,
+                              "--add-scope", f"{added}=Something new", "--name", "Renamed",
+                              "--access-token-ttl", "0")
+    assert {s["name"] for s in changed["scopes"]} == {keep, added}
+    assert changed["name"] == "Renamed" and changed["access_token_ttl"] is None
+    for _ in range(6):  # on both workers
+        answer = _token(server, auth, scope=drop)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope"
+        kept = _token(server, auth, scope=keep).json()["access_token"]
+        assert _claims(kept)["exp"] - _claims(kept)["iat"] == 900  # the default again
+    shown = json.loads(server.cli("client", "show", auth[0], "--json").stdout)
+    assert shown["scope"] == keep
+    assert added in server.http.get("/.well-known/openid-configuration").json()["scopes_supported"]
+    last = server.cli("api", "update", api["audience"], "--remove-scope", keep, "--remove-scope",
+                      added, check=False)
+    assert last.returncode == 2 and "at least one scope" in last.stderr
+    assert server.cli_json("api", "show", api["audience"])["scopes"] == changed["scopes"]

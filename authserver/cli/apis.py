@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
-from ..store.apis import ApiInfo, ApiRegistry, create_api, delete_api, load_registry, sample_api
+from ..store.apis import (
+    ApiInfo,
+    ApiRegistry,
+    create_api,
+    delete_api,
+    load_registry,
+    sample_api,
+    update_api,
+)
 from ..store.client_metadata import RegistrationError
 from ._common import audit_admin, database_session, echo_json, load_settings
 
@@ -83,6 +91,36 @@ def show(audience: str, as_json: bool) -> None:
         echo_json(found.to_dict())
         return
     _echo(found)
+
+
+@api.command("update")
+@click.argument("audience")
+@click.option("--name", default=None, help="A new name.")
+@click.option("--add-scope", "add_scopes", multiple=True,
+              help='A scope to add, or to describe anew: "NAME[=DESCRIPTION]" (repeatable).')
+@click.option("--remove-scope", "remove_scopes", multiple=True,
+              help="A scope to remove; it leaves every client's registration (repeatable).")
+@click.option("--access-token-ttl", type=int, default=None,
+              help="Seconds its access tokens live; 0 returns to the server's default.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def update(audience: str, name: str | None, add_scopes: tuple[str, ...],
+           remove_scopes: tuple[str, ...], access_token_ttl: int | None, as_json: bool) -> None:
+    """Change an API, in one transaction; every worker follows from its next request."""
+    with database_session() as session:
+        try:
+            changed_api, changed = update_api(
+                session, _registry(session), audience, name=name, add_scopes=list(add_scopes),
+                remove_scopes=list(remove_scopes), access_token_ttl=access_token_ttl)
+        except RegistrationError as exc:
+            raise click.UsageError(str(exc)) from None
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    audit_admin("api_updated", audience=audience, added=list(add_scopes),
+                removed=list(remove_scopes), clients_changed=changed)
+    if as_json:
+        echo_json(changed_api.to_dict())
+        return
+    _echo(changed_api)
 
 
 @api.command("delete")

@@ -188,22 +188,70 @@ def create_api(session: Session, registry: ApiRegistry, *, audience: str, name: 
     return _info(api)
 
 
-def delete_api(session: Session, registry: ApiRegistry, audience: str) -> list[str]:
-    """Delete an API; its scopes leave every client's registration with it (one transaction).
-    Returns the client_ids that lost scopes."""
+def _stored(session: Session, registry: ApiRegistry, audience: str, doing: str) -> Api:
     if audience == registry.default:
-        raise RegistrationError("the built-in sample API is the default resource and cannot be "
-                                "deleted")
+        raise RegistrationError(f"the built-in sample API is the default resource and cannot be "
+                                f"{doing}")
     api = session.scalar(select(Api).where(Api.audience == audience))
     if api is None:
         raise LookupError(f"no API with audience {audience!r}")
-    gone = {s.name for s in api.scopes}
+    return api
+
+
+def _withdraw_scopes(session: Session, gone: set[str]) -> list[str]:
+    """Take scopes out of every client's registration; returns the client_ids changed."""
     changed = []
     for client in session.scalars(select(Client)):
         kept = [s for s in client.scope.split() if s not in gone]
         if len(kept) != len(client.scope.split()):
             client.scope = " ".join(kept)
             changed.append(client.client_id)
+    return changed
+
+
+def update_api(session: Session, registry: ApiRegistry, audience: str, *,
+               name: str | None = None, add_scopes: list[str] | None = None,
+               remove_scopes: list[str] | None = None,
+               access_token_ttl: int | None = None) -> tuple[ApiInfo, list[str]]:
+    """Rename, add scopes, remove scopes (they leave every client too), or set the token
+    lifetime (0: back to the server's default); all in one transaction. Returns the API and
+    the client_ids that lost scopes."""
+    api = _stored(session, registry, audience, "changed")
+    if name is not None:
+        if not name.strip() or len(name) > 200 or not name.isprintable():
+            raise RegistrationError("the API name must be printable text of 1 to 200 characters")
+        api.name = name.strip()
+    if access_token_ttl is not None:
+        if access_token_ttl < 0:
+            raise RegistrationError("--access-token-ttl must be at least 1 second (0: default)")
+        api.access_token_ttl = access_token_ttl or None
+    owned = {s.name: s for s in api.scopes}
+    for scope in remove_scopes or []:
+        if scope not in owned:
+            raise RegistrationError(f"the API {audience!r} has no scope {scope!r}")
+        api.scopes.remove(owned.pop(scope))
+    for scope, description in parse_scopes(add_scopes) if add_scopes else []:
+        if scope in owned:
+            owned[scope].description = description
+            continue
+        if scope in OPENID_SCOPES:
+            raise RegistrationError(f"scope {scope!r} is an OpenID scope; it belongs to no API")
+        owner = registry.owner(scope)
+        if owner is not None:
+            raise RegistrationError(f"scope {scope!r} belongs to the API {owner.audience!r}")
+        api.scopes.append(ApiScope(name=scope, description=description))
+    if not api.scopes:
+        raise RegistrationError("an API keeps at least one scope (delete the API instead)")
+    changed = _withdraw_scopes(session, set(remove_scopes or []))
+    session.flush()
+    return _info(api), changed
+
+
+def delete_api(session: Session, registry: ApiRegistry, audience: str) -> list[str]:
+    """Delete an API; its scopes leave every client's registration with it (one transaction).
+    Returns the client_ids that lost scopes."""
+    api = _stored(session, registry, audience, "deleted")
+    changed = _withdraw_scopes(session, {s.name for s in api.scopes})
     session.delete(api)
     session.flush()
     return changed
