@@ -19,7 +19,7 @@ from .ops import audit, metrics, openapi, security_headers
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
 from .store import Store
-from .web import api, authorize, health, logout, oauth, session, userinfo, wellknown
+from .web import api, authorize, health, logout, oauth, register, session, userinfo, wellknown
 
 # Token requests are small forms; anything larger is refused before it is parsed.
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -59,7 +59,8 @@ def build_app(settings: Settings) -> Flask:
         context.OWN_VALIDATOR: own_validator,
         context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
-        context.METADATA: server_metadata(settings.issuer),
+        context.METADATA: server_metadata(settings.issuer,
+                                          registration=settings.registration != "off"),
     })
     audit.configure(settings.audit_log)
     if settings.trusted_proxies:
@@ -70,7 +71,7 @@ def build_app(settings: Settings) -> Flask:
     session.configure_sessions(app, settings)
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, logout.bp, userinfo.bp, api.bp,
-                      health.bp):
+                      health.bp, register.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

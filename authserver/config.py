@@ -125,6 +125,11 @@ class Settings:
     # Strict-Transport-Security max-age sent on every response when the issuer is https
     # (OWASP ASVS V14.4); 0 sends none (a TLS proxy in front may set it instead).
     hsts_max_age: int = _setting(ONE_YEAR, SECONDS)
+    # Dynamic client registration (RFC 7591): off, with an initial access token, or open.
+    registration: str = _setting("off", _one_of("off", "token", "open"))
+    # The most a client that registers itself may ask for (the operator's registrations,
+    # with `client create`, are not bound by it).
+    registration_scopes: str = _setting("openid profile email address phone offline_access")
     # How long one back-channel logout POST may take (OIDC Back-Channel Logout §2.5).
     backchannel_logout_timeout: int = _setting(5, POSITIVE_SECONDS)
 

@@ -74,6 +74,8 @@ class Client(Base, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Its RFC 7592 registration access token (hashed), when it registered itself.
+    registration_access_token_hash: Mapped[str | None] = mapped_column(String(64))
     # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2) and signed
     # request objects (RFC 9101).
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -275,6 +277,19 @@ def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> N
             .values(version=ClientsVersion.version + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+class InitialAccessToken(Base):
+    """A token an operator hands out (`authserver registration-token create`) that lets one
+    client register itself (RFC 7591 §3): stored hashed, used once, until it expires."""
+
+    __tablename__ = "initial_access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
+    client_id: Mapped[str | None] = mapped_column(String(64))  # the client it registered
 
 
 class Api(Base):

@@ -9,6 +9,8 @@ down, but under CI=true an unreachable PostgreSQL is a failure, never a silent s
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from authserver.keystore import KeyStore
 from .helpers import REDIRECT, make_client, make_user
 from .support import ServerProcess, copy_keys, start_server
 
+RP_DIR = Path(__file__).resolve().parent / "rp"
 POSTGRES_URL = os.environ.get(
     "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -118,12 +121,14 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
     key_template: Path,
 ) -> Iterator[ServerProcess]:
-    """A real `authserver serve` (gunicorn, 2 workers) on a free port, shared by a module."""
+    """A real `authserver serve` (gunicorn, 2 workers) on a free port, shared by a module; a
+    module's SERVER_ENV (a dict) adds settings."""
     tmp_path = tmp_path_factory.mktemp("server")
     urls = _database_url(request, tmp_path)
     url = next(urls)
     keys_dir = copy_keys(key_template, tmp_path)
-    process = start_server(tmp_path, database_url=url, keys_dir=keys_dir)
+    process = start_server(tmp_path, database_url=url, keys_dir=keys_dir,
+                           extra_env=getattr(request.module, "SERVER_ENV", None))
     try:
         yield process
     finally:
@@ -158,3 +163,15 @@ def public_client(app: Flask) -> str:
         auth_method="none",
     )
     return client_id
+
+
+@pytest.fixture(scope="module")
+def node_rp() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm are needed for the relying-party test")
+        pytest.skip("node/npm not installed")
+    if not (RP_DIR / "node_modules" / "openid-client").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
+                       capture_output=True, timeout=300)
+    return RP_DIR / "rp.mjs"

@@ -17,12 +17,14 @@ from sqlalchemy import func, insert, select
 from authserver.cli import main
 from authserver.models import (
     AuthorizationCode,
+    InitialAccessToken,
     LoginSession,
     RefreshToken,
     RefreshTokenFamily,
     User,
 )
 from authserver.store.housekeeping import prune
+from authserver.store.registration import create_initial_access_token
 
 from .conftest import POSTGRES_URL
 from .helpers import basic, make_client, make_user, password_grant
@@ -179,3 +181,14 @@ def test_database_outage_gives_503_and_the_server_recovers(
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_prune_deletes_expired_initial_access_tokens_only(app: Flask) -> None:
+    database = app.extensions["authserver.db"]
+    now = int(time.time())
+    with database.session() as session:
+        create_initial_access_token(session, now=now - 100, ttl=10)  # expired
+        create_initial_access_token(session, now=now, ttl=600)
+    assert prune(database.session_factory).initial_access_tokens == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(InitialAccessToken)) == 1

@@ -6,14 +6,11 @@ iss and ID token checks), userinfo, logout, and receives the back-channel logout
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from .helpers import csrf, pkce
 from .support import ServerProcess
@@ -21,18 +18,6 @@ from .support import ServerProcess
 RP_DIR = Path(__file__).resolve().parent / "rp"
 REDIRECT = "http://127.0.0.1:9/rp-callback"
 SIGNED_OUT = "http://127.0.0.1:9/rp-signed-out"
-
-
-@pytest.fixture(scope="module")
-def node_rp() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI"):
-            pytest.fail("node and npm are needed for the relying-party test")
-        pytest.skip("node/npm not installed")
-    if not (RP_DIR / "node_modules" / "openid-client").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
-                       capture_output=True, timeout=300)
-    return RP_DIR / "rp.mjs"
 
 
 def _line(rp: subprocess.Popen[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .apis import api
 from .clients import client
 from .db import db
 from .keys import keys
+from .registration import registration_token
 from .users import user
 
 
@@ -55,6 +56,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 main.add_command(client)
 main.add_command(api)
+main.add_command(registration_token)
 main.add_command(user)
 main.add_command(keys)
 main.add_command(db)

@@ -19,6 +19,7 @@ from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
 from .openid import IDTokenIssuer, OpenIDCodeIssuer
 from .pkce import StrictCodeChallenge
 from .private_key_jwt import AUTH_METHOD, PrivateKeyJWT
+from .registration import Configuration, Registration
 from .revocation import AccessTokenRevocation, RefreshTokenRevocation
 from .server import OAuth2Server
 
@@ -48,4 +49,6 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_endpoint(AccessTokenRevocation(validator))
     server.register_endpoint(RefreshTokenRevocation(store))
     server.register_endpoint(EndSession(settings.issuer, keystore))
+    server.register_endpoint(Registration(settings, store))
+    server.register_endpoint(Configuration(settings, store))
     return server

@@ -27,7 +27,7 @@ def scopes_supported(registry: ApiRegistry) -> list[str]:
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def server_metadata(issuer: str) -> dict[str, Any]:
+def server_metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
     introspection_methods = [m for m in SUPPORTED_AUTH_METHODS if m != "none"]
     return {
         "issuer": issuer,
@@ -68,4 +68,6 @@ def server_metadata(issuer: str) -> dict[str, Any]:
         # OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid.
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
+        # RFC 8414 §2 / OIDC Discovery §3: only when AUTHSERVER_REGISTRATION is on.
+        **({"registration_endpoint": f"{issuer}/oauth/register"} if registration else {}),
     }

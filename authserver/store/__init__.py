@@ -25,6 +25,7 @@ from .consents import Consents
 from .login_sessions import LoginSessions
 from .notes import Notes
 from .refresh_tokens import RefreshTokens
+from .registration import Registrations
 from .users import Users
 
 
@@ -41,6 +42,7 @@ class Store:
         self.login_sessions = LoginSessions(self)
         self.assertions = Assertions(self)
         self.notes = Notes(self)
+        self.registrations = Registrations(self)
 
     def now(self) -> int:
         return int(self.clock())

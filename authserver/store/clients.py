@@ -61,6 +61,48 @@ def find_client(session: Session, client_id: str) -> Client | None:
     return session.scalar(select(Client).where(Client.client_id == client_id))
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What a client registers, as given (the CLI's options, or RFC 7591 JSON)."""
+
+    name: str
+    grant_types: list[str] | None = None
+    scope: str | None = None
+    redirect_uris: list[str] | None = None
+    post_logout_redirect_uris: list[str] | None = None
+    auth_method: str | None = None
+    jwks: dict[str, Any] | None = None
+    backchannel_logout_uri: str | None = None
+
+
+def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
+              default_scope_for: Any = default_scope) -> dict[str, Any]:
+    """Every check of a registration, one code path for `client create` and for RFC 7591/7592
+    (`default_scope_for(grants)`: the scope when none is asked for). Returns the columns."""
+    name = validate_name(metadata.name)
+    method = metadata.auth_method or DEFAULT_AUTH_METHOD
+    grants = validate_grants(list(metadata.grant_types or DEFAULT_GRANT_TYPES), method)
+    jwks = validate_keys(method, metadata.jwks)
+    uris = [validate_redirect_uri(u) for u in dict.fromkeys(metadata.redirect_uris or [])]
+    logout_uris = [validate_redirect_uri(u)
+                   for u in dict.fromkeys(metadata.post_logout_redirect_uris or [])]
+    backchannel_logout_uri = metadata.backchannel_logout_uri
+    if backchannel_logout_uri is not None:
+        if "authorization_code" not in grants:
+            raise RegistrationError("back-channel logout needs the authorization_code grant "
+                                    "(the sign-in it logs out from)")
+        backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
+    if "authorization_code" in grants and not uris:
+        raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
+    scope = validate_scope(
+        metadata.scope if metadata.scope is not None else default_scope_for(grants),
+        known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
+    return {"name": name, "grant_types": grants, "redirect_uris": uris,
+            "post_logout_redirect_uris": logout_uris, "scope": scope,
+            "token_endpoint_auth_method": method, "jwks": jwks,
+            "backchannel_logout_uri": backchannel_logout_uri}
+
+
 def register_client(
     session: Session,
     *,
@@ -73,42 +115,42 @@ def register_client(
     jwks: dict[str, Any] | None = None,
     backchannel_logout_uri: str | None = None,
     known_scopes: frozenset[str] | None = None,
+    default_scope_for: Any = default_scope,
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
-    name = validate_name(name)
-    method = auth_method or DEFAULT_AUTH_METHOD
-    grants = validate_grants(list(grant_types or DEFAULT_GRANT_TYPES), method)
-    jwks = validate_keys(method, jwks)
-    uris = [validate_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
-    logout_uris = [validate_redirect_uri(u) for u in dict.fromkeys(post_logout_redirect_uris or [])]
-    if backchannel_logout_uri is not None:
-        if "authorization_code" not in grants:
-            raise RegistrationError("back-channel logout needs the authorization_code grant "
-                                    "(the sign-in it logs out from)")
-        backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
-    if "authorization_code" in grants and not uris:
-        raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
-    scope = validate_scope(scope if scope is not None else default_scope(grants),
-                           known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
-
+    columns = validated(Metadata(name, grant_types, scope, redirect_uris,
+                                 post_logout_redirect_uris, auth_method, jwks,
+                                 backchannel_logout_uri), known_scopes, default_scope_for)
     # A secret only for the methods that use one.
+    method = columns["token_endpoint_auth_method"]
     secret = new_secret(32) if method.startswith("client_secret") else None
     client = Client(
         # Hex, so that an id never starts with "-" and reads as an option on a command line.
         client_id=secrets.token_hex(16),
         client_secret_hash=hash_secret(secret) if secret else None,
-        name=name,
-        grant_types=grants,
-        redirect_uris=uris,
-        post_logout_redirect_uris=logout_uris,
-        scope=scope,
-        token_endpoint_auth_method=method,
-        jwks=jwks,
-        backchannel_logout_uri=backchannel_logout_uri,
+        **columns,
     )
     session.add(client)
     session.flush()
     return RegisteredClient(client=client, client_secret=secret)
+
+
+def update_client(client: Client, metadata: Metadata, known_scopes: frozenset[str],
+                  default_scope_for: Any = default_scope) -> str | None:
+    """Replace a client's registration (RFC 7592 §2.2: the request is the whole new one),
+    with the checks of a new one. A change of auth method to one with a secret issues a new
+    secret (returned); to one without, the secret goes."""
+    columns = validated(metadata, known_scopes, default_scope_for)
+    secret = None
+    uses_secret = columns["token_endpoint_auth_method"].startswith("client_secret")
+    if uses_secret and client.client_secret_hash is None:
+        secret = new_secret(32)
+        client.client_secret_hash = hash_secret(secret)
+    elif not uses_secret:
+        client.client_secret_hash = None
+    for name, value in columns.items():
+        setattr(client, name, value)
+    return secret
 
 
 def rotate_client_secret(client: Client) -> str:

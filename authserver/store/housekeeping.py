@@ -1,5 +1,5 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
-used client assertions, ended or expired sign-in sessions.
+used client assertions, ended or expired sign-in sessions, expired initial access tokens.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -19,6 +19,7 @@ from ..db import WRITE_INTENT
 from ..models import (
     AuthorizationCode,
     ClientAssertionUse,
+    InitialAccessToken,
     LoginSession,
     RefreshToken,
     RefreshTokenFamily,
@@ -35,6 +36,7 @@ class PruneCounts:
     refresh_token_families: int = 0
     client_assertion_uses: int = 0
     login_sessions: int = 0
+    initial_access_tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -86,5 +88,9 @@ def prune(
         session_factory, LoginSession,
         or_(LoginSession.expires_at < now, LoginSession.ended_at.is_not(None)), batch_size,
         key=LoginSession.id_hash,
+    )
+    counts.initial_access_tokens = _delete_in_batches(
+        session_factory, InitialAccessToken, InitialAccessToken.expires_at < now, batch_size,
+        key=InitialAccessToken.token_hash,
     )
     return counts
