@@ -19,7 +19,18 @@ from .ops import audit, metrics, openapi, security_headers
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
 from .store import Store
-from .web import api, authorize, health, logout, oauth, register, session, userinfo, wellknown
+from .web import (
+    api,
+    authorize,
+    device,
+    health,
+    logout,
+    oauth,
+    register,
+    session,
+    userinfo,
+    wellknown,
+)
 
 # Token requests are small forms; anything larger is refused before it is parsed.
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -71,7 +82,7 @@ def build_app(settings: Settings) -> Flask:
     session.configure_sessions(app, settings)
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, logout.bp, userinfo.bp, api.bp,
-                      health.bp, register.bp):
+                      health.bp, register.bp, device.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

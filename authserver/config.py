@@ -109,6 +109,8 @@ class Settings:
     # Seconds a just-rotated refresh token is still accepted (only the immediately previous one).
     refresh_grace_seconds: int = _setting(0, SECONDS)
     authorization_code_ttl: int = _setting(60, POSITIVE_SECONDS)
+    # How long a device code (RFC 8628) waits for its user.
+    device_code_ttl: int = _setting(600, POSITIVE_SECONDS)
     leeway: int = _setting(60, SECONDS)
     jwks_max_age: int = _setting(600, SECONDS)
     db_pool_size: int = _setting(5, _whole(1, "connections"))

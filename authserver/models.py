@@ -238,6 +238,43 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
         return list(AMR_PASSWORD)
 
 
+class DeviceAuthorization(Base):
+    """A device authorization request (RFC 8628 §3.1): its device code and user code, stored
+    hashed; pending until the user approves or denies it at /device, then claimed once."""
+
+    __tablename__ = "device_authorizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(Text)
+    resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # pending -> approved | denied; approved -> used (its tokens were issued).
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    auth_time: Mapped[int | None] = mapped_column(BigInteger)
+    interval: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+    # Authlib's DeviceCredentialMixin (rfc8628), read by its DeviceCodeGrant.
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_user_code(self) -> str:
+        return ""  # only its hash is kept
+
+    def is_expired(self, at: int | None = None) -> bool:
+        return self.expires_at <= (now() if at is None else at)
+
+
 class Consent(Base):
     """The scopes a user has allowed a client, remembered so the consent page is asked once."""
 

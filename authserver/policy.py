@@ -28,15 +28,17 @@ SCOPE_CLAIMS = {
     "address": ("address",),
     "phone": ("phone_number", "phone_number_verified"),
 }
-SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628
+SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token",
+                         DEVICE_CODE_GRANT)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Scopes that only mean something when a user is behind the token.
 USER_ONLY_SCOPES = frozenset({"openid", "offline_access"})
 # Grants that act for a user (and so may carry the user-only scopes).
-USER_GRANT_TYPES = frozenset({"password", "authorization_code"})
+USER_GRANT_TYPES = frozenset({"password", "authorization_code", DEVICE_CODE_GRANT})
 # Grants a public client (no secret) may use: the others would hand tokens to anyone.
-PUBLIC_CLIENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
+PUBLIC_CLIENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token", DEVICE_CODE_GRANT})
 DEFAULT_GRANT_TYPES = ("client_credentials",)
 DEFAULT_AUTH_METHOD = "client_secret_basic"
 

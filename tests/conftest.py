@@ -29,6 +29,11 @@ from .helpers import REDIRECT, make_client, make_user
 from .support import ServerProcess, copy_keys, start_server
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 POSTGRES_URL = os.environ.get(
     "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -175,3 +180,12 @@ def node_rp() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
                        capture_output=True, timeout=300)
     return RP_DIR / "rp.mjs"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs it")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return CHROMIUM

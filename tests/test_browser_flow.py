@@ -4,33 +4,16 @@ state; the code is exchanged with PKCE. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-
+from .conftest import CHROMIUM_ARGS
 from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 REDIRECT = "http://127.0.0.1:9/callback"  # nothing listens: the browser's request is intercepted
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return CHROMIUM
 
 
 def test_browser_logs_in_consents_and_the_code_is_exchanged(

@@ -13,6 +13,7 @@ from ..keystore import KeyStore
 from ..resource_server import AccessTokenValidator
 from ..store import Store
 from .access_tokens import AccessTokenGenerator
+from .device import DeviceAuthorizationRequests, DeviceCodeGrant
 from .end_session import EndSession
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant
 from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
@@ -39,6 +40,7 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(PasswordGrant, [id_tokens])
     server.register_grant(RefreshTokenGrant, [id_tokens])
+    server.register_grant(DeviceCodeGrant, [id_tokens])
     server.register_grant(
         AuthorizationCodeGrant,
         [StrictCodeChallenge(required=True), OpenIDCodeIssuer(settings, keystore, store)],
@@ -49,6 +51,7 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_endpoint(AccessTokenRevocation(validator))
     server.register_endpoint(RefreshTokenRevocation(store))
     server.register_endpoint(EndSession(settings.issuer, keystore))
+    server.register_endpoint(DeviceAuthorizationRequests(settings, store))
     server.register_endpoint(Registration(settings, store))
     server.register_endpoint(Configuration(settings, store))
     return server

@@ -35,6 +35,7 @@ def server_metadata(issuer: str, *, registration: bool = False) -> dict[str, Any
         "token_endpoint": f"{issuer}/oauth/token",
         "jwks_uri": f"{issuer}{JWKS_PATH}",
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "end_session_endpoint": f"{issuer}/oauth/logout",

@@ -78,6 +78,8 @@ class IDTokenIssuer(OpenIDToken):
         refresh_token = getattr(request, "refresh_token", None)
         if refresh_token is not None:
             claims["auth_time"] = refresh_token.family.auth_time
+        elif getattr(request, "grant_auth_time", None):  # a device approval (device.py)
+            claims["auth_time"] = request.grant_auth_time
         grant = grant_of_request(request)
         if grant is not None:
             if grant.sid:

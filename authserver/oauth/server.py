@@ -100,11 +100,14 @@ class OAuth2Server(AuthorizationServer):
         else:
             expires_at = now + self.settings.access_token_ttl
         code = getattr(request, "authorization_code", None)
+        # When the user signed in: the code's, a device approval's (device.py), else now.
+        auth_time = code.auth_time if code is not None else (
+            getattr(request, "grant_auth_time", None) or now)
         request.grant_id = self.store.refresh_tokens.start_family(
             client_id=request.client.client_id,
             user_id=user.id,
             scope=scope,
-            auth_time=code.auth_time if code is not None else now,
+            auth_time=auth_time,
             authorization_code_id=code.id if code is not None else None,
             expires_at=expires_at,
             claims=code.claims if code is not None else None,

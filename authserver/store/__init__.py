@@ -22,6 +22,7 @@ from .assertions import Assertions
 from .clients import Clients
 from .codes import Codes
 from .consents import Consents
+from .devices import Devices
 from .login_sessions import LoginSessions
 from .notes import Notes
 from .refresh_tokens import RefreshTokens
@@ -43,6 +44,7 @@ class Store:
         self.assertions = Assertions(self)
         self.notes = Notes(self)
         self.registrations = Registrations(self)
+        self.devices = Devices(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -1,5 +1,6 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
-used client assertions, ended or expired sign-in sessions, expired initial access tokens.
+used client assertions, ended or expired sign-in sessions, expired initial access tokens
+and device authorizations.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -19,6 +20,7 @@ from ..db import WRITE_INTENT
 from ..models import (
     AuthorizationCode,
     ClientAssertionUse,
+    DeviceAuthorization,
     InitialAccessToken,
     LoginSession,
     RefreshToken,
@@ -37,6 +39,7 @@ class PruneCounts:
     client_assertion_uses: int = 0
     login_sessions: int = 0
     initial_access_tokens: int = 0
+    device_authorizations: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -93,4 +96,6 @@ def prune(
         session_factory, InitialAccessToken, InitialAccessToken.expires_at < now, batch_size,
         key=InitialAccessToken.token_hash,
     )
+    counts.device_authorizations = _delete_in_batches(
+        session_factory, DeviceAuthorization, DeviceAuthorization.expires_at < now, batch_size)
     return counts

@@ -27,8 +27,8 @@ from .session import (
     csrf_token,
     csrf_valid,
     login_session,
-    sign_in,
     signed_in_user,
+    try_login,
 )
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
@@ -44,7 +44,7 @@ SCOPE_WORDS = {
 }
 
 
-def _scope_groups(scope: str) -> list[tuple[str | None, list[tuple[str, str]]]]:
+def scope_groups(scope: str) -> list[tuple[str | None, list[tuple[str, str]]]]:
     """The consent page's list: the OpenID scopes in our words, then each API by name with its
     scopes' descriptions (the operator's text: Jinja escapes it)."""
     registry = context.store().apis.registry()
@@ -121,25 +121,6 @@ def _error_redirect(error: OAuth2Error) -> Response:
 def _max_age() -> int | None:
     raw = _params().get("max_age")  # checked by authorize() already
     return int(raw) if raw is not None and is_ascii_digits(raw) else None
-
-
-def _try_login() -> tuple[User | None, str | None]:
-    username = request.form.get("username", "")
-    password = request.form.get("password", "")
-    address = request.remote_addr or "-"
-    throttle = context.throttle()
-    wait = throttle.retry_after("user", username, address)
-    if wait:
-        events.record("login.refused", "throttled", username=username, address=address)
-        return None, f"Too many failed sign-ins. Try again in {wait} seconds."
-    user = context.store().users.authenticate(username, password)
-    if user is None:
-        throttle.failed("user", username, address)
-        events.record("login.refused", "failure", username=username, address=address)
-        return None, "That username and password do not match."
-    sign_in(user)
-    events.record("login.succeeded", sub=user.sub, address=address)
-    return user, None
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -225,7 +206,7 @@ def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:
     shown right after a sign-in names that sign-in (`signed_in_at`): its decision is taken
     for the same user, or prompt=login and max_age=0 would ask for the password for ever."""
     if "username" in request.form:
-        return _try_login()
+        return try_login()
     if "decision" in request.form and request.form.get("signed_in_at") == str(auth_time()):
         return signed_in_user(), None
     if "login" in prompts:
@@ -247,7 +228,7 @@ def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str 
     if "none" in prompts:
         return _error_redirect(ConsentRequiredError(
             redirect_uri=_redirect_target(client), state=_params().get("state")))
-    return _page("consent.html", client=client, user=user, scopes=_scope_groups(scope),
+    return _page("consent.html", client=client, user=user, scopes=scope_groups(scope),
                  signed_in_at=auth_time())
 
 

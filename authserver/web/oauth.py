@@ -136,3 +136,9 @@ def revoke() -> Response:
 @bp.post("/introspect")
 def introspect() -> Response:
     return context.oauth_server().create_endpoint_response("introspection")
+
+
+@bp.post("/device_authorization")
+def device_authorization() -> Response:
+    """RFC 8628 §3.1: a device asks for a device code and a user code."""
+    return context.oauth_server().create_endpoint_response("device_authorization")

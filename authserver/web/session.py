@@ -13,10 +13,10 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Request, g, session
+from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from .. import context
+from .. import context, events
 from ..config import Settings
 from ..models import LoginSession, User
 
@@ -91,6 +91,27 @@ def sign_in(user: User) -> None:
     session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME)
     session["sid"] = session_id
     g.pop("login_session", None)
+
+
+def try_login() -> tuple[User | None, str | None]:
+    """The login form just posted: the user, signed in, or the error the page shows. Failed
+    attempts are throttled per account and address, and audited."""
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    address = request.remote_addr or "-"
+    throttle = context.throttle()
+    wait = throttle.retry_after("user", username, address)
+    if wait:
+        events.record("login.refused", "throttled", username=username, address=address)
+        return None, f"Too many failed sign-ins. Try again in {wait} seconds."
+    user = context.store().users.authenticate(username, password)
+    if user is None:
+        throttle.failed("user", username, address)
+        events.record("login.refused", "failure", username=username, address=address)
+        return None, "That username and password do not match."
+    sign_in(user)
+    events.record("login.succeeded", sub=user.sub, address=address)
+    return user, None
 
 
 def sign_out() -> LoginSession | None:
