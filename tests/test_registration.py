@@ -193,3 +193,31 @@ def test_openid_client_registers_itself_and_signs_a_user_in(
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["userinfo"]["email"] == "node@example.com"
     assert result["claims"]["aud"] == started["client_id"]
+
+
+def test_a_software_statement_is_refused_not_ignored(server: ServerProcess) -> None:
+    answer = _register(server, {"redirect_uris": [REDIRECT], "software_statement": "eyJ.x.y"})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "unapproved_software_statement"
+
+
+# Open registration and its limits, with Flask's test client (a setting of its own).
+
+def test_open_registration_needs_no_token_but_keeps_to_its_scopes(settings: Any) -> None:
+    from authserver import create_app
+
+    app = create_app(settings.override(registration="open",
+                                       registration_scopes="openid profile notes:read"))
+    client = app.test_client()
+    made = client.post("/oauth/register", json={"redirect_uris": [REDIRECT],
+                                                 "scope": "openid notes:read"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.json["scope"] == "openid notes:read"
+    default = client.post("/oauth/register", json={"redirect_uris": [REDIRECT]})
+    assert default.json["scope"] == "openid profile notes:read"
+    beyond = client.post("/oauth/register", json={"redirect_uris": [REDIRECT],
+                                                   "scope": "openid notes:write"})
+    assert beyond.status_code == 400 and beyond.json["error"] == "invalid_client_metadata"
+    off = create_app(settings).test_client()
+    assert off.post("/oauth/register", json={"redirect_uris": [REDIRECT]}).status_code == 404
+    assert "registration_endpoint" not in off.get("/.well-known/openid-configuration").json

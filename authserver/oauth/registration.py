@@ -15,7 +15,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint, InvalidClientMetadataError
-from authlib.oauth2.rfc7591.errors import InvalidRedirectURIError
+from authlib.oauth2.rfc7591.errors import InvalidRedirectURIError, UnapprovedSoftwareStatementError
 from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 
 from .. import events
@@ -68,15 +68,6 @@ class _Shared:
             "token_endpoint_auth_methods_supported": list(SUPPORTED_AUTH_METHODS),
         }
 
-    def extract_client_metadata(self, request: Any) -> dict[str, Any]:
-        try:
-            return super().extract_client_metadata(request)  # type: ignore[misc, no-any-return]
-        except InvalidClientMetadataError as exc:
-            # RFC 7591 §3.2.2 has its own error for the redirect URIs.
-            if "redirect_uris" in (exc.description or ""):
-                raise InvalidRedirectURIError(exc.description) from None
-            raise
-
     def allowed_scopes(self) -> list[str]:
         return scope_to_list(self.settings.registration_scopes) or []
 
@@ -85,6 +76,19 @@ class _Shared:
         has_user = any(g in USER_GRANT_TYPES for g in grants)
         return " ".join(s for s in self.allowed_scopes()
                         if has_user or s not in USER_ONLY_SCOPES)
+
+    def extract_client_metadata(self, request: Any) -> dict[str, Any]:
+        if "software_statement" in request.payload.data:
+            # Authlib would drop it unread: say that it is not accepted instead.
+            raise UnapprovedSoftwareStatementError(
+                "software statements are not accepted here; register without one")
+        try:
+            return super().extract_client_metadata(request)  # type: ignore[misc, no-any-return]
+        except InvalidClientMetadataError as exc:
+            # RFC 7591 §3.2.2 has its own error for the redirect URIs.
+            if "redirect_uris" in (exc.description or ""):
+                raise InvalidRedirectURIError(exc.description) from None
+            raise
 
     def metadata(self, request: Any, client_metadata: dict[str, Any]) -> Metadata:
         data = request.payload.data
