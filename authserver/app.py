@@ -71,7 +71,8 @@ def build_app(settings: Settings) -> Flask:
         context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
         context.METADATA: server_metadata(settings.issuer,
-                                          registration=settings.registration != "off"),
+                                          registration=settings.registration != "off",
+                                          require_par=settings.require_par),
     })
     audit.configure(settings.audit_log)
     if settings.trusted_proxies:

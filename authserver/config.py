@@ -109,6 +109,9 @@ class Settings:
     # Seconds a just-rotated refresh token is still accepted (only the immediately previous one).
     refresh_grace_seconds: int = _setting(0, SECONDS)
     authorization_code_ttl: int = _setting(60, POSITIVE_SECONDS)
+    # Every client must push its authorization requests (RFC 9126 §5), not only those
+    # registered with --require-par.
+    require_par: bool = _setting(False, _yes_no)
     # How long a device code (RFC 8628) waits for its user.
     device_code_ttl: int = _setting(600, POSITIVE_SECONDS)
     leeway: int = _setting(60, SECONDS)

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -74,6 +75,8 @@ class Client(Base, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Authorization requests only by PAR (RFC 9126 §6: require_pushed_authorization_requests).
+    require_par: Mapped[bool] = mapped_column(Boolean, default=False)
     # Its RFC 7592 registration access token (hashed), when it registered itself.
     registration_access_token_hash: Mapped[str | None] = mapped_column(String(64))
     # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2) and signed
@@ -314,6 +317,19 @@ def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> N
             .values(version=ClientsVersion.version + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+class PushedRequest(Base):
+    """An authorization request pushed to /oauth/par (RFC 9126), until its request_uri is used
+    (a code or a denial came of it) or expires; the URI is stored hashed."""
+
+    __tablename__ = "pushed_requests"
+
+    request_uri_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class InitialAccessToken(Base):

@@ -93,6 +93,7 @@ def test_a_failed_registration_does_not_spend_the_token(server: ServerProcess) -
      "invalid_client_metadata"),
     ({"redirect_uris": [REDIRECT], "client_name": "a\\nb\\u0000"}, "invalid_client_metadata"),
     ({"redirect_uris": "https://app.example.com/cb"}, "invalid_redirect_uri"),
+    ({"redirect_uris": ['https://caf\u00e9.example/"cb']}, "invalid_redirect_uri"),
     ({"redirect_uris": [REDIRECT], "post_logout_redirect_uris": "x"}, "invalid_client_metadata"),
 ])
 def test_invalid_metadata_is_refused_per_rfc_7591(

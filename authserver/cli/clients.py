@@ -44,6 +44,8 @@ def client() -> None:
 @click.option("--auth-method", type=click.Choice(SUPPORTED_AUTH_METHODS),
               default="client_secret_basic", show_default=True,
               help="Token endpoint authentication method; 'none' makes a public client.")
+@click.option("--require-par", is_flag=True,
+              help="Accept its authorization requests only pushed to /oauth/par (RFC 9126).")
 @click.option("--backchannel-logout-uri", default=None,
               help="Where logout tokens are POSTed when the user's session ends (https).")
 @click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
@@ -52,8 +54,8 @@ def client() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
            redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
-           auth_method: str, backchannel_logout_uri: str | None, jwks_file: Any,
-           as_json: bool) -> None:
+           auth_method: str, require_par: bool, backchannel_logout_uri: str | None,
+           jwks_file: Any, as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
     try:
         jwks = json.load(jwks_file) if jwks_file is not None else None
@@ -67,6 +69,7 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
                 post_logout_redirect_uris=list(post_logout_redirect_uris),
                 auth_method=auth_method, jwks=jwks,
                 backchannel_logout_uri=backchannel_logout_uri,
+                require_par=require_par,
                 known_scopes=load_registry(
                     session, sample_api(load_settings().api_audience)).known_scopes,
             )

@@ -18,6 +18,7 @@ from .end_session import EndSession
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant
 from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
 from .openid import IDTokenIssuer, OpenIDCodeIssuer
+from .par import PushedAuthorization
 from .pkce import StrictCodeChallenge
 from .private_key_jwt import AUTH_METHOD, PrivateKeyJWT
 from .registration import Configuration, Registration
@@ -52,6 +53,9 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_endpoint(RefreshTokenRevocation(store))
     server.register_endpoint(EndSession(settings.issuer, keystore))
     server.register_endpoint(DeviceAuthorizationRequests(settings, store))
+    pushed = PushedAuthorization(settings, store)
+    pushed.server = server
+    server.register_endpoint(pushed)
     server.register_endpoint(Registration(settings, store))
     server.register_endpoint(Configuration(settings, store))
     return server

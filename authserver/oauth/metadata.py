@@ -27,7 +27,8 @@ def scopes_supported(registry: ApiRegistry) -> list[str]:
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def server_metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
+def server_metadata(issuer: str, *, registration: bool = False,
+                    require_par: bool = False) -> dict[str, Any]:
     introspection_methods = [m for m in SUPPORTED_AUTH_METHODS if m != "none"]
     return {
         "issuer": issuer,
@@ -36,6 +37,8 @@ def server_metadata(issuer: str, *, registration: bool = False) -> dict[str, Any
         "jwks_uri": f"{issuer}{JWKS_PATH}",
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
+        "require_pushed_authorization_requests": require_par,
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "end_session_endpoint": f"{issuer}/oauth/logout",

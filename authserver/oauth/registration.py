@@ -27,6 +27,7 @@ from ..policy import (
     SUPPORTED_GRANT_TYPES,
     USER_GRANT_TYPES,
     USER_ONLY_SCOPES,
+    shown,
 )
 from ..store import Store
 from ..store.client_metadata import RegistrationError
@@ -152,7 +153,8 @@ class _Shared:
 
 
 def _metadata_error(exc: RegistrationError) -> InvalidClientMetadataError:
-    message = str(exc)
+    # The message may quote the client's value: only RFC 6749 §5.2's characters may show.
+    message = shown(str(exc), limit=300)
     if "redirect URI" in message or "--redirect-uri" in message:
         return InvalidRedirectURIError(message.replace("--redirect-uri", "redirect_uris"))
     return InvalidClientMetadataError(message.replace("--jwks FILE", "jwks"))

@@ -3,8 +3,8 @@ signed (`request`), on Authlib's JWTAuthenticationRequest.
 
 Signed only: RS256, PS256 or ES256, with the keys the client registered (`client create
 --jwks`); an unsigned one (alg "none") is refused with request_not_supported. `request_uri` is
-refused with request_uri_not_supported until pushed authorization requests (RFC 9126) give it
-URNs of our own: fetching a URI a client names would make the server an SSRF tool.
+only a pushed authorization request's URN (RFC 9126, par.py); any other is refused with
+request_uri_not_supported: fetching a URI a client names would make the server an SSRF tool.
 
 Once verified, the object's claims are the request (RFC 9101 §5: only those are used); the
 outer client_id and response_type must agree with them. The authorization view and Authlib's
@@ -22,6 +22,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9101 import JWTAuthenticationRequest
 from authlib.oauth2.rfc9101.errors import (
     InvalidRequestObjectError,
+    InvalidRequestUriError,
     RequestNotSupportedError,
     RequestUriNotSupportedError,
 )
@@ -33,6 +34,8 @@ from joserfc.jws import extract_compact
 
 from ..models import Client
 from ..policy import CLIENT_ASSERTION_ALGS
+from ..store import Store
+from ..store.pushed_requests import is_pushed
 
 # The algorithms a request object may be signed with: those of client assertions.
 REQUEST_OBJECT_ALGS = CLIENT_ASSERTION_ALGS
@@ -41,9 +44,10 @@ _ENVELOPE = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti"})
 
 
 class RequestObjects(JWTAuthenticationRequest):
-    def __init__(self, issuer: str, leeway: int) -> None:
+    def __init__(self, issuer: str, leeway: int, store: Store) -> None:
         super().__init__(support_request=True, support_request_uri=False)
         self.issuer = issuer
+        self.store = store
         # client_id is essential (Authlib's rule); exp, nbf and iat are checked when present,
         # and aud, when present, must be this issuer (RFC 9101 §4).
         self.claims_validator = jwt.JWTClaimsRegistry(
@@ -66,7 +70,16 @@ class RequestObjects(JWTAuthenticationRequest):
         """The request's parameters: `raw` itself without a request object, else the verified
         object's claims. Raises the RFC 9101 §6.3 errors."""
         if "request_uri" in raw and "request" not in raw:
-            raise RequestUriNotSupportedError(state=raw.get("state"))
+            if is_pushed(raw["request_uri"]):
+                pushed = self.store.pushed_requests.find(raw["request_uri"], client.client_id)
+                if pushed is None:
+                    raise InvalidRequestUriError(
+                        "this request_uri is unknown, expired, used, or another client's",
+                        state=raw.get("state"))
+                return pushed
+            raise RequestUriNotSupportedError(
+                "request_uri is only for the URNs of pushed authorization requests (/oauth/par)",
+                state=raw.get("state"))
         if "request" not in raw:
             return raw
         if _algorithm(raw["request"]) == "none":

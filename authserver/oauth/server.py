@@ -78,7 +78,7 @@ class OAuth2Server(AuthorizationServer):
         self.keystore = keystore
         self.store = store
         self.issuer_parameter = Issuer(settings.issuer)
-        self.request_objects = RequestObjects(settings.issuer, settings.leeway)
+        self.request_objects = RequestObjects(settings.issuer, settings.leeway, store)
         self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
                                               settings.backchannel_logout_timeout)
         self.refresh_lifetimes = Lifetimes(

@@ -25,6 +25,7 @@ from .consents import Consents
 from .devices import Devices
 from .login_sessions import LoginSessions
 from .notes import Notes
+from .pushed_requests import PushedRequests
 from .refresh_tokens import RefreshTokens
 from .registration import Registrations
 from .users import Users
@@ -45,6 +46,7 @@ class Store:
         self.notes = Notes(self)
         self.registrations = Registrations(self)
         self.devices = Devices(self)
+        self.pushed_requests = PushedRequests(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -73,6 +73,7 @@ class Metadata:
     auth_method: str | None = None
     jwks: dict[str, Any] | None = None
     backchannel_logout_uri: str | None = None
+    require_par: bool = False
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
@@ -100,7 +101,8 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
     return {"name": name, "grant_types": grants, "redirect_uris": uris,
             "post_logout_redirect_uris": logout_uris, "scope": scope,
             "token_endpoint_auth_method": method, "jwks": jwks,
-            "backchannel_logout_uri": backchannel_logout_uri}
+            "backchannel_logout_uri": backchannel_logout_uri,
+            "require_par": metadata.require_par}
 
 
 def register_client(
@@ -116,11 +118,13 @@ def register_client(
     backchannel_logout_uri: str | None = None,
     known_scopes: frozenset[str] | None = None,
     default_scope_for: Any = default_scope,
+    require_par: bool = False,
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
     columns = validated(Metadata(name, grant_types, scope, redirect_uris,
                                  post_logout_redirect_uris, auth_method, jwks,
-                                 backchannel_logout_uri), known_scopes, default_scope_for)
+                                 backchannel_logout_uri, require_par),
+                        known_scopes, default_scope_for)
     # A secret only for the methods that use one.
     method = columns["token_endpoint_auth_method"]
     secret = new_secret(32) if method.startswith("client_secret") else None
@@ -172,6 +176,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "redirect_uris": list(client.redirect_uris),
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "require_pushed_authorization_requests": bool(client.require_par),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

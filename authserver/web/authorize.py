@@ -22,6 +22,7 @@ from ..oauth.claims_request import parse_claims_request, scopes_for
 from ..oauth.request_objects import authorization_parameters
 from ..ops.security_headers import allow_form_redirect_to
 from ..resource_server.keys import is_ascii_digits
+from ..store.pushed_requests import is_pushed
 from .session import (
     auth_time,
     csrf_token,
@@ -148,6 +149,12 @@ def authorize() -> ResponseReturnValue:
     client, problem = _unsafe_redirect_problem()  # the object's client_id and redirect_uri
     if problem or client is None:
         return _error_page(problem or "Unknown client.")
+    if ((client.require_par or context.settings().require_par)
+            and not is_pushed(request.values.get("request_uri"))):
+        # RFC 9126 §6: this client's requests come only by /oauth/par.
+        return _error_redirect(InvalidRequestError(
+            "authorization requests of this client must be pushed (/oauth/par)",
+            redirect_uri=_redirect_target(client), state=_params().get("state")))
     # Our own forms must come from our pages; the authorization request itself (GET or POST,
     # sent by the client's page) carries no CSRF token, as it changes nothing by itself.
     if not PAGE_FIELDS.isdisjoint(request.form) and not csrf_valid(request.form.get("csrf_token")):
@@ -235,8 +242,11 @@ def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str 
 def _answer(server: Any, grant: Any, user: User, client: Client, consent_scope: str,
             allowed: bool) -> Response:
     scope: str = grant.request.scope
+    store = context.store()
     if allowed:
-        context.store().consents.remember(user.id, client.client_id, consent_scope)
+        store.consents.remember(user.id, client.client_id, consent_scope)
+    if is_pushed(request.values.get("request_uri")):
+        store.pushed_requests.use(request.values["request_uri"])  # single use (RFC 9126 §4)
     grant.request.login_session = login_session()
     events.record("authorization.granted" if allowed else "authorization.denied",
                   client_id=client.client_id, sub=user.sub, scope=scope)

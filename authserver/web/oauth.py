@@ -142,3 +142,9 @@ def introspect() -> Response:
 def device_authorization() -> Response:
     """RFC 8628 §3.1: a device asks for a device code and a user code."""
     return context.oauth_server().create_endpoint_response("device_authorization")
+
+
+@bp.post("/par")
+def pushed_authorization() -> Response:
+    """RFC 9126 §2: an authorization request pushed by its client, for a request_uri."""
+    return context.oauth_server().create_endpoint_response("pushed_authorization")
