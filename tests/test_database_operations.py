@@ -192,3 +192,16 @@ def test_prune_deletes_expired_initial_access_tokens_only(app: Flask) -> None:
     assert prune(database.session_factory).initial_access_tokens == 1
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(InitialAccessToken)) == 1
+
+
+def test_prune_deletes_expired_device_authorizations_and_pushed_requests(app: Flask) -> None:
+    store = app.extensions["authserver.store"]
+    with app.app_context():
+        store.devices.create(client_id="c", scope="openid", resources=[], ttl=1, interval=5)
+        store.devices.create(client_id="c", scope="openid", resources=[], ttl=600, interval=5)
+        store.pushed_requests.push("c", {"scope": "openid"}, 1)
+        store.pushed_requests.push("c", {"scope": "openid"}, 600)
+        store.commit()
+    store.close()
+    counts = prune(app.extensions["authserver.db"].session_factory, now=int(time.time()) + 5)
+    assert (counts.device_authorizations, counts.pushed_requests) == (1, 1)

@@ -1,6 +1,6 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
 used client assertions, ended or expired sign-in sessions, expired initial access tokens
-and device authorizations.
+device authorizations and pushed requests.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -23,6 +23,7 @@ from ..models import (
     DeviceAuthorization,
     InitialAccessToken,
     LoginSession,
+    PushedRequest,
     RefreshToken,
     RefreshTokenFamily,
 )
@@ -40,6 +41,7 @@ class PruneCounts:
     login_sessions: int = 0
     initial_access_tokens: int = 0
     device_authorizations: int = 0
+    pushed_requests: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -98,4 +100,7 @@ def prune(
     )
     counts.device_authorizations = _delete_in_batches(
         session_factory, DeviceAuthorization, DeviceAuthorization.expires_at < now, batch_size)
+    counts.pushed_requests = _delete_in_batches(
+        session_factory, PushedRequest, PushedRequest.expires_at < now, batch_size,
+        key=PushedRequest.request_uri_hash)
     return counts
