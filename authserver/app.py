@@ -13,6 +13,7 @@ from .config import Settings
 from .db import Database
 from .keystore import KeyStore
 from .oauth import create_server
+from .oauth.dpop import replay_cache
 from .oauth.metadata import server_metadata
 from .oauth.resources import OurApisValidator
 from .ops import audit, metrics, openapi, security_headers
@@ -55,11 +56,12 @@ def build_app(settings: Settings) -> Flask:
     validator = AccessTokenValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
         clock=store.now,  # one clock for the whole app (tests move it instead of sleeping)
+        dpop_replay=replay_cache(store),  # DPoP proofs' jti, shared by workers and hosts
     )
     # Userinfo, introspection and revocation serve tokens for every registered API.
     own_validator = OurApisValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
-        clock=store.now, registry=store.apis.registry,
+        clock=store.now, registry=store.apis.registry, dpop_replay=replay_cache(store),
     )
     app.extensions.update({
         context.SETTINGS: settings,

@@ -75,6 +75,8 @@ class Client(Base, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Tokens only DPoP-bound (RFC 9449 §5.2: dpop_bound_access_tokens).
+    dpop_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     # Authorization requests only by PAR (RFC 9126 §6: require_pushed_authorization_requests).
     require_par: Mapped[bool] = mapped_column(Boolean, default=False)
     # Its RFC 7592 registration access token (hashed), when it registered itself.
@@ -154,6 +156,8 @@ class RefreshTokenFamily(Base):
     sid: Mapped[str | None] = mapped_column(String(43))
     # The APIs (audiences) the grant covers (RFC 8707; oauth/resources.py).
     resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The DPoP key (RFC 7638 thumbprint) a public client's refresh tokens are bound to.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
 

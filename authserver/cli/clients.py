@@ -46,6 +46,8 @@ def client() -> None:
               help="Token endpoint authentication method; 'none' makes a public client.")
 @click.option("--require-par", is_flag=True,
               help="Accept its authorization requests only pushed to /oauth/par (RFC 9126).")
+@click.option("--dpop-bound", is_flag=True,
+              help="Issue it only DPoP-bound tokens: every token request needs a proof (RFC 9449).")
 @click.option("--backchannel-logout-uri", default=None,
               help="Where logout tokens are POSTed when the user's session ends (https).")
 @click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
@@ -54,7 +56,8 @@ def client() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
            redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
-           auth_method: str, require_par: bool, backchannel_logout_uri: str | None,
+           auth_method: str, require_par: bool, dpop_bound: bool,
+           backchannel_logout_uri: str | None,
            jwks_file: Any, as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
     try:
@@ -70,6 +73,7 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
                 auth_method=auth_method, jwks=jwks,
                 backchannel_logout_uri=backchannel_logout_uri,
                 require_par=require_par,
+                dpop_bound=dpop_bound,
                 known_scopes=load_registry(
                     session, sample_api(load_settings().api_audience)).known_scopes,
             )

@@ -48,6 +48,7 @@ class Issuing:
 
     target: Target
     grant_id: str | None
+    jkt: str | None = None  # the DPoP key the token is bound to (RFC 9449 §6)
 
 
 _issuing: ContextVar[Issuing | None] = ContextVar("issuing", default=None)
@@ -58,10 +59,10 @@ def last_signed() -> Signed | None:
 
 
 @contextmanager
-def issuing(target: Target, grant_id: str | None) -> Iterator[None]:
-    """Tokens generated inside are for `target.api` with `target.scope`, and carry `grant_id`
-    (a private claim, RFC 7519 §4.3) when there is one."""
-    reset = _issuing.set(Issuing(target, grant_id))
+def issuing(target: Target, grant_id: str | None, jkt: str | None = None) -> Iterator[None]:
+    """Tokens generated inside are for `target.api` with `target.scope`, carry `grant_id`
+    (a private claim, RFC 7519 §4.3) when there is one, and are DPoP-bound to `jkt` if given."""
+    reset = _issuing.set(Issuing(target, grant_id, jkt))
     try:
         yield
     finally:
@@ -126,8 +127,13 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_extra_claims(self, client: Client, grant_type: str, user: User | None,
                          scope: str) -> dict[str, Any]:
-        grant_id = self._current().grant_id
-        return {GRANT_CLAIM: grant_id} if grant_id is not None and user is not None else {}
+        current = self._current()
+        claims: dict[str, Any] = {}
+        if current.grant_id is not None and user is not None:
+            claims[GRANT_CLAIM] = current.grant_id
+        if current.jkt is not None:
+            claims["cnf"] = {"jkt": current.jkt}  # RFC 9449 §6.1
+        return claims
 
     def get_jti(self, client: Client, grant_type: str, user: User | None, scope: str) -> str:
         # 128 random bits in one call (Authlib's default draws each character separately).
@@ -147,6 +153,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     ) -> dict[str, Any]:
         include_refresh_token = include_refresh_token and issues_refresh_token(client, user)
         _last_signed.set(None)
-        return super().generate(
+        token: dict[str, Any] = super().generate(
             grant_type, client, user, scope, expires_in, include_refresh_token
         )
+        if self._current().jkt is not None:
+            token["token_type"] = "DPoP"  # RFC 9449 §5
+        return token

@@ -60,9 +60,11 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
         has_user = token["sub"] != token.get("client_id")  # client_credentials: sub is the client
         if (has_user and user is None) or grant_revoked(grant_of(self.store, token)):
             return {"active": False}
-        payload = {"active": True, "token_type": "Bearer"}
-        for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat"):
-            payload[name] = token.get(name)
+        payload: dict[str, Any] = {"active": True,
+                                   "token_type": "DPoP" if "cnf" in token else "Bearer"}
+        for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat", "cnf"):
+            if name in token:  # cnf: the DPoP key of a bound token (RFC 9449 §6.2)
+                payload[name] = token.get(name)
         if user is not None:
             payload["username"] = user.username
         return payload

@@ -15,6 +15,7 @@ from ..policy import (
     SUPPORTED_GRANT_TYPES,
     SUPPORTED_SCOPES,
 )
+from ..resource_server.dpop import PROOF_ALGS
 from ..store.apis import ApiRegistry
 from .request_objects import REQUEST_OBJECT_ALGS
 
@@ -38,6 +39,7 @@ def server_metadata(issuer: str, *, registration: bool = False,
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
         "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
+        "dpop_signing_alg_values_supported": list(PROOF_ALGS),
         "require_pushed_authorization_requests": require_par,
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",

@@ -9,13 +9,14 @@ from typing import Any, NoReturn
 from authlib.integrations.flask_oauth2 import ResourceProtector, token_authenticated
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
-from authlib.oauth2.rfc6750 import InsufficientScopeError
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError
 from flask import Response, abort, g
 from flask import json as flask_json
 from flask import request as flask_request
 
+from .dpop import PROOF_ALGS
 from .keys import KeySource, RemoteIssuerKeys
-from .validator import VERIFIED_CACHE_SIZE, AccessTokenValidator
+from .validator import VERIFIED_CACHE_SIZE, AccessTokenValidator, InvalidDPoPProof
 
 
 class BearerProtector(ResourceProtector):
@@ -24,9 +25,19 @@ class BearerProtector(ResourceProtector):
     every refusal (the server counts them in its metrics). A validator registered on it is
     handed a request object with `headers` only."""
 
-    def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_failure: Callable[[str], None] | None = None,
+                 public_url: Callable[[], str] | None = None) -> None:
         super().__init__()
         self.on_failure = on_failure
+        # The URL a DPoP proof's htu must name: the request's own (behind a proxy, give the
+        # public one, or use werkzeug's ProxyFix).
+        self.public_url = public_url or (lambda: flask_request.base_url)
+
+    def register_token_validator(self, validator: Any) -> None:
+        """Registered for the Bearer scheme and for DPoP (RFC 9449 §7): the validator tells
+        which each token may use."""
+        super().register_token_validator(validator)
+        super().register_token_validator(_DPoPScheme(validator))
 
     def acquire_token(self, scopes: Any = None, **kwargs: Any) -> Any:
         # As Authlib's, but the validators are given only the request's headers: Authlib wraps
@@ -35,7 +46,8 @@ class BearerProtector(ResourceProtector):
         for claim, value in kwargs.items():
             if isinstance(value, str):
                 kwargs[claim] = [value]
-        token = self.validate_request(request=_BearerRequest(flask_request.headers), **kwargs)
+        token = self.validate_request(request=_BearerRequest(
+            flask_request.headers, flask_request.method, self.public_url()), **kwargs)
         token_authenticated.send(self, token=token)
         g.authlib_server_oauth2_token = token
         return token
@@ -44,7 +56,12 @@ class BearerProtector(ResourceProtector):
         if self.on_failure is not None:
             self.on_failure(_reason(error))
         headers = dict(error.get_headers())
-        if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
+        if isinstance(error, InvalidDPoPProof) or _scheme(flask_request.headers) == "dpop":
+            # RFC 9449 §7.1: the DPoP challenge, with the algorithms a proof may use.
+            headers["WWW-Authenticate"] = (f'DPoP error="{error.error}", '
+                                           f'algs="{" ".join(PROOF_ALGS)}"')
+            body = dict(error.get_body())
+        elif isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
             # §3.1: no authentication information -> no error code in the challenge.
             headers["WWW-Authenticate"] = "Bearer"
             body = {"error": "invalid_request",
@@ -57,10 +74,34 @@ class BearerProtector(ResourceProtector):
 
 
 class _BearerRequest:
-    """What a Bearer token check reads of a request (RFC 6750 §2.1): its headers."""
+    """What a token check reads of a request (RFC 6750 §2.1): its headers; and for a DPoP
+    proof (RFC 9449 §4.3) its method, URL and the scheme the token came with."""
 
-    def __init__(self, headers: Any) -> None:
+    def __init__(self, headers: Any, method: str, url: str) -> None:
         self.headers = headers
+        self.method = method
+        self.url = url
+        self.scheme = _scheme(headers)
+
+
+def _scheme(headers: Any) -> str:
+    return str(headers.get("Authorization", "")).split(" ", 1)[0].lower()
+
+
+class _DPoPScheme(BearerTokenValidator):
+    """The same validator, for tokens sent with `Authorization: DPoP`."""
+
+    TOKEN_TYPE = "dpop"
+
+    def __init__(self, validator: Any) -> None:
+        super().__init__()
+        self.validator = validator
+
+    def authenticate_token(self, token_string: str) -> Any:
+        return self.validator.authenticate_token(token_string)
+
+    def validate_token(self, token: Any, scopes: Any, request: Any, **kwargs: Any) -> None:
+        self.validator.validate_token(token, scopes, request, **kwargs)
 
 
 def _reason(error: OAuth2Error) -> str:

@@ -15,6 +15,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from .dpop import MemoryReplayCache, ProofError, check_proof
 from .keys import KeySource
 
 # Far above any token we issue (~1 KB); refused before any parsing or base64 work.
@@ -29,6 +30,28 @@ def _invalid(reason: str, description: str) -> InvalidTokenError:
     error = InvalidTokenError(description)
     error.reason = reason  # type: ignore[attr-defined]
     return error
+
+
+class InvalidDPoPProof(InvalidTokenError):
+    """RFC 9449 §7.1: a DPoP-bound token whose proof fails (answered with a DPoP challenge)."""
+
+    error = "invalid_dpop_proof"
+    reason = "dpop_proof"
+
+
+def bound_key(claims: dict[str, Any]) -> str | None:
+    """The DPoP key thumbprint a token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) else None
+
+
+def _claims(claims: dict[str, Any], header: dict[str, Any], token_string: str
+            ) -> JWTAccessTokenClaims:
+    found = JWTAccessTokenClaims(claims, dict(header))
+    # Kept for a DPoP proof's ath (the hash of this very string).
+    found.token_string = token_string  # type: ignore[attr-defined]
+    return found
 
 
 class _Verified(NamedTuple):
@@ -60,9 +83,12 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         algorithms: Iterable[str] = ("RS256",),
         verified_cache_size: int = VERIFIED_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
+        dpop_replay: Callable[[str, int], bool] | None = None,
     ) -> None:
         super().__init__(issuer=issuer, resource_server=audience)
         self.clock = clock
+        # The jti cache of DPoP proofs: per process unless the caller shares one.
+        self.dpop_replay = dpop_replay or MemoryReplayCache(clock)
         self.keys = keys
         self.leeway = leeway
         self.algorithms = list(algorithms)
@@ -75,13 +101,13 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         known = self.verified_tokens.get(token_string)
         if known is not None and self.keys.get_key(known.header["kid"]) is known.key:
             # Copies of both: a view may edit what it was given.
-            return JWTAccessTokenClaims(known.claims, dict(known.header))
+            return _claims(known.claims, known.header, token_string)
         claims, header, key = self._verify(token_string)
         if self.verified_cache_size > 0:
             if len(self.verified_tokens) >= self.verified_cache_size:
                 self.verified_tokens = {}  # bounded: start again rather than track recency
             self.verified_tokens[token_string] = _Verified(key, claims, header)
-        return JWTAccessTokenClaims(claims, dict(header))
+        return _claims(claims, header, token_string)
 
     def _verify(self, token_string: str) -> tuple[dict[str, Any], dict[str, Any], Key]:
         try:
@@ -112,8 +138,32 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         problem = self.claims_problem(token, int(self.clock()))
         if problem:
             raise _invalid("claims", f"the token is not valid: {problem}")
+        self.check_sender(token, request)
         if self.scope_insufficient(token.get("scope"), scopes):
             raise ScopeRequired(scopes)
+
+    def check_sender(self, token: JWTAccessTokenClaims, request: Any) -> None:
+        """RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof of its key,
+        checked on every request (the verified-token cache covers the token's signature only);
+        a token that is not bound, only as Bearer."""
+        jkt = bound_key(token)
+        scheme = getattr(request, "scheme", "bearer")
+        if jkt is None:
+            if scheme == "dpop":
+                raise _invalid("not_dpop_bound", "this token is not DPoP-bound: send it as Bearer")
+            return
+        if scheme != "dpop":
+            raise _invalid("dpop_required",
+                           "this token is DPoP-bound: send it as 'Authorization: DPoP <token>' "
+                           "with a DPoP proof")
+        try:
+            proof = check_proof(request.headers.get("DPoP"), method=request.method,
+                                url=request.url, now=self.clock(), first_use=self.dpop_replay,
+                                access_token=getattr(token, "token_string", ""))
+        except ProofError as exc:
+            raise InvalidDPoPProof(exc.description) from None
+        if proof.jkt != jkt:
+            raise InvalidDPoPProof("the DPoP proof is signed by another key than the token's")
 
     def accepts_audience(self, audience: Any) -> bool:
         """Whether a token with this `aud` is for us: ours, or ours among several."""

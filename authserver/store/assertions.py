@@ -33,3 +33,16 @@ class Assertions:
             except IntegrityError:
                 return False
         return True
+
+    def use_once_here(self, namespace: str, jti: str, expires_at: int) -> bool:
+        """As use_once, but inside the request's own transaction (a savepoint): for a request
+        that may already hold SQLite's write lock (a refresh), where a second connection would
+        wait on it. If the request fails, the jti is not kept, and nothing was issued for it."""
+        digest = hashlib.sha256(f"{namespace}:{jti}".encode()).hexdigest()
+        session = self.store.begin_write()
+        try:
+            with session.begin_nested():
+                session.add(ClientAssertionUse(jti_hash=digest, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True

@@ -74,6 +74,7 @@ class Metadata:
     jwks: dict[str, Any] | None = None
     backchannel_logout_uri: str | None = None
     require_par: bool = False
+    dpop_bound: bool = False
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
@@ -102,7 +103,7 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
             "post_logout_redirect_uris": logout_uris, "scope": scope,
             "token_endpoint_auth_method": method, "jwks": jwks,
             "backchannel_logout_uri": backchannel_logout_uri,
-            "require_par": metadata.require_par}
+            "require_par": metadata.require_par, "dpop_bound": metadata.dpop_bound}
 
 
 def register_client(
@@ -119,11 +120,12 @@ def register_client(
     known_scopes: frozenset[str] | None = None,
     default_scope_for: Any = default_scope,
     require_par: bool = False,
+    dpop_bound: bool = False,
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
     columns = validated(Metadata(name, grant_types, scope, redirect_uris,
                                  post_logout_redirect_uris, auth_method, jwks,
-                                 backchannel_logout_uri, require_par),
+                                 backchannel_logout_uri, require_par, dpop_bound),
                         known_scopes, default_scope_for)
     # A secret only for the methods that use one.
     method = columns["token_endpoint_auth_method"]
@@ -177,6 +179,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "require_pushed_authorization_requests": bool(client.require_par),
+        "dpop_bound_access_tokens": bool(client.dpop_bound),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import request as flask_request
 
 from .. import context
 from ..ops.metrics import validation_failed
@@ -31,9 +32,14 @@ class _CurrentAppOwnValidator(_CurrentAppValidator):
         return context.own_validator()
 
 
+def _public_url() -> str:
+    """A DPoP proof names the URL the client called: the issuer's, whatever the Host header."""
+    return context.settings().issuer + flask_request.path
+
+
 # The sample APIs: tokens for the sample API's audience only.
-require_token = BearerProtector(on_failure=validation_failed)
+require_token = BearerProtector(on_failure=validation_failed, public_url=_public_url)
 require_token.register_token_validator(_CurrentAppValidator())
 # The server's own endpoints (userinfo): a token for any registered API.
-require_token_for_any_api = BearerProtector(on_failure=validation_failed)
+require_token_for_any_api = BearerProtector(on_failure=validation_failed, public_url=_public_url)
 require_token_for_any_api.register_token_validator(_CurrentAppOwnValidator())

@@ -17,6 +17,7 @@ from typing import Any
 from ...models import User
 from ...policy import machine_scope
 from ..access_tokens import issuing
+from ..dpop import token_request_key
 from ..resources import grant_resources, token_target
 from ..server import parameters
 
@@ -36,6 +37,10 @@ class IssuesTokens:
         """Whether the client asked for the scope in this request (else it is the grant's)."""
         return self.request.payload.scope is not None
 
+    def bound_key(self) -> str | None:
+        """The DPoP key the grant this request continues is bound to (refresh)."""
+        return None
+
     def grant_id_for(self, user: User, scope: str, resources: list[str]) -> str:
         """A new grant; the refresh grant continues the one its token belongs to."""
         return self.server.start_grant(self.request, user, scope, resources)  # type: ignore[no-any-return]
@@ -51,10 +56,14 @@ class IssuesTokens:
         grant = self.grant_resources()
         target = token_target(registry, scope, named=named, explicit_scope=self.scope_was_asked(),
                               grant=grant)
+        jkt = token_request_key(self.server.store, self.server.settings.issuer, client,
+                                self.bound_key())
+        # A public client's refresh tokens are bound to the key (RFC 9449 §5).
+        self.request.grant_dpop_jkt = jkt if client.is_public else None
         grant_id = None
         if user is not None:
             resources = grant if grant is not None else grant_resources(registry, scope, named)
             grant_id = self.grant_id_for(user, scope, resources)
         generate = super().generate_token  # type: ignore[misc]
-        with issuing(target, grant_id):
+        with issuing(target, grant_id, jkt):
             return generate(user, target.scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]

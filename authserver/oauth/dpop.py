@@ -1,0 +1,49 @@
+"""DPoP at the token endpoint (RFC 9449 §5): a proof binds the tokens issued to the client's
+key (`cnf.jkt`, token_type DPoP). Clients registered `--dpop-bound` must send one; a public
+client's refresh tokens stay bound to the key that first got them. The proof checks are the
+resource server's (resource_server/dpop.py); the replay cache is the database, shared by
+every worker and host."""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import request as flask_request
+
+from ..models import Client
+from ..resource_server.dpop import ProofError, check_proof
+from ..store import Store
+
+TOKEN_PATH = "/oauth/token"
+
+
+class InvalidDPoPProof(OAuth2Error):
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
+def replay_cache(store: Store):  # type: ignore[no-untyped-def]
+    """jti -> first use? in the database (the client-assertion table, its own namespace), for
+    the APIs: its own short transaction."""
+    return lambda jti, until: store.assertions.use_once("dpop", jti, until)
+
+
+def token_request_key(store: Store, issuer: str, client: Client,
+                      bound: str | None) -> str | None:
+    """The thumbprint of the key this token request proves, or None without a proof (when
+    neither the client nor the grant needs one). `bound`: the key the grant is bound to."""
+    header = flask_request.headers.get("DPoP")
+    if header is None:
+        if client.dpop_bound or bound is not None:
+            raise InvalidDPoPProof("this client's tokens are DPoP-bound: send a DPoP proof")
+        return None
+    try:
+        # The token request's own transaction keeps the jti: a refresh holds SQLite's write
+        # lock by now, which a second connection would wait on.
+        proof = check_proof(header, method="POST", url=issuer + TOKEN_PATH, now=store.now(),
+                            first_use=lambda jti, until: store.assertions.use_once_here(
+                                "dpop", jti, until))
+    except ProofError as exc:
+        raise InvalidDPoPProof(exc.description) from None
+    if bound is not None and proof.jkt != bound:
+        raise InvalidDPoPProof("this grant is bound to another DPoP key")
+    return proof.jkt

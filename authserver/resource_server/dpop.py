@@ -1,0 +1,133 @@
+"""DPoP proofs (RFC 9449): the checks of §4.3, for the token endpoint and for every API that
+takes DPoP-bound tokens. Written by hand: neither Authlib nor joserfc checks DPoP proofs
+(joserfc verifies the signature).
+
+A proof is a JWT the client signs with its own key, sent in the `DPoP` header: typ dpop+jwt,
+an asymmetric alg from our list, the public key in the `jwk` header, and claims jti, htm, htu,
+iat (and ath, the hash of the access token, at an API). `jkt`, the key's RFC 7638 thumbprint,
+is what a token is bound to (its `cnf.jkt`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import JWKRegistry
+
+PROOF_TYPE = "dpop+jwt"
+PROOF_ALGS = ("ES256", "RS256", "PS256")
+# How far a proof's iat may be from our clock (RFC 9449 §11.1 leaves it to the server).
+IAT_WINDOW = 60
+MAX_PROOF_BYTES = 8192
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+class ProofError(Exception):
+    """The proof fails a check; `description` says which (RFC 9449 §5: invalid_dpop_proof)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+@dataclass(frozen=True)
+class Proof:
+    jkt: str
+    jti: str
+    iat: int
+
+
+def token_hash(access_token: str) -> str:
+    """`ath` (§4.2): base64url of the SHA-256 of the access token."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
+
+
+def check_proof(proof: str | None, *, method: str, url: str, now: float,
+                first_use: Callable[[str, int], bool],
+                access_token: str | None = None) -> Proof:
+    """The proof's key thumbprint, once every §4.3 check passed. `first_use(jti, until)` is the
+    replay cache: True the first time a jti is seen (it must remember it until `until`)."""
+    if not proof:
+        raise ProofError("the DPoP header is missing")
+    if len(proof) > MAX_PROOF_BYTES or "," in proof:
+        raise ProofError("one DPoP proof, at most 8 KB")
+    try:
+        signed = jws.extract_compact(proof.encode("ascii"))
+    except (JoseError, ValueError, UnicodeError):
+        raise ProofError("the DPoP proof is not a JWS") from None
+    header = signed.protected
+    if header.get("typ") != PROOF_TYPE:
+        raise ProofError("the DPoP proof's typ must be dpop+jwt")
+    alg = header.get("alg")
+    if alg not in PROOF_ALGS:
+        raise ProofError(f"the DPoP proof's alg must be one of {', '.join(PROOF_ALGS)}")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise ProofError("the DPoP proof has no jwk header")
+    if any(member in jwk for member in _PRIVATE_MEMBERS):
+        raise ProofError("the DPoP proof's jwk holds a private key")
+    try:
+        key = JWKRegistry.import_key(jwk)
+        verified = jws.validate_compact(signed, key, [alg])
+    except (JoseError, ValueError, TypeError):
+        verified = False
+    if not verified:
+        raise ProofError("the DPoP proof's signature does not verify with its jwk")
+    try:
+        claims: Any = json.loads(signed.payload)
+    except ValueError:
+        raise ProofError("the DPoP proof's claims are not JSON") from None
+    if not isinstance(claims, dict):
+        raise ProofError("the DPoP proof's claims are not a JSON object")
+    jti, iat = claims.get("jti"), claims.get("iat")
+    if not isinstance(jti, str) or not 1 <= len(jti) <= 256:
+        raise ProofError("the DPoP proof needs a jti")
+    if claims.get("htm") != method:
+        raise ProofError(f"the DPoP proof's htm is not {method}")
+    htu = claims.get("htu")
+    if not isinstance(htu, str) or _without_query(htu) != _without_query(url):
+        raise ProofError("the DPoP proof's htu is not this URL")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool) or abs(now - iat) > IAT_WINDOW:
+        raise ProofError("the DPoP proof's iat is too far from now")
+    if access_token is not None and claims.get("ath") != token_hash(access_token):
+        raise ProofError("the DPoP proof's ath is not the hash of this access token")
+    if not first_use(jti, int(iat) + IAT_WINDOW):
+        raise ProofError("this DPoP proof was used already (jti)")
+    return Proof(jkt=key.thumbprint(), jti=jti, iat=int(iat))
+
+
+class MemoryReplayCache:
+    """A per-process jti cache for APIs that run alone (a service with protector_for_issuer);
+    the authorization server shares its cache through the database (store/dpop.py)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, limit: int = 100_000) -> None:
+        self.clock = clock
+        self.limit = limit
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, jti: str, until: int) -> bool:
+        now = self.clock()
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+            if self._seen.get(jti, 0) > now:
+                return False
+            self._seen[jti] = until
+            return True

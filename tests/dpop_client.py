@@ -1,0 +1,44 @@
+"""A DPoP client's side (RFC 9449 §4): its key and the proofs it signs, with PyJWT and
+cryptography, independent of the server's code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 for an EC key."""
+    members = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"),
+                         sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest()).rstrip(b"=").decode()
+
+
+def ath(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class DPoPKey:
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
+        self.jkt = thumbprint(self.jwk)
+
+    def proof(self, method: str, url: str, *, access_token: str | None = None,
+              header: dict[str, Any] | None = None, **claims: Any) -> str:
+        body: dict[str, Any] = {"jti": secrets.token_urlsafe(12), "htm": method, "htu": url,
+                                "iat": int(time.time())}
+        if access_token is not None:
+            body["ath"] = ath(access_token)
+        body.update(claims)
+        headers = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
+        return jwt.encode({k: v for k, v in body.items() if v is not None}, self.private,
+                          algorithm="ES256", headers=headers)

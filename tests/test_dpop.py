@@ -1,0 +1,222 @@
+"""DPoP (RFC 9449) against `authserver serve`: tokens bound to the client's key at the token
+endpoint, every §4.3 proof check broken one at a time, the sample APIs and a service of its
+own (protector_for_issuer) requiring the proof, replays refused on every worker, refresh
+tokens of public clients bound to their key, clients that must use DPoP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from .browser import REDIRECT, Browser, RelyingParty, new_user
+from .dpop_client import DPoPKey
+from .support import ServerProcess, example_service
+
+PASSWORD = "dpop-password-1"
+
+
+@pytest.fixture(scope="module")
+def machine(server: ServerProcess) -> Iterator[tuple[str, str]]:
+    app = server.cli_json("client", "create", "--name", "dpop machine", "--grant-type",
+                          "client_credentials", "--scope", "profile notes:read")
+    yield app["client_id"], app["client_secret"]
+    assert "Traceback" not in server.log()
+
+
+def _token(server: ServerProcess, auth: tuple[str, str], proof: str | None) -> httpx.Response:
+    headers = {"DPoP": proof} if proof is not None else {}
+    return server.http.post("/oauth/token", auth=auth, headers=headers,
+                            data={"grant_type": "client_credentials", "scope": "profile"})
+
+
+def _bound(server: ServerProcess, auth: tuple[str, str], key: DPoPKey) -> str:
+    answer = _token(server, auth, key.proof("POST", f"{server.base_url}/oauth/token"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token_type"] == "DPoP"
+    return str(answer.json()["access_token"])
+
+
+def _me(server: ServerProcess, token: str, proof: str | None, scheme: str = "DPoP") -> Any:
+    headers = {"Authorization": f"{scheme} {token}"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    return server.http.get("/api/me", headers=headers)
+
+
+def test_a_proof_binds_the_token_and_the_api_wants_it_back(
+    server: ServerProcess, machine: tuple[str, str]
+) -> None:
+    key = DPoPKey()
+    token = _bound(server, machine, key)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["cnf"] == {"jkt": key.jkt}
+    url = f"{server.base_url}/api/me"
+    assert _me(server, token, key.proof("GET", url, access_token=token)).status_code == 200
+    as_bearer = _me(server, token, None, scheme="Bearer")
+    assert as_bearer.status_code == 401 and as_bearer.json()["error"] == "invalid_token"
+    without = _me(server, token, None)
+    assert without.status_code == 401 and without.json()["error"] == "invalid_dpop_proof"
+    assert without.headers["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+    assert 'algs="ES256 RS256 PS256"' in without.headers["WWW-Authenticate"]
+    found = server.http.post("/oauth/introspect", auth=machine, data={"token": token}).json()
+    assert found["active"] is True and found["cnf"] == {"jkt": key.jkt}
+    assert found["token_type"] == "DPoP"
+    metadata = server.http.get("/.well-known/openid-configuration").json()
+    assert metadata["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256"]
+
+
+def test_a_bearer_token_is_not_accepted_as_dpop(
+    server: ServerProcess, machine: tuple[str, str]
+) -> None:
+    token = _token(server, machine, None).json()["access_token"]
+    key = DPoPKey()
+    answer = _me(server, token, key.proof("GET", f"{server.base_url}/api/me", access_token=token))
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_token"
+    assert _me(server, token, None, scheme="Bearer").status_code == 200
+
+
+def _broken(key: DPoPKey, url: str, case: str) -> str:
+    """A token-endpoint proof with one §4.3 check broken."""
+    if case == "typ":
+        return key.proof("POST", url, header={"typ": "JWT"})
+    if case == "alg none":
+        return jwt.encode({"jti": "x", "htm": "POST", "htu": url, "iat": int(time.time())},
+                          None, algorithm="none", headers={"typ": "dpop+jwt", "jwk": key.jwk})
+    if case == "alg HS256":
+        return jwt.encode({"jti": "x", "htm": "POST", "htu": url, "iat": int(time.time())},
+                          "a-shared-secret-that-is-long-enough", algorithm="HS256",
+                          headers={"typ": "dpop+jwt", "jwk": key.jwk})
+    if case == "private jwk":
+        private = jwt.algorithms.ECAlgorithm.to_jwk(key.private, as_dict=True)
+        return key.proof("POST", url, header={"jwk": private})
+    if case == "no jwk":
+        return jwt.encode({"jti": "x", "htm": "POST", "htu": url, "iat": int(time.time())},
+                          key.private, algorithm="ES256", headers={"typ": "dpop+jwt"})
+    if case == "another key":
+        return key.proof("POST", url, header={"jwk": DPoPKey().jwk})
+    if case == "htm":
+        return key.proof("GET", url)
+    if case == "htu":
+        return key.proof("POST", url.replace("/oauth/token", "/oauth/other"))
+    if case == "old iat":
+        return key.proof("POST", url, iat=int(time.time()) - 600)
+    if case == "future iat":
+        return key.proof("POST", url, iat=int(time.time()) + 600)
+    if case == "no jti":
+        return key.proof("POST", url, jti=None)
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["typ", "alg none", "alg HS256", "private jwk", "no jwk",
+                                  "another key", "htm", "htu", "old iat", "future iat",
+                                  "no jti"])
+def test_each_broken_proof_is_invalid_dpop_proof(
+    server: ServerProcess, machine: tuple[str, str], case: str
+) -> None:
+    answer = _token(server, machine, _broken(DPoPKey(), f"{server.base_url}/oauth/token", case))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_dpop_proof"
+
+
+def test_a_replayed_proof_is_refused_on_every_worker(
+    server: ServerProcess, machine: tuple[str, str]
+) -> None:
+    key = DPoPKey()
+    proof = key.proof("POST", f"{server.base_url}/oauth/token")
+    assert _token(server, machine, proof).status_code == 200
+    for _ in range(6):  # both workers answer some: the jti cache is the database
+        again = _token(server, machine, proof)
+        assert again.status_code == 400 and again.json()["error"] == "invalid_dpop_proof"
+    token = _bound(server, machine, key)
+    api_proof = key.proof("GET", f"{server.base_url}/api/me", access_token=token)
+    assert _me(server, token, api_proof).status_code == 200
+    for _ in range(6):
+        assert _me(server, token, api_proof).status_code == 401
+
+
+@pytest.mark.parametrize("case", ["wrong ath", "another key", "wrong htu"])
+def test_an_api_proof_must_match_the_token_and_the_url(
+    server: ServerProcess, machine: tuple[str, str], case: str
+) -> None:
+    key = DPoPKey()
+    token = _bound(server, machine, key)
+    url = f"{server.base_url}/api/me"
+    proof = {
+        "wrong ath": key.proof("GET", url, access_token=token + "x"),
+        "another key": DPoPKey().proof("GET", url, access_token=token),
+        "wrong htu": key.proof("GET", f"{server.base_url}/api/notes", access_token=token),
+    }[case]
+    answer = _me(server, token, proof)
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_dpop_proof"
+
+
+def test_a_dpop_bound_client_must_send_a_proof(server: ServerProcess) -> None:
+    app = server.cli_json("client", "create", "--name", "bound", "--grant-type",
+                          "client_credentials", "--scope", "profile", "--dpop-bound")
+    assert app["dpop_bound_access_tokens"] is True
+    auth = (app["client_id"], app["client_secret"])
+    answer = _token(server, auth, None)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_dpop_proof"
+    assert _bound(server, auth, DPoPKey())
+
+
+@pytest.fixture
+def browser(server: ServerProcess) -> Iterator[Browser]:
+    user_browser = new_user(server, PASSWORD)
+    yield user_browser
+    user_browser.close()
+
+
+def test_a_public_clients_refresh_token_is_bound_to_its_key(
+    server: ServerProcess, browser: Browser
+) -> None:
+    app = server.cli_json("client", "create", "--name", "spa", "--grant-type",
+                          "authorization_code", "--grant-type", "refresh_token",
+                          "--redirect-uri", REDIRECT, "--auth-method", "none",
+                          "--scope", "openid profile")
+    spa = RelyingParty(server, app["client_id"])
+    key = DPoPKey()
+    code, verifier = spa.code(browser, scope="openid profile")
+    token_url = f"{server.base_url}/oauth/token"
+    tokens = server.http.post("/oauth/token", headers={"DPoP": key.proof("POST", token_url)},
+                              data={"grant_type": "authorization_code", "code": code,
+                                    "code_verifier": verifier, "redirect_uri": REDIRECT,
+                                    "client_id": spa.client_id}).json()
+    assert tokens["token_type"] == "DPoP"
+
+    def refresh(proof: str | None) -> httpx.Response:
+        return server.http.post("/oauth/token", headers={"DPoP": proof} if proof else {}, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": spa.client_id})
+
+    assert refresh(None).json()["error"] == "invalid_dpop_proof"
+    assert refresh(DPoPKey().proof("POST", token_url)).json()["error"] == "invalid_dpop_proof"
+    renewed = refresh(key.proof("POST", token_url))
+    assert renewed.status_code == 200, renewed.text
+    assert jwt.decode(renewed.json()["access_token"],
+                      options={"verify_signature": False})["cnf"]["jkt"] == key.jkt
+
+
+def test_a_service_of_its_own_requires_the_proof_too(
+    server: ServerProcess, machine: tuple[str, str]
+) -> None:
+    """examples/protected_service.py: protector_for_issuer, no DPoP code of its own."""
+    key = DPoPKey()
+    token = _bound(server, machine, key)
+    with example_service(server.base_url) as url:
+        ok = httpx.get(url, headers={"Authorization": f"DPoP {token}",
+                                     "DPoP": key.proof("GET", url, access_token=token)})
+        assert ok.status_code == 200, ok.text
+        bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 401
+        replay_proof = key.proof("GET", url, access_token=token)
+        first = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": replay_proof})
+        again = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": replay_proof})
+        assert (first.status_code, again.status_code) == (200, 401)
+        assert again.json()["error"] == "invalid_dpop_proof"
+
