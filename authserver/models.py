@@ -223,6 +223,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     sid: Mapped[str | None] = mapped_column(String(43))
     # The APIs (audiences) the grant covers (RFC 8707; oauth/resources.py).
     resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The DPoP key the authorization request named (RFC 9449 §10: dpop_jkt).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
 

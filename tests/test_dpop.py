@@ -13,8 +13,9 @@ import httpx
 import jwt
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, new_user
+from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .dpop_client import DPoPKey
+from .helpers import pkce
 from .support import ServerProcess, example_service
 
 PASSWORD = "dpop-password-1"
@@ -220,3 +221,28 @@ def test_a_service_of_its_own_requires_the_proof_too(
         assert (first.status_code, again.status_code) == (200, 401)
         assert again.json()["error"] == "invalid_dpop_proof"
 
+
+
+def test_a_code_asked_for_with_dpop_jkt_needs_that_keys_proof(
+    server: ServerProcess, browser: Browser
+) -> None:
+    app = server.cli_json("client", "create", "--name", "jkt spa", "--grant-type",
+                          "authorization_code", "--redirect-uri", REDIRECT, "--auth-method",
+                          "none", "--scope", "openid")
+    spa = RelyingParty(server, app["client_id"])
+    key = DPoPKey()
+    code, verifier = spa.code(browser, dpop_jkt=key.jkt)
+    token_url = f"{server.base_url}/oauth/token"
+
+    def exchange(proof: str | None) -> httpx.Response:
+        return server.http.post("/oauth/token", headers={"DPoP": proof} if proof else {}, data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT, "client_id": spa.client_id})
+
+    assert exchange(None).json()["error"] == "invalid_dpop_proof"
+    assert exchange(DPoPKey().proof("POST", token_url)).json()["error"] == "invalid_dpop_proof"
+    bound = exchange(key.proof("POST", token_url))
+    assert bound.status_code == 200 and bound.json()["token_type"] == "DPoP", bound.text
+    _, challenge = pkce()
+    found = query(browser.authorize(spa.request(challenge, dpop_jkt="not-a-thumbprint")))
+    assert found["error"] == "invalid_request"

@@ -1,4 +1,4 @@
-"""clients.dpop_bound and refresh_token_families.dpop_jkt: DPoP (RFC 9449)
+"""clients.dpop_bound, and the dpop_jkt of refresh token families and codes: DPoP (RFC 9449)
 
 Revision ID: 0014
 Revises: 0013
@@ -19,11 +19,14 @@ def upgrade() -> None:
     with op.batch_alter_table('clients') as batch:
         batch.add_column(sa.Column('dpop_bound', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
-    with op.batch_alter_table('refresh_token_families') as batch:
-        batch.add_column(sa.Column('dpop_jkt', sa.String(length=64), nullable=True))
+    for table in ('refresh_token_families', 'authorization_codes'):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column('dpop_jkt', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('authorization_codes') as batch:
+        batch.drop_column('dpop_jkt')
     with op.batch_alter_table('refresh_token_families') as batch:
         batch.drop_column('dpop_jkt')
     with op.batch_alter_table('clients') as batch:

@@ -3,10 +3,11 @@ hashed, claimed once; a replayed code revokes the tokens it led to."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ... import events
@@ -15,6 +16,9 @@ from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ...store.codes import Claim
 from ..resources import grant_resources, resource_list
 from .linked import IssuesTokens
+
+# RFC 7638 with SHA-256: 32 bytes in base64url, 43 characters.
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
@@ -33,9 +37,16 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
                     known=registry.known_scopes)
         self.request.resources = grant_resources(registry, data.get("scope"),
                                                  resource_list(data.get("resource")))
+        jkt = data.get("dpop_jkt")
+        if jkt is not None and not (isinstance(jkt, str) and _THUMBPRINT.fullmatch(jkt)):
+            raise InvalidRequestError("dpop_jkt must be a JWK SHA-256 thumbprint (RFC 9449 10)")
 
     def grant_resources(self) -> list[str] | None:
         return self.request.authorization_code.resources or []
+
+    def bound_key(self) -> str | None:
+        # RFC 9449 §10: a code asked for with dpop_jkt is exchanged only with that key's proof.
+        return self.request.authorization_code.dpop_jkt  # type: ignore[no-any-return]
 
     def scope_was_asked(self) -> bool:
         return False  # the code's scope: a scope parameter here means nothing (RFC 6749 §4.1.3)
@@ -58,6 +69,7 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
             claims=request.requested_claims,
             sid=login_session.sid,
             resources=request.resources,
+            dpop_jkt=data.get("dpop_jkt"),
             ttl=self.server.settings.authorization_code_ttl,
         )
 
