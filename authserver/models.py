@@ -75,6 +75,8 @@ class Client(Base, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A security profile the client keeps to: "fapi2" (FAPI 2.0 Security Profile), or none.
+    profile: Mapped[str | None] = mapped_column(String(10))
     # Tokens only DPoP-bound (RFC 9449 §5.2: dpop_bound_access_tokens).
     dpop_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     # Authorization requests only by PAR (RFC 9126 §6: require_pushed_authorization_requests).

@@ -47,6 +47,11 @@ DEFAULT_AUTH_METHOD = "client_secret_basic"
 SIGNING_ALG = "RS256"
 CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256")
 
+# FAPI 2.0 Security Profile (final): what a client registered with `--profile fapi2` keeps to.
+FAPI2 = "fapi2"
+FAPI2_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
+FAPI2_CODE_TTL = 60  # seconds at most (FAPI 2.0 §5.3.2.1: "shall ... a maximum of 60 seconds")
+
 # How the user authenticated (OIDC Core §2): every sign-in here is a password, one factor.
 # acr "1" is that level (ISO/IEC 29115 level 1, as Keycloak's "1" for a fresh password
 # sign-in); amr "pwd" is RFC 8176's value for it. An acr_values request for another level gets

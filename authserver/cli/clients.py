@@ -46,6 +46,9 @@ def client() -> None:
               help="Token endpoint authentication method; 'none' makes a public client.")
 @click.option("--require-par", is_flag=True,
               help="Accept its authorization requests only pushed to /oauth/par (RFC 9126).")
+@click.option("--profile", type=click.Choice(["fapi2"]), default=None,
+              help="Keep the client to the FAPI 2.0 Security Profile: PAR, PKCE S256, "
+                   "private_key_jwt, DPoP-bound tokens, the code grant only.")
 @click.option("--dpop-bound", is_flag=True,
               help="Issue it only DPoP-bound tokens: every token request needs a proof (RFC 9449).")
 @click.option("--backchannel-logout-uri", default=None,
@@ -56,7 +59,7 @@ def client() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(name: str, grant_types: tuple[str, ...], scope: str | None,
            redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
-           auth_method: str, require_par: bool, dpop_bound: bool,
+           auth_method: str, profile: str | None, require_par: bool, dpop_bound: bool,
            backchannel_logout_uri: str | None,
            jwks_file: Any, as_json: bool) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
@@ -74,6 +77,7 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
                 backchannel_logout_uri=backchannel_logout_uri,
                 require_par=require_par,
                 dpop_bound=dpop_bound,
+                profile=profile,
                 known_scopes=load_registry(
                     session, sample_api(load_settings().api_audience)).known_scopes,
             )

@@ -13,7 +13,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..models import Client
-from ..policy import CLIENT_ASSERTION_ALGS
+from ..policy import CLIENT_ASSERTION_ALGS, FAPI2
 from ..store import Store
 
 AUTH_METHOD = "private_key_jwt"
@@ -40,6 +40,11 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         except (JoseError, ValueError) as exc:
             raise InvalidClientError(description="the client assertion does not verify") from exc
         self.verify_claims(token.claims)
+        client = self.store.clients.get(str(token.claims.get("sub")))
+        if client is not None and client.profile == FAPI2 and token.claims.get("aud") != self.issuer:
+            # FAPI 2.0 §5.3.2.1: the issuer identifier, and only it, as the audience.
+            raise InvalidClientError(description="this client's assertion audience must be the "
+                                     "issuer")
         return token.claims
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:

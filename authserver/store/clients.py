@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret, new_secret
 from ..models import Client
-from ..policy import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, SUPPORTED_SCOPES, default_scope
+from ..policy import (
+    DEFAULT_AUTH_METHOD,
+    DEFAULT_GRANT_TYPES,
+    FAPI2,
+    FAPI2_GRANT_TYPES,
+    SUPPORTED_SCOPES,
+    default_scope,
+)
 from .client_cache import ClientCache
 from .client_metadata import (
     RegistrationError,
@@ -75,6 +82,20 @@ class Metadata:
     backchannel_logout_uri: str | None = None
     require_par: bool = False
     dpop_bound: bool = False
+    profile: str | None = None
+
+
+def _fapi2(method: str, grants: list[str], jwks: Any) -> None:
+    """What the FAPI 2.0 Security Profile leaves a client (§5.3.2): private_key_jwt (mTLS is
+    not offered here), the code grant (and refresh), PAR, PKCE S256, DPoP-bound tokens."""
+    if method != "private_key_jwt":
+        raise RegistrationError("--profile fapi2 needs --auth-method private_key_jwt (FAPI 2.0 "
+                                "5.3.2.1: no client secrets)")
+    if "authorization_code" not in grants or not set(grants) <= FAPI2_GRANT_TYPES:
+        raise RegistrationError("--profile fapi2 allows only the authorization_code grant "
+                                "(and refresh_token)")
+    if jwks is None:
+        raise RegistrationError("--profile fapi2 needs the client's keys (--jwks FILE)")
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
@@ -99,11 +120,17 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
     scope = validate_scope(
         metadata.scope if metadata.scope is not None else default_scope_for(grants),
         known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
+    fapi2 = metadata.profile == FAPI2
+    if metadata.profile not in (None, FAPI2):
+        raise RegistrationError(f"unknown profile {metadata.profile!r} (only {FAPI2!r})")
+    if fapi2:
+        _fapi2(method, grants, jwks)
     return {"name": name, "grant_types": grants, "redirect_uris": uris,
             "post_logout_redirect_uris": logout_uris, "scope": scope,
             "token_endpoint_auth_method": method, "jwks": jwks,
             "backchannel_logout_uri": backchannel_logout_uri,
-            "require_par": metadata.require_par, "dpop_bound": metadata.dpop_bound}
+            "require_par": metadata.require_par or fapi2,
+            "dpop_bound": metadata.dpop_bound or fapi2, "profile": metadata.profile}
 
 
 def register_client(
@@ -121,11 +148,12 @@ def register_client(
     default_scope_for: Any = default_scope,
     require_par: bool = False,
     dpop_bound: bool = False,
+    profile: str | None = None,
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
     columns = validated(Metadata(name, grant_types, scope, redirect_uris,
                                  post_logout_redirect_uris, auth_method, jwks,
-                                 backchannel_logout_uri, require_par, dpop_bound),
+                                 backchannel_logout_uri, require_par, dpop_bound, profile),
                         known_scopes, default_scope_for)
     # A secret only for the methods that use one.
     method = columns["token_endpoint_auth_method"]
@@ -180,6 +208,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "require_pushed_authorization_requests": bool(client.require_par),
         "dpop_bound_access_tokens": bool(client.dpop_bound),
+        "profile": client.profile,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

@@ -1,0 +1,141 @@
+"""`client create --profile fapi2` (FAPI 2.0 Security Profile) against `authserver serve`:
+what the profile forbids is refused at registration (exit 2) and at run time; the whole flow,
+PAR + PKCE + private_key_jwt (audience the issuer) + DPoP-bound tokens, ends in a DPoP call
+to /api/me."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .browser import REDIRECT, Browser, new_user, query
+from .dpop_client import DPoPKey
+from .helpers import pkce
+from .support import ServerProcess
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+PASSWORD = "fapi-password-1"
+
+
+class Bank:
+    """The FAPI client: its signing key (private_key_jwt), its DPoP key, its registration."""
+
+    def __init__(self, server: ServerProcess, tmp: Path) -> None:
+        self.server = server
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        (tmp / "bank.jwks").write_text(json.dumps({"keys": [{**jwk, "kid": "bank-1"}]}))
+        self.jwks = tmp / "bank.jwks"
+        self.dpop = DPoPKey()
+        self.app = server.cli_json(
+            "client", "create", "--name", "Bank", "--profile", "fapi2", "--auth-method",
+            "private_key_jwt", "--jwks", str(self.jwks), "--grant-type", "authorization_code",
+            "--redirect-uri", REDIRECT, "--scope", "openid profile")
+        self.client_id = self.app["client_id"]
+
+    def assertion(self, audience: str | None = None) -> dict[str, str]:
+        now = int(time.time())
+        signed = jwt.encode({"iss": self.client_id, "sub": self.client_id,
+                             "aud": audience or self.server.base_url, "iat": now,
+                             "exp": now + 60, "jti": secrets.token_urlsafe(12)},
+                            self.key, algorithm="PS256", headers={"kid": "bank-1"})
+        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": signed}
+
+
+@pytest.fixture(scope="module")
+def bank(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
+    yield Bank(server, tmp_path_factory.mktemp("fapi"))
+    assert "Traceback" not in server.log()
+
+
+@pytest.fixture
+def browser(server: ServerProcess) -> Iterator[Browser]:
+    user_browser = new_user(server, PASSWORD)
+    yield user_browser
+    user_browser.close()
+
+
+def test_the_profile_sets_par_and_dpop(bank: Bank) -> None:
+    assert bank.app["profile"] == "fapi2"
+    assert bank.app["require_pushed_authorization_requests"] is True
+    assert bank.app["dpop_bound_access_tokens"] is True
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--auth-method", "client_secret_basic", "--grant-type", "authorization_code"],
+     "private_key_jwt"),
+    (["--auth-method", "private_key_jwt", "--grant-type", "authorization_code",
+      "--grant-type", "client_credentials"], "only the authorization_code grant"),
+    (["--auth-method", "private_key_jwt", "--grant-type", "password"],
+     "only the authorization_code grant"),
+])
+def test_what_the_profile_forbids_is_refused_at_registration(
+    server: ServerProcess, bank: Bank, options: list[str], message: str
+) -> None:
+    result = server.cli("client", "create", "--name", "no", "--profile", "fapi2",
+                        "--jwks", str(bank.jwks), "--redirect-uri", REDIRECT, *options,
+                        check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def _push(server: ServerProcess, bank: Bank, challenge: str | None, **extra: str) -> Any:
+    form = {"response_type": "code", "client_id": bank.client_id, "redirect_uri": REDIRECT,
+            "scope": "openid profile", "state": "fapi-state", **bank.assertion(), **extra}
+    if challenge is not None:
+        form.update(code_challenge=challenge, code_challenge_method="S256")
+    return server.http.post("/oauth/par", data=form)
+
+
+def test_par_pkce_private_key_jwt_and_dpop_end_to_end(
+    server: ServerProcess, bank: Bank, browser: Browser
+) -> None:
+    verifier, challenge = pkce()
+    pushed = _push(server, bank, challenge)
+    assert pushed.status_code == 201, pushed.text
+    found = query(browser.authorize({"client_id": bank.client_id,
+                                     "request_uri": pushed.json()["request_uri"]}))
+    assert found["state"] == "fapi-state" and found["iss"] == server.base_url
+    token_url = f"{server.base_url}/oauth/token"
+    exchange = {"grant_type": "authorization_code", "code": found["code"],
+                "code_verifier": verifier, "redirect_uri": REDIRECT}
+    no_dpop = server.http.post("/oauth/token", data={**exchange, **bank.assertion()})
+    assert no_dpop.status_code == 400 and no_dpop.json()["error"] == "invalid_dpop_proof"
+    token_endpoint_aud = server.http.post(
+        "/oauth/token", data={**exchange, **bank.assertion(token_url)},
+        headers={"DPoP": bank.dpop.proof("POST", token_url)})
+    assert token_endpoint_aud.status_code == 400  # FAPI 2.0: the issuer, only
+    assert token_endpoint_aud.json()["error"] == "invalid_client", token_endpoint_aud.text
+    tokens = server.http.post("/oauth/token", data={**exchange, **bank.assertion()},
+                              headers={"DPoP": bank.dpop.proof("POST", token_url)})
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["token_type"] == "DPoP"
+    access = tokens.json()["access_token"]
+    me = httpx.get(f"{server.base_url}/api/me", headers={
+        "Authorization": f"DPoP {access}",
+        "DPoP": bank.dpop.proof("GET", f"{server.base_url}/api/me", access_token=access)})
+    assert me.status_code == 200, me.text
+
+
+def test_a_plain_request_or_one_without_pkce_is_refused(
+    server: ServerProcess, bank: Bank, browser: Browser
+) -> None:
+    _, challenge = pkce()
+    plain = query(browser.authorize({
+        "response_type": "code", "client_id": bank.client_id, "redirect_uri": REDIRECT,
+        "scope": "openid", "state": "s", "code_challenge": challenge,
+        "code_challenge_method": "S256"}))
+    assert plain["error"] == "invalid_request"
+    pushed = _push(server, bank, None)  # no PKCE: refused when it is used
+    assert pushed.status_code == 201
+    found = query(browser.authorize({"client_id": bank.client_id,
+                                     "request_uri": pushed.json()["request_uri"]}))
+    assert found["error"] == "invalid_request" and "PKCE" in found["error_description"]
