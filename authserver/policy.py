@@ -51,6 +51,8 @@ CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256")
 FAPI2 = "fapi2"
 FAPI2_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 FAPI2_CODE_TTL = 60  # seconds at most (FAPI 2.0 §5.3.2.1: "shall ... a maximum of 60 seconds")
+# Seconds the previous refresh token of a FAPI 2.0 client is still accepted after a rotation.
+FAPI2_REFRESH_GRACE = 60
 
 # How the user authenticated (OIDC Core §2): every sign-in here is a password, one factor.
 # acr "1" is that level (ISO/IEC 29115 level 1, as Keycloak's "1" for a fresh password

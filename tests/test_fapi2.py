@@ -39,7 +39,8 @@ class Bank:
         self.app = server.cli_json(
             "client", "create", "--name", "Bank", "--profile", "fapi2", "--auth-method",
             "private_key_jwt", "--jwks", str(self.jwks), "--grant-type", "authorization_code",
-            "--redirect-uri", REDIRECT, "--scope", "openid profile")
+            "--grant-type", "refresh_token", "--redirect-uri", REDIRECT,
+            "--scope", "openid profile")
         self.client_id = self.app["client_id"]
 
     def assertion(self, audience: str | None = None) -> dict[str, str]:
@@ -123,6 +124,19 @@ def test_par_pkce_private_key_jwt_and_dpop_end_to_end(
         "Authorization": f"DPoP {access}",
         "DPoP": bank.dpop.proof("GET", f"{server.base_url}/api/me", access_token=access)})
     assert me.status_code == 200, me.text
+
+    # A lost refresh response does not strand the client (FAPI 2.0 §5.3.2.1): the previous
+    # refresh token still works within the grace window, and the grant is not revoked.
+    def refresh(token: str) -> httpx.Response:
+        return server.http.post("/oauth/token", headers={
+            "DPoP": bank.dpop.proof("POST", token_url)}, data={
+            "grant_type": "refresh_token", "refresh_token": token, **bank.assertion()})
+
+    first = refresh(tokens.json()["refresh_token"])
+    assert first.status_code == 200, first.text
+    retried = refresh(tokens.json()["refresh_token"])  # as if the first answer was lost
+    assert retried.status_code == 200, retried.text
+    assert refresh(retried.json()["refresh_token"]).status_code == 200
 
 
 def test_a_plain_request_or_one_without_pkce_is_refused(

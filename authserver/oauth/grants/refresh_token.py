@@ -3,12 +3,14 @@ whole family (RFC 9700 §4.14.2)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from ... import events
 from ...models import RefreshToken, User
-from ...policy import CONFIDENTIAL_AUTH_METHODS
+from ...policy import CONFIDENTIAL_AUTH_METHODS, FAPI2, FAPI2_REFRESH_GRACE
 from .linked import IssuesTokens
 
 
@@ -33,6 +35,10 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
         if token.is_expired(store.now()):
             raise InvalidGrantError("refresh token has expired")
         lifetimes = self.server.refresh_lifetimes
+        if self.request.client.profile == FAPI2 and lifetimes.grace < FAPI2_REFRESH_GRACE:
+            # FAPI 2.0 §5.3.2.1: a client whose refresh response was lost keeps working: its
+            # previous token is accepted again for a while (its child then goes stale).
+            lifetimes = replace(lifetimes, grace=FAPI2_REFRESH_GRACE)
         if lifetimes.family_too_old(store.now(), token.family.created_at):
             raise InvalidGrantError("this grant has reached its maximum age; sign in again")
         claimed = store.refresh_tokens.claim(token, lifetimes)
