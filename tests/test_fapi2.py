@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jwt
@@ -153,3 +155,44 @@ def test_a_plain_request_or_one_without_pkce_is_refused(
     found = query(browser.authorize({"client_id": bank.client_id,
                                      "request_uri": pushed.json()["request_uri"]}))
     assert found["error"] == "invalid_request" and "PKCE" in found["error_description"]
+
+
+def test_openid_client_runs_the_profile(
+    server: ServerProcess, node_rp: Path, tmp_path: Path, browser: Browser
+) -> None:
+    """openid-client v6 (tests/rp/fapi.mjs): private_key_jwt, PAR with PKCE, the code with a
+    DPoP proof, a DPoP call to /api/me."""
+    rp = subprocess.Popen(["node", str(node_rp.parent / "fapi.mjs"), server.base_url, REDIRECT],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    try:
+        assert rp.stdout is not None and rp.stdin is not None
+
+        def line() -> dict[str, Any]:
+            got = rp.stdout.readline()  # type: ignore[union-attr]
+            assert got, rp.stderr.read() if rp.stderr else "no output"
+            return dict(json.loads(got))
+
+        (tmp_path / "node.jwks").write_text(json.dumps(line()["jwks"]))
+        app = server.cli_json("client", "create", "--name", "Node bank", "--profile", "fapi2",
+                              "--auth-method", "private_key_jwt", "--jwks",
+                              str(tmp_path / "node.jwks"), "--grant-type", "authorization_code",
+                              "--redirect-uri", REDIRECT, "--scope", "openid profile")
+        rp.stdin.write(app["client_id"] + "\n")
+        rp.stdin.flush()
+        authorization_url = line()["authorization_url"]
+        assert "request_uri=urn" in authorization_url and "code_challenge" not in authorization_url
+        answer = browser.authorize(dict(parse_qsl(urlsplit(authorization_url).query)))
+        stdout, stderr = rp.communicate(query_location(answer) + "\n", timeout=60)
+        assert rp.returncode == 0, stderr
+    finally:
+        if rp.poll() is None:
+            rp.kill()
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["token_type"].lower() == "dpop" and result["status"] == 200
+    assert result["me"]["username"] == browser.username
+
+
+def query_location(answer: httpx.Response) -> str:
+    assert answer.status_code == 302, answer.text
+    return str(answer.headers["Location"])
