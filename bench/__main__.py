@@ -16,7 +16,8 @@ def main() -> None:
     figures = {"in_process": {k: round(v, 3) for k, v in inprocess.measure().items()}}
     for name, module, extra in (("http", "bench.http", ["--peer"]),
                                 ("refresh_scale", "bench.refresh_scale", []),
-                                ("api_scale", "bench.api_scale", [])):
+                                ("api_scale", "bench.api_scale", []),
+                                ("dpop_cost", "bench.dpop_cost", [])):
         output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
                                 capture_output=True, text=True).stdout
         figures[name] = json.loads(output)

@@ -1,0 +1,39 @@
+"""The stored data, one module a concern: accounts (users, consents, sign-in sessions), clients,
+grants (refresh families and tokens, codes, device authorizations, pushed requests), apis,
+keys (the database key store), notes. Import them from here.
+
+Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
+Authlib's abstract interfaces (rfc6749.ClientMixin, AuthorizationCodeMixin, TokenMixin) instead
+and store only hashes of secrets.
+"""
+
+from .accounts import Consent, LoginSession, LoginSessionClient, User
+from .apis import Api, ApiScope
+from .base import Base, now
+from .clients import Client, ClientAssertionUse, ClientsVersion, InitialAccessToken
+from .grants import AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, RefreshTokenFamily
+from .keys import KeyStoreVersion, SigningKey
+from .notes import Note
+
+__all__ = [
+    "Api",
+    "ApiScope",
+    "AuthorizationCode",
+    "Base",
+    "Client",
+    "ClientAssertionUse",
+    "ClientsVersion",
+    "Consent",
+    "DeviceAuthorization",
+    "InitialAccessToken",
+    "KeyStoreVersion",
+    "LoginSession",
+    "LoginSessionClient",
+    "Note",
+    "PushedRequest",
+    "RefreshToken",
+    "RefreshTokenFamily",
+    "SigningKey",
+    "User",
+    "now",
+]
