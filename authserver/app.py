@@ -19,6 +19,7 @@ from .oauth.resources import OurApisValidator
 from .ops import audit, metrics, openapi, security_headers
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
+from .resource_server.dpop import Nonces
 from .store import Store
 from .web import (
     api,
@@ -53,15 +54,21 @@ def build_app(settings: Settings) -> Flask:
     store = Store(database)
     keystore = KeyStore.from_settings(settings)
     keystore.load()
+    # DPoP server nonces, from the secret every worker and host shares (the session key's).
+    nonces = (Nonces(session.ensure_secret_key(settings).encode(), clock=lambda: store.clock())
+              if settings.dpop_nonce
+              else None)
     validator = AccessTokenValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
         clock=store.now,  # one clock for the whole app (tests move it instead of sleeping)
         dpop_replay=replay_cache(store),  # DPoP proofs' jti, shared by workers and hosts
+        dpop_nonces=nonces,
     )
     # Userinfo, introspection and revocation serve tokens for every registered API.
     own_validator = OurApisValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
         clock=store.now, registry=store.apis.registry, dpop_replay=replay_cache(store),
+        dpop_nonces=nonces,
     )
     app.extensions.update({
         context.SETTINGS: settings,
@@ -70,7 +77,8 @@ def build_app(settings: Settings) -> Flask:
         context.KEYSTORE: keystore,
         context.VALIDATOR: validator,
         context.OWN_VALIDATOR: own_validator,
-        context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator),
+        context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator,
+                                            nonces),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
         context.METADATA: server_metadata(settings.issuer,
                                           registration=settings.registration != "off",

@@ -109,6 +109,8 @@ class Settings:
     # Seconds a just-rotated refresh token is still accepted (only the immediately previous one).
     refresh_grace_seconds: int = _setting(0, SECONDS)
     authorization_code_ttl: int = _setting(60, POSITIVE_SECONDS)
+    # DPoP proofs must carry a server nonce (RFC 9449 §8), at the token endpoint and the APIs.
+    dpop_nonce: bool = _setting(False, _yes_no)
     # Every client must push its authorization requests (RFC 9126 §5), not only those
     # registered with --require-par.
     require_par: bool = _setting(False, _yes_no)

@@ -6,17 +6,21 @@ tokens of public clients bound to their key, clients that must use DPoP."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from sqlalchemy import create_engine, text
 
 from .browser import REDIRECT, Browser, RelyingParty, new_user, query
+from .conftest import POSTGRES_URL
 from .dpop_client import DPoPKey
 from .helpers import pkce
-from .support import ServerProcess, example_service
+from .support import ServerProcess, copy_keys, example_service, free_port, start_server
 
 PASSWORD = "dpop-password-1"
 
@@ -246,3 +250,89 @@ def test_a_code_asked_for_with_dpop_jkt_needs_that_keys_proof(
     _, challenge = pkce()
     found = query(browser.authorize(spa.request(challenge, dpop_jkt="not-a-thumbprint")))
     assert found["error"] == "invalid_request"
+
+
+# Server nonces (RFC 9449 §8), with Flask's test client: a setting of their own, and a clock
+# the test moves.
+
+def test_server_nonces_when_they_are_required(settings: Any) -> None:
+    from authserver import create_app
+    from authserver.store.clients import register_client
+
+    from .helpers import advance_clock, basic
+
+    app = create_app(settings.override(dpop_nonce=True))
+    with app.extensions["authserver.db"].session() as session:
+        made = register_client(session, name="n", grant_types=["client_credentials"],
+                               scope="profile")
+    auth = basic(made.client.client_id, made.client_secret)
+    client, key = app.test_client(), DPoPKey()
+    token_url, me_url = f"{settings.issuer}/oauth/token", f"{settings.issuer}/api/me"
+
+    def token(nonce: str | None) -> Any:
+        return client.post("/oauth/token", headers={**auth, "DPoP": key.proof(
+            "POST", token_url, nonce=nonce, iat=app.extensions["authserver.store"].now())},
+            data={"grant_type": "client_credentials"})
+
+    first = token(None)
+    assert first.status_code == 400 and first.json["error"] == "use_dpop_nonce"
+    nonce = first.headers["DPoP-Nonce"]
+    issued = token(nonce)
+    assert issued.status_code == 200 and issued.headers["DPoP-Nonce"]
+    access = issued.json["access_token"]
+
+    def me(nonce: str | None) -> Any:
+        return client.get("/api/me", headers={"Authorization": f"DPoP {access}", "DPoP": key.proof(
+            "GET", me_url, access_token=access, nonce=nonce,
+            iat=app.extensions["authserver.store"].now())})
+
+    refused = me(None)
+    assert refused.status_code == 401 and refused.json["error"] == "use_dpop_nonce"
+    assert refused.headers["WWW-Authenticate"].startswith('DPoP error="use_dpop_nonce"')
+    assert me(refused.headers["DPoP-Nonce"]).status_code == 200
+    advance_clock(app, 11 * 60)  # two windows later the nonce is stale
+    assert me(nonce).json["error"] == "use_dpop_nonce"
+
+
+@pytest.fixture
+def two_instances(tmp_path: Path, key_template: Path, postgres_ready: bool
+                  ) -> Iterator[tuple[str, ServerProcess, ServerProcess]]:
+    """Two `authserver serve` on one PostgreSQL and one issuer, as behind a load balancer."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    issuer = f"http://127.0.0.1:{free_port()}"
+    keys = copy_keys(key_template, tmp_path)
+    a = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
+    b = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
+    try:
+        yield issuer, a, b
+    finally:
+        a.stop()
+        b.stop()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_a_proof_used_on_one_instance_is_refused_on_the_other(
+    two_instances: tuple[str, ServerProcess, ServerProcess]
+) -> None:
+    issuer, a, b = two_instances
+    app = a.cli_json("client", "create", "--name", "lb", "--grant-type", "client_credentials",
+                     "--scope", "profile")
+    auth = (app["client_id"], app["client_secret"])
+    key = DPoPKey()
+    proof = key.proof("POST", f"{issuer}/oauth/token")
+    form = {"grant_type": "client_credentials", "scope": "profile"}
+    first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
+    assert first.status_code == 200, first.text
+    replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
+    token = first.json()["access_token"]
+    api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
+    assert a.http.get("/api/me", headers=headers).status_code == 200
+    assert b.http.get("/api/me", headers=headers).status_code == 401

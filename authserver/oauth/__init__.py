@@ -11,6 +11,7 @@ from flask import Flask
 from ..config import Settings
 from ..keystore import KeyStore
 from ..resource_server import AccessTokenValidator
+from ..resource_server.dpop import Nonces
 from ..store import Store
 from .access_tokens import AccessTokenGenerator
 from .device import DeviceAuthorizationRequests, DeviceCodeGrant
@@ -29,8 +30,10 @@ __all__ = ["OAuth2Server", "create_server"]
 
 
 def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Store,
-                  validator: AccessTokenValidator) -> OAuth2Server:
+                  validator: AccessTokenValidator, dpop_nonces: Nonces | None = None
+                  ) -> OAuth2Server:
     server = OAuth2Server(settings, keystore, store)
+    server.dpop_nonces = dpop_nonces
     server.init_app(app)
     server.register_token_generator("default", AccessTokenGenerator(settings, keystore))
     server.register_extension(server.issuer_parameter)

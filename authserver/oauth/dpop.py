@@ -10,7 +10,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import request as flask_request
 
 from ..models import Client
-from ..resource_server.dpop import ProofError, check_proof
+from ..resource_server.dpop import NonceRequired, Nonces, ProofError, check_proof
 from ..store import Store
 
 TOKEN_PATH = "/oauth/token"
@@ -21,14 +21,28 @@ class InvalidDPoPProof(OAuth2Error):
     status_code = 400
 
 
+class UseDPoPNonce(OAuth2Error):
+    """§8.1: "use_dpop_nonce", with the nonce to use in the DPoP-Nonce header."""
+
+    error = "use_dpop_nonce"
+    status_code = 400
+
+    def __init__(self, description: str, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("DPoP-Nonce", self.nonce)]
+
+
 def replay_cache(store: Store):  # type: ignore[no-untyped-def]
     """jti -> first use? in the database (the client-assertion table, its own namespace), for
     the APIs: its own short transaction."""
     return lambda jti, until: store.assertions.use_once("dpop", jti, until)
 
 
-def token_request_key(store: Store, issuer: str, client: Client,
-                      bound: str | None) -> str | None:
+def token_request_key(store: Store, issuer: str, client: Client, bound: str | None,
+                      nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key this token request proves, or None without a proof (when
     neither the client nor the grant needs one). `bound`: the key the grant is bound to."""
     header = flask_request.headers.get("DPoP")
@@ -41,7 +55,9 @@ def token_request_key(store: Store, issuer: str, client: Client,
         # lock by now, which a second connection would wait on.
         proof = check_proof(header, method="POST", url=issuer + TOKEN_PATH, now=store.now(),
                             first_use=lambda jti, until: store.assertions.use_once_here(
-                                "dpop", jti, until))
+                                "dpop", jti, until), nonces=nonces)
+    except NonceRequired as exc:
+        raise UseDPoPNonce(exc.description, exc.nonce) from None
     except ProofError as exc:
         raise InvalidDPoPProof(exc.description) from None
     if bound is not None and proof.jkt != bound:

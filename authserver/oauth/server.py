@@ -23,6 +23,7 @@ from ..config import Settings
 from ..keystore import KeyStore
 from ..models import Client, User
 from ..policy import shown
+from ..resource_server.dpop import Nonces
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
 from .access_tokens import issues_refresh_token
@@ -79,6 +80,9 @@ class OAuth2Server(AuthorizationServer):
         self.store = store
         self.issuer_parameter = Issuer(settings.issuer)
         self.request_objects = RequestObjects(settings.issuer, settings.leeway, store)
+        # Server DPoP nonces (RFC 9449 §8), when AUTHSERVER_DPOP_NONCE is on (set by the app,
+        # which holds the secret every worker shares).
+        self.dpop_nonces: Nonces | None = None
         self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
                                               settings.backchannel_logout_timeout)
         self.refresh_lifetimes = Lifetimes(
@@ -173,4 +177,7 @@ class OAuth2Server(AuthorizationServer):
         # Token responses and errors must never be cached (RFC 6749 §5.1, §5.2).
         headers = [(k, v) for k, v in headers if k.lower() not in ("cache-control", "pragma")]
         headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+        if self.dpop_nonces is not None and flask_request.blueprint == BACK_CHANNEL and not any(
+                k.lower() == "dpop-nonce" for k, _ in headers):
+            headers.append(("DPoP-Nonce", self.dpop_nonces.current()))  # §8.2: the next one
         return super().handle_response(status_code, payload, headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import threading
 import time
@@ -40,6 +41,38 @@ class ProofError(Exception):
         self.description = description
 
 
+class NonceRequired(ProofError):
+    """§8: the proof must carry a fresh server nonce (`use_dpop_nonce`); `nonce` is one."""
+
+    def __init__(self, description: str, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+
+class Nonces:
+    """Server-provided DPoP nonces (§8), without state: an HMAC of the current time window
+    under a secret every worker and host shares, so any of them accepts any of them. A nonce
+    is good for its window and the next (5 to 10 minutes)."""
+
+    def __init__(self, secret: bytes, period: int = 300,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.secret = hmac.new(secret, b"authserver dpop nonce", hashlib.sha256).digest()
+        self.period = period
+        self.clock = clock
+
+    def _for(self, window: int) -> str:
+        digest = hmac.new(self.secret, str(window).encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()
+
+    def current(self) -> str:
+        return self._for(int(self.clock()) // self.period)
+
+    def valid(self, nonce: Any) -> bool:
+        window = int(self.clock()) // self.period
+        return isinstance(nonce, str) and any(
+            hmac.compare_digest(nonce, self._for(w)) for w in (window, window - 1))
+
+
 @dataclass(frozen=True)
 class Proof:
     jkt: str
@@ -60,7 +93,7 @@ def _without_query(url: str) -> str:
 
 def check_proof(proof: str | None, *, method: str, url: str, now: float,
                 first_use: Callable[[str, int], bool],
-                access_token: str | None = None) -> Proof:
+                access_token: str | None = None, nonces: Nonces | None = None) -> Proof:
     """The proof's key thumbprint, once every §4.3 check passed. `first_use(jti, until)` is the
     replay cache: True the first time a jti is seen (it must remember it until `until`)."""
     if not proof:
@@ -107,6 +140,9 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
         raise ProofError("the DPoP proof's iat is too far from now")
     if access_token is not None and claims.get("ath") != token_hash(access_token):
         raise ProofError("the DPoP proof's ath is not the hash of this access token")
+    if nonces is not None and not nonces.valid(claims.get("nonce")):
+        raise NonceRequired("send the DPoP proof again with the server's nonce",
+                            nonces.current())
     if not first_use(jti, int(iat) + IAT_WINDOW):
         raise ProofError("this DPoP proof was used already (jti)")
     return Proof(jkt=key.thumbprint(), jti=jti, iat=int(iat))

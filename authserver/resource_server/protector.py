@@ -60,6 +60,9 @@ class BearerProtector(ResourceProtector):
             # RFC 9449 §7.1: the DPoP challenge, with the algorithms a proof may use.
             headers["WWW-Authenticate"] = (f'DPoP error="{error.error}", '
                                            f'algs="{" ".join(PROOF_ALGS)}"')
+            nonce = getattr(error, "nonce", None)
+            if nonce:
+                headers["DPoP-Nonce"] = nonce  # §9: the nonce to use
             body = dict(error.get_body())
         elif isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
             # §3.1: no authentication information -> no error code in the challenge.

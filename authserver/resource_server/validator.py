@@ -15,7 +15,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
-from .dpop import MemoryReplayCache, ProofError, check_proof
+from .dpop import MemoryReplayCache, NonceRequired, Nonces, ProofError, check_proof
 from .keys import KeySource
 
 # Far above any token we issue (~1 KB); refused before any parsing or base64 work.
@@ -84,11 +84,13 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         verified_cache_size: int = VERIFIED_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
         dpop_replay: Callable[[str, int], bool] | None = None,
+        dpop_nonces: Nonces | None = None,
     ) -> None:
         super().__init__(issuer=issuer, resource_server=audience)
         self.clock = clock
         # The jti cache of DPoP proofs: per process unless the caller shares one.
         self.dpop_replay = dpop_replay or MemoryReplayCache(clock)
+        self.dpop_nonces = dpop_nonces  # server nonces (RFC 9449 §8), when required
         self.keys = keys
         self.leeway = leeway
         self.algorithms = list(algorithms)
@@ -159,7 +161,12 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         try:
             proof = check_proof(request.headers.get("DPoP"), method=request.method,
                                 url=request.url, now=self.clock(), first_use=self.dpop_replay,
-                                access_token=getattr(token, "token_string", ""))
+                                access_token=getattr(token, "token_string", ""),
+                                nonces=self.dpop_nonces)
+        except NonceRequired as exc:
+            error = InvalidDPoPProof(exc.description)
+            error.error, error.nonce = "use_dpop_nonce", exc.nonce  # type: ignore[attr-defined]
+            raise error from None
         except ProofError as exc:
             raise InvalidDPoPProof(exc.description) from None
         if proof.jkt != jkt:

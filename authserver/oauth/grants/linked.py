@@ -57,7 +57,7 @@ class IssuesTokens:
         target = token_target(registry, scope, named=named, explicit_scope=self.scope_was_asked(),
                               grant=grant)
         jkt = token_request_key(self.server.store, self.server.settings.issuer, client,
-                                self.bound_key())
+                                self.bound_key(), self.server.dpop_nonces)
         # A public client's refresh tokens are bound to the key (RFC 9449 §5).
         self.request.grant_dpop_jkt = jkt if client.is_public else None
         grant_id = None
