@@ -32,7 +32,7 @@ class PushedAuthorization:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.server: Any = None  # set by register_endpoint
+        self.server: Any = None  # the OAuth2Server, set by create_server
 
     def create_endpoint_request(self, request: Any) -> Any:
         return self.server.create_oauth2_request(request)

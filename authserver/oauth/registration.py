@@ -35,9 +35,6 @@ from ..store.clients import Metadata, find_client, register_client, update_clien
 from ..store.registration import Registrations
 
 REGISTRATION_PATH = "/oauth/register"
-# OpenID Connect Dynamic Registration metadata we take besides RFC 7591's (Authlib reads those).
-OIDC_FIELDS = ("post_logout_redirect_uris", "backchannel_logout_uri",
-               "id_token_signed_response_alg")
 
 
 class _Bearer:
@@ -51,8 +48,11 @@ class _Bearer:
 
 
 def _bearer(request: Any) -> str | None:
+    """The token of an `Authorization: Bearer` header, if there is one."""
     header = request.headers.get("Authorization", "")
-    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
+    if header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip() or None
 
 
 class _Shared:
