@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from authserver.db import migrate
 from authserver.keystore import KeyStore
 
 from .helpers import REDIRECT, make_client, make_user
-from .support import ServerProcess, copy_keys, start_server
+from .support import ServerProcess, copy_keys, postgres_schema, start_server
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
 CHROMIUM = "/usr/bin/chromium"
@@ -83,15 +82,8 @@ def _database_url(request: pytest.FixtureRequest, tmp_path: Path,
         yield f"sqlite:///{tmp_path / 'authserver.db'}"
         return
     request.getfixturevalue("postgres_ready")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import jwt
 import pytest
+from sqlalchemy import create_engine, text
 
 AUTHSERVER = [sys.executable, "-m", "authserver"]
 T = TypeVar("T")
@@ -113,6 +115,23 @@ def example_service(issuer: str, script: str = "protected_service.py", path: str
     finally:
         service.terminate()
         service.wait(timeout=10)
+
+
+@contextmanager
+def postgres_schema(server_url: str) -> Iterator[str]:
+    """A schema of its own in the test PostgreSQL (`server_url`), dropped afterwards; yields
+    the URL that uses it."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def copy_keys(template: Path, workdir: Path) -> Path:

@@ -6,7 +6,6 @@ tokens of public clients bound to their key, clients that must use DPoP."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,19 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import create_engine, text
 
 from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .conftest import POSTGRES_URL
 from .dpop_client import DPoPKey
 from .helpers import pkce
-from .support import ServerProcess, copy_keys, example_service, free_port, start_server
+from .support import (
+    ServerProcess,
+    copy_keys,
+    example_service,
+    free_port,
+    postgres_schema,
+    start_server,
+)
 
 PASSWORD = "dpop-password-1"
 
@@ -298,23 +303,16 @@ def test_server_nonces_when_they_are_required(settings: Any) -> None:
 def two_instances(tmp_path: Path, key_template: Path, postgres_ready: bool
                   ) -> Iterator[tuple[str, ServerProcess, ServerProcess]]:
     """Two `authserver serve` on one PostgreSQL and one issuer, as behind a load balancer."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     issuer = f"http://127.0.0.1:{free_port()}"
     keys = copy_keys(key_template, tmp_path)
-    a = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
-    b = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
-    try:
-        yield issuer, a, b
-    finally:
-        a.stop()
-        b.stop()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        a = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
+        b = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer)
+        try:
+            yield issuer, a, b
+        finally:
+            a.stop()
+            b.stop()
 
 
 def test_a_proof_used_on_one_instance_is_refused_on_the_other(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,14 @@ from authserver.db import migrate
 from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing
 
 from .conftest import POSTGRES_URL, _database_url
-from .support import eventually, free_port, nginx_in_front, require_nginx, start_server
+from .support import (
+    eventually,
+    free_port,
+    nginx_in_front,
+    postgres_schema,
+    require_nginx,
+    start_server,
+)
 from .test_keystore import PASSPHRASE, Clock, Place
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -204,26 +210,21 @@ def test_rekey_is_refused_on_the_files_store(tmp_path: Path) -> None:
 @pytest.fixture
 def hosts(tmp_path: Path, postgres_ready: bool) -> Iterator[tuple[str, Any, Any, Path, Path]]:
     require_nginx()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = {"AUTHSERVER_KEY_STORE": "database", "AUTHSERVER_KEYS_PASSPHRASE": PASSPHRASE}
     dir_a, dir_b = tmp_path / "host-a-keys", tmp_path / "host-b-keys"
-    a = start_server(tmp_path, database_url=url, keys_dir=dir_a, issuer=issuer, extra_env=env)
-    b = start_server(tmp_path, database_url=url, keys_dir=dir_b, issuer=issuer, extra_env=env)
-    try:
-        with nginx_in_front(tmp_path, [a.base_url, b.base_url], port=port):
-            yield issuer, a, b, dir_a, dir_b
-    finally:
-        a.stop()
-        b.stop()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        a = start_server(tmp_path, database_url=url, keys_dir=dir_a, issuer=issuer,
+                         extra_env=env)
+        b = start_server(tmp_path, database_url=url, keys_dir=dir_b, issuer=issuer,
+                         extra_env=env)
+        try:
+            with nginx_in_front(tmp_path, [a.base_url, b.base_url], port=port):
+                yield issuer, a, b, dir_a, dir_b
+        finally:
+            a.stop()
+            b.stop()
 
 
 def test_two_hosts_share_keys_through_the_database_alone(

@@ -4,14 +4,12 @@ on the other, and a key rotation is followed by both."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
-from sqlalchemy import create_engine, text
 
 from .conftest import POSTGRES_URL
 from .support import (
@@ -20,6 +18,7 @@ from .support import (
     eventually,
     free_port,
     nginx_in_front,
+    postgres_schema,
     require_nginx,
     start_server,
 )
@@ -30,27 +29,20 @@ def cluster(
     tmp_path: Path, key_template: Path, postgres_ready: bool
 ) -> Iterator[tuple[str, ServerProcess, ServerProcess]]:
     require_nginx()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     keys_dir = copy_keys(key_template, tmp_path)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    # One working directory: the instances share the generated session key, as hosts would
-    # share AUTHSERVER_SECRET_KEY.
-    a = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
-    b = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
-    try:
-        with nginx_in_front(tmp_path, [a.base_url, b.base_url], port=port):
-            yield issuer, a, b
-    finally:
-        a.stop()
-        b.stop()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        # One working directory: the instances share the generated session key, as hosts
+        # would share AUTHSERVER_SECRET_KEY.
+        a = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
+        b = start_server(tmp_path, database_url=url, keys_dir=keys_dir, issuer=issuer)
+        try:
+            with nginx_in_front(tmp_path, [a.base_url, b.base_url], port=port):
+                yield issuer, a, b
+        finally:
+            a.stop()
+            b.stop()
 
 
 def test_instances_share_tokens_refresh_and_rotation(
