@@ -92,11 +92,12 @@ def check_scope(requested: str | None, client: ScopedClient, *, has_user: bool,
             raise InvalidScopeError(f"scope '{scope}' needs a user; this grant has none")
 
 
-def default_scope(grant_types: list[str]) -> str:
-    """A new client's scope: everything we support, less the user-only scopes when no grant has
-    a user."""
+def default_scope(grant_types: list[str], among: tuple[str, ...] | list[str] = SUPPORTED_SCOPES
+                  ) -> str:
+    """A new client's scope: everything `among` (all we support, unless said otherwise), less
+    the user-only scopes when no grant has a user."""
     has_user = any(g in USER_GRANT_TYPES for g in grant_types)
-    return " ".join(s for s in SUPPORTED_SCOPES if has_user or s not in USER_ONLY_SCOPES)
+    return " ".join(s for s in among if has_user or s not in USER_ONLY_SCOPES)
 
 
 def machine_scope(client_scope: str) -> str:

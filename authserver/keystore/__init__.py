@@ -244,8 +244,7 @@ class KeyStore:
     def copy_to(self, target: KeyStore) -> list[KeyInfo]:
         """Copy every key (kids, states, times) into an empty other store (keys migrate),
         in one write of the target; refused if the target holds keys already."""
-        keys = self.list_keys()
-        private = {k.kid: self.backend.load_private(k) for k in keys}
+        keys, private, _ = self._read_keys()
         target.backend.prepare()
         with target.backend.locked():
             if target.backend.exists():
@@ -272,10 +271,13 @@ class KeyStore:
     # -- internals ----------------------------------------------------------------------------
 
     def _read(self) -> Snapshot:
+        return build(*self._read_keys())
+
+    def _read_keys(self) -> tuple[list[KeyInfo], dict[str, RSAKey], Any]:
+        """Every key with its private half, and the backend's change stamp."""
         keys, stamp = self.backend.read_manifest()
         keys = [lifecycle.with_retirement(k, self.retire_after) for k in keys]
-        private = {k.kid: self.backend.load_private(k) for k in keys}
-        return build(keys, private, stamp)
+        return keys, {k.kid: self.backend.load_private(k) for k in keys}, stamp
 
     def _new_key(self, state: str, now: float, activated_at: float | None = None) -> KeyInfo:
         kid = self.backend.write_new_key(self.key_size)

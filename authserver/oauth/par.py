@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from ..config import Settings
 from ..policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ..store import Store
+from .request_objects import sent_parameters
 from .server import parameters
 
 ENDPOINT_NAME = "pushed_authorization"
@@ -40,10 +41,7 @@ class PushedAuthorization:
     def __call__(self, request: Any) -> tuple[int, dict[str, Any], Any]:
         client = self.server.authenticate_client(request, self.CLIENT_AUTH_METHODS,
                                                  ENDPOINT_NAME)
-        form = parameters()
-        raw: dict[str, Any] = form.to_dict()
-        if "resource" in raw:
-            raw["resource"] = form.getlist("resource")
+        raw = sent_parameters(parameters())
         if "request_uri" in raw:
             raise InvalidRequestError("request_uri cannot be pushed (RFC 9126 section 2.1)")
         if raw.get("client_id", client.client_id) != client.client_id:

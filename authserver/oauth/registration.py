@@ -25,8 +25,7 @@ from ..policy import (
     SIGNING_ALG,
     SUPPORTED_AUTH_METHODS,
     SUPPORTED_GRANT_TYPES,
-    USER_GRANT_TYPES,
-    USER_ONLY_SCOPES,
+    default_scope,
     shown,
 )
 from ..store import Store
@@ -74,9 +73,7 @@ class _Shared:
 
     def default_scope(self, grants: list[str]) -> str:
         """What a client that registers itself gets when it asks for no scope."""
-        has_user = any(g in USER_GRANT_TYPES for g in grants)
-        return " ".join(s for s in self.allowed_scopes()
-                        if has_user or s not in USER_ONLY_SCOPES)
+        return default_scope(grants, among=self.allowed_scopes())
 
     def extract_client_metadata(self, request: Any) -> dict[str, Any]:
         if "software_statement" in request.payload.data:

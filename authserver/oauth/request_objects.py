@@ -126,6 +126,15 @@ def _as_parameter(value: Any) -> Any:
     return json.dumps(value)
 
 
+def sent_parameters(values: Any) -> dict[str, Any]:
+    """An authorization request's parameters as sent (a query, a form): one value a name,
+    but every `resource` (RFC 8707 lets it repeat), as a list."""
+    sent: dict[str, Any] = values.to_dict()
+    if "resource" in sent:
+        sent["resource"] = values.getlist("resource")
+    return sent
+
+
 def authorization_parameters() -> dict[str, Any]:
     """What the current authorization request asks for, once its request object (if any) is
     verified; set by the authorization view (web/authorize.py) before anything reads it."""

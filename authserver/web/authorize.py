@@ -13,19 +13,19 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
 from .. import context, events
 from ..models import Client, User
 from ..oauth.claims_request import parse_claims_request, scopes_for
-from ..oauth.request_objects import authorization_parameters
+from ..oauth.request_objects import authorization_parameters, sent_parameters
 from ..ops.security_headers import allow_form_redirect_to
 from ..resource_server.keys import is_ascii_digits
 from ..store.pushed_requests import is_pushed
+from .pages import page
 from .session import (
     auth_time,
-    csrf_token,
     csrf_valid,
     login_session,
     signed_in_user,
@@ -81,10 +81,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     client: Client | None = context.get("client")
     if client is not None:
         allow_form_redirect_to(_redirect_target(client))
-    response = Response(render_template(template, csrf_token=csrf_token(), carried=_carried(),
-                                        **context), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return page(template, status, carried=_carried(), **context)
 
 
 def _error_page(message: str, status: int = 400) -> Response:
@@ -200,11 +197,7 @@ def _repeated_parameter() -> str | None:
 
 
 def _raw_parameters() -> dict[str, Any]:
-    """The request as sent, one value a name, but every `resource` (a list)."""
-    raw: dict[str, Any] = request.values.to_dict()
-    if "resource" in raw:
-        raw["resource"] = request.values.getlist("resource")
-    return raw
+    return sent_parameters(request.values)
 
 
 def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:

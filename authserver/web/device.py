@@ -5,63 +5,56 @@ a device's request is always asked for, never approved by a remembered consent."
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from .. import context, events
 from .authorize import scope_groups
-from .session import auth_time, csrf_token, csrf_valid, signed_in_user, try_login
+from .pages import page
+from .session import auth_time, csrf_valid, signed_in_user, try_login
 
 bp = Blueprint("device", __name__)
 THROTTLE_KIND = "user_code"
-
-
-def _page(template: str, status: int = 200, **values: Any) -> Response:
-    response = Response(render_template(template, csrf_token=csrf_token(), **values), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/device", methods=["GET", "POST"])
 def device() -> ResponseReturnValue:
     user_code = request.values.get("user_code", "")
     if request.method == "GET":
-        return _page("device.html", user_code=user_code)
+        return page("device.html", user_code=user_code)
     if not csrf_valid(request.form.get("csrf_token")):
-        return _page("device.html", 400, user_code=user_code,
+        return page("device.html", 400, user_code=user_code,
                      error="This form expired or did not come from this site. Please start again.")
     address = request.remote_addr or "-"
     throttle = context.throttle()
     wait = throttle.retry_after(THROTTLE_KIND, "-", address)
     if wait:
-        return _page("device.html", 429, user_code=user_code,
+        return page("device.html", 429, user_code=user_code,
                      error=f"Too many wrong codes. Try again in {wait} seconds.")
     store = context.store()
     pending = store.devices.pending(user_code)
     if pending is None:
         throttle.failed(THROTTLE_KIND, "-", address)
         events.record("device.code_refused", "failure", address=address)
-        return _page("device.html", 400, user_code=user_code,
+        return page("device.html", 400, user_code=user_code,
                      error="That code is not valid, or it has expired or been used.")
     client = store.clients.get(pending.client_id)
     if client is None:
-        return _page("error.html", 400, message="The application of this code is gone.")
+        return page("error.html", 400, message="The application of this code is gone.")
     carried = [("user_code", user_code)]
     user, login_error = try_login() if "username" in request.form else (signed_in_user(), None)
     if user is None:
-        return _page("login.html", 401 if login_error else 200, client=client, error=login_error,
+        return page("login.html", 401 if login_error else 200, client=client, error=login_error,
                      carried=carried, login_hint=request.form.get("username", ""))
     decision = request.form.get("decision")
     if decision not in ("allow", "deny"):
-        return _page("consent.html", client=client, user=user, carried=carried,
+        return page("consent.html", client=client, user=user, carried=carried,
                      scopes=scope_groups(pending.scope), signed_in_at=auth_time())
     allowed = decision == "allow"
     if not store.devices.decide(pending, user, auth_time() or store.now(), allowed):
-        return _page("device.html", 400, user_code="",
+        return page("device.html", 400, user_code="",
                      error="That code was answered already, or it has expired.")
     store.commit()
     events.record("device.approved" if allowed else "device.denied",
                   client_id=client.client_id, sub=user.sub, scope=pending.scope)
-    return _page("device_done.html", allowed=allowed, client_name=client.name)
+    return page("device_done.html", allowed=allowed, client_name=client.name)

@@ -7,24 +7,17 @@ logout CSRF), so the user is asked to confirm, and is not redirected afterwards.
 
 from __future__ import annotations
 
-from typing import Any
-
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from .. import context
-from .session import csrf_token, csrf_valid, sign_out
+from .pages import page
+from .session import csrf_valid, sign_out
 
 bp = Blueprint("logout", __name__, url_prefix="/oauth")
 LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state",
                  "logout_hint", "ui_locales")
-
-
-def _page(template: str, status: int = 200, **values: Any) -> Response:
-    response = Response(render_template(template, csrf_token=csrf_token(), **values), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -34,20 +27,20 @@ def logout() -> ResponseReturnValue:
         end_session = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
         # §4: on an error the OP MUST NOT redirect.
-        return _page("error.html", 400, message=f"This sign-out request is not valid: "
+        return page("error.html", 400, message=f"This sign-out request is not valid: "
                      f"{error.get_error_description() or error.error}")
     confirmed = request.method == "POST" and "confirm" in request.form
     if confirmed and not csrf_valid(request.form.get("csrf_token")):
-        return _page("error.html", 400,
+        return page("error.html", 400,
                      message="This form expired or did not come from this site.")
     if end_session.needs_confirmation and not confirmed:
         carried = [(k, request.values[k]) for k in LOGOUT_PARAMS if k in request.values]
         client = end_session.client
-        return _page("confirm_logout.html", carried=carried,
+        return page("confirm_logout.html", carried=carried,
                      client_name=client.name if client is not None else None)
     ended = sign_out()
     if ended is not None:
         # Back-Channel Logout: the clients are told in the background; this page never waits.
         server.logout_notifier.session_ended(ended, context.store().login_sessions.clients(ended))
     response = server.create_endpoint_response("end_session", end_session)
-    return response if response is not None else _page("signed_out.html")
+    return response if response is not None else page("signed_out.html")
