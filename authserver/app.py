@@ -1,5 +1,5 @@
 """The Flask app: wiring only. Database, store, key store, OAuth server and the one access
-token validator are built once per app (each gunicorn worker builds its own)."""
+token validator are built once per app (each server worker builds its own)."""
 
 from __future__ import annotations
 

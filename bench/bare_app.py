@@ -1,4 +1,4 @@
-"""The ceiling: a minimal Flask endpoint, served by gunicorn with the same settings as authserver."""
+"""The ceiling: a minimal Flask endpoint, served by Granian with the same settings as authserver."""
 
 from flask import Flask, jsonify
 

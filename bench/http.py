@@ -1,5 +1,5 @@
 """Load over HTTP with wrk against `authserver serve` on 127.0.0.1, beside its ceilings measured
-in the same run: a bare Flask endpoint under the same gunicorn settings, and optionally the
+in the same run: a bare Flask endpoint under the same Granian settings, and optionally the
 peer (node oidc-provider, see bench/peer.py).
 
     python -m bench.http [--seconds 5] [--runs 3] [--peer]
@@ -107,8 +107,9 @@ def postgres_schema() -> Iterator[str]:
 def bare_flask(workers: int) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "bench.bare_app:app"],
+        [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
+         "--blocking-threads", "1", "--no-ws", "--port", str(port), "--log-level", "warning",
+         "bench.bare_app:app"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/ping"

@@ -118,7 +118,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
     key_template: Path,
 ) -> Iterator[ServerProcess]:
-    """A real `authserver serve` (gunicorn, 2 workers) on a free port, shared by a module; a
+    """A real `authserver serve` (Granian, 2 workers) on a free port, shared by a module; a
     module's SERVER_ENV (a dict) adds settings."""
     tmp_path = tmp_path_factory.mktemp("server")
     urls = _database_url(request, tmp_path)

@@ -86,6 +86,23 @@ def eventually(check: Callable[[], T], done: Callable[[T], bool], *, within: flo
     return result
 
 
+
+def clear_counters(redis_url: str, match: str = "*") -> None:
+    """Forget the failed-attempt counters in Redis whose keys match: they are shared with
+    earlier runs and with the other database's server, and a test that counts failures must
+    start from none. Redis is required in CI (.ci/run starts it)."""
+    import redis
+
+    try:
+        counters = redis.Redis.from_url(redis_url)
+        for key in counters.scan_iter(match=match):
+            counters.delete(key)
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not reachable at 127.0.0.1:6379; .ci/run starts it")
+        pytest.skip("Redis not running")
+
+
 @contextmanager
 def example_service(issuer: str, script: str = "protected_service.py", path: str = "/hello",
                     port: int | None = None, **env: str) -> Iterator[str]:

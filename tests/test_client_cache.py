@@ -101,7 +101,7 @@ def test_a_lost_version_connection_falls_back_to_the_database(
 
 
 def _cached_on_every_worker(server: ServerProcess, client_id: str, secret: str) -> None:
-    # Enough requests that both gunicorn workers have loaded the client into their caches.
+    # Enough requests that both workers have loaded the client into their caches.
     for _ in range(12):
         response = server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
                                     headers=basic(client_id, secret))
@@ -157,7 +157,7 @@ def test_threaded_workers_follow_a_rotation(tmp_path: Path, key_template: Path) 
                 thread.join()
             return sorted(set(statuses))
 
-        assert burst(old_secret) == [200]  # every gunicorn thread has the client cached
+        assert burst(old_secret) == [200]  # every worker has the client cached
         new_secret = server.cli_json("client", "rotate-secret", client_id)["client_secret"]
         assert burst(new_secret) == [200]
         # No thread still accepts the old secret: 401, then 429 once the failed-authentication

@@ -5,7 +5,6 @@ clients; and, with the app's clock moved, codes that expire."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import threading
@@ -15,14 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from .browser import hidden_fields
 from .conftest import CHROMIUM_ARGS
 from .helpers import advance_clock, csrf, make_client
-from .support import IndependentVerifier, ServerProcess
+from .support import IndependentVerifier, ServerProcess, clear_counters
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Both workers count failed user codes in one place, as several hosts would.
@@ -35,19 +33,9 @@ PASSWORD = "device-password-1"
 def fresh_counters() -> Iterator[None]:
     """Each test starts with no failed user codes counted: the counters live in Redis, shared
     with earlier runs and the other database's server."""
-    def clear() -> None:
-        counters = redis.Redis.from_url(REDIS_URL)
-        for key in counters.scan_iter(match="*user_code*"):
-            counters.delete(key)
-    try:
-        clear()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not reachable at 127.0.0.1:6379; .ci/run starts it")
-        pytest.skip("Redis not running")
+    clear_counters(REDIS_URL, "*user_code*")
     yield
-    clear()
-
+    clear_counters(REDIS_URL, "*user_code*")
 
 @pytest.fixture(scope="module")
 def tv(server: ServerProcess) -> Iterator[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Prometheus metrics: counters move as requests happen, summed over gunicorn's workers."""
+"""Prometheus metrics: counters move as requests happen, summed over the server's workers."""
 
 from __future__ import annotations
 

@@ -15,9 +15,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from .browser import REDIRECT, RelyingParty, new_user
-from .support import ServerProcess
+from .support import ServerProcess, clear_counters
 
-SERVER_ENV = {"AUTHSERVER_REGISTRATION": "token"}
+# Failed registrations are counted per address (5 in 5 minutes). In Redis, so the count is
+# the same whichever worker a kept-alive connection lands on, and cleared before each test.
+REDIS_URL = "redis://127.0.0.1:6379/2"
+SERVER_ENV = {"AUTHSERVER_REGISTRATION": "token", "AUTHSERVER_RATELIMIT_STORAGE_URL": REDIS_URL}
 PASSWORD = "registration-password-1"
 
 
@@ -31,6 +34,12 @@ def _register(server: ServerProcess, metadata: dict[str, Any], token: str | None
     token = token if token is not None else _initial_token(server)
     return server.http.post("/oauth/register", json=metadata,
                             headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters() -> Iterator[None]:
+    clear_counters(REDIS_URL)
+    yield
 
 
 @pytest.fixture(scope="module")

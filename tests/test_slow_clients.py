@@ -1,11 +1,14 @@
-"""Slow clients, and the deployment the README asks for: `authserver serve` behind a buffering
-reverse proxy (nginx here).
+"""Slow clients under Granian, and the deployment the README asks for: `authserver serve`
+behind a buffering reverse proxy (nginx here).
 
-gunicorn's workers handle one connection per thread; a client that sends its request slowly,
-or that reads its response and does not close the connection, holds that worker (up to the
-30 s request timeout, or the 2 s gunicorn 27 lingers for the peer to close). Each test first
-shows the hold on `serve` itself (so the check through nginx cannot pass by accident), then
-that the same clients against nginx do not delay anyone else.
+What holds with Granian: it reads request headers and keeps idle keep-alive connections in
+Rust, so clients that send their headers slowly (cut off after 10 s) or that keep a connection
+open after their answer hold no Python thread: `serve` answers others meanwhile. A request
+body is read by the app on its blocking thread, and Granian has no body read timeout: a client
+that sends headers and then trickles (or withholds) its body holds that thread, and a few of
+them stall the server. A buffering proxy reads the whole body before passing it on, so through
+nginx the same clients delay nobody. The body test first shows the hold on `serve` itself (so
+the check through nginx cannot pass by accident).
 """
 
 from __future__ import annotations
@@ -41,22 +44,29 @@ def _address(url: str) -> tuple[str, int]:
 
 
 def _lingering(url: str) -> list[socket.socket]:
-    """Clients that read their response and then keep the connection open."""
+    """Clients that read their response and then keep the connection open: idle keep-alive
+    connections, and connections whose request asked the server to close them."""
     held = []
-    for _ in range(WORKERS * 2):
+    for number in range(WORKERS * 4):
+        closing = b"Connection: close\r\n" if number % 2 else b""
         sock = socket.create_connection(_address(url))
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + closing + b"\r\n")
         sock.recv(65536)
         held.append(sock)
     return held
 
 
-def _slow_senders(url: str) -> list[socket.socket]:
-    """Clients that start a request and never finish its headers."""
+def _slow_senders(url: str, *, headers_done: bool) -> list[socket.socket]:
+    """Clients that start a request and never finish it: its headers, or (headers_done) the
+    body their Content-Length announced."""
+    request = b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n"
+    if headers_done:
+        request += (b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 100\r\n\r\ngrant_type=")
     held = []
     for _ in range(WORKERS * 2):
         sock = socket.create_connection(_address(url))
-        sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(request)
         held.append(sock)
     time.sleep(0.3)  # let the workers pick them up
     return held
@@ -78,21 +88,25 @@ def _close(held: list[socket.socket]) -> None:
     time.sleep(0.5)
 
 
-def test_lingering_clients_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
-    server, front = proxied
+def test_lingering_clients_do_not_hold_serve(proxied: tuple[ServerProcess, str]) -> None:
+    server, _ = proxied
     held = _lingering(server.base_url)
+    assert _answered_within(server.base_url, 10.0)
+    _close(held)
+
+
+def test_slow_header_senders_do_not_hold_serve(proxied: tuple[ServerProcess, str]) -> None:
+    server, _ = proxied
+    held = _slow_senders(server.base_url, headers_done=False)
+    assert _answered_within(server.base_url, 10.0)
+    _close(held)
+
+
+def test_slow_body_senders_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
+    server, front = proxied
+    held = _slow_senders(server.base_url, headers_done=True)
     assert not _answered_within(server.base_url, 1.0)  # the hold is real...
     _close(held)
-    held = _lingering(front)
+    held = _slow_senders(front, headers_done=True)
     assert _answered_within(front, 10.0)  # ...and nginx absorbs it
-    _close(held)
-
-
-def test_slow_senders_hold_serve_but_not_nginx(proxied: tuple[ServerProcess, str]) -> None:
-    server, front = proxied
-    held = _slow_senders(server.base_url)
-    assert not _answered_within(server.base_url, 1.0)
-    _close(held)
-    held = _slow_senders(front)
-    assert _answered_within(front, 10.0)
     _close(held)

@@ -186,7 +186,7 @@ def test_the_server_refuses_a_remembered_token_once_its_key_is_withdrawn(
 def test_a_running_server_refuses_remembered_tokens_of_a_withdrawn_key(
     tmp_path: Path, key_template: Path
 ) -> None:
-    """Over real HTTP, 2 gunicorn workers: `keys withdraw` on the CLI reaches every worker's
+    """Over real HTTP, 2 workers: `keys withdraw` on the CLI reaches every worker's
     key store within its reload interval, and no worker answers the token from memory."""
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'withdraw.db'}",
                           keys_dir=copy_keys(key_template, tmp_path))

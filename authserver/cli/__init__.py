@@ -30,14 +30,17 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="gunicorn worker processes.")
+@click.option("--workers", default=lambda: min(len(os.sched_getaffinity(0)), 64),
+              show_default="one per core", type=click.IntRange(1, 64),
+              help="Worker processes (signing is CPU-bound: one per core).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Threads per worker (more than 1 selects the gthread worker).")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Migrate the database, create the first signing keys if needed, and serve under gunicorn."""
+              help="Threads per worker that run the app (Granian's blocking threads).")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Granian's access log on stdout (the audit log is the record to keep).")
+def serve(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+    """Migrate the database, create the first signing keys if needed, and serve under Granian."""
     from ..keystore import KeyStore, KeyStoreError
-    from ..ops.gunicorn import run
+    from ..ops.granian import run
     from ..web.session import ensure_secret_key
 
     settings = load_settings()
@@ -51,7 +54,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from None
     ensure_secret_key(settings)  # before the workers fork, so they all share it
-    run(settings, host=host, port=port, workers=workers, threads=threads)
+    run(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
 
 
 main.add_command(client)

@@ -1,7 +1,7 @@
 """Prometheus metrics at /metrics: tokens by grant and outcome, validation failures by reason,
 request latency per endpoint, and the age of the current signing key.
 
-Under gunicorn, `authserver serve` sets PROMETHEUS_MULTIPROC_DIR to a fresh directory before
+`authserver serve` sets PROMETHEUS_MULTIPROC_DIR to a fresh directory before
 the workers fork, so every worker's counters are added up at scrape time (prometheus-client's
 multiprocess mode); outside it, the process's own registry is used.
 """

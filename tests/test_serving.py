@@ -1,0 +1,136 @@
+"""The serving model: `authserver serve` runs Granian (WSGI), over real HTTP. Keep-alive, a
+worker killed with SIGKILL replaced while the others answer (its counters kept), SIGTERM
+letting a request in flight finish, and `--threads` meaning the threads that run the app."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .support import ServerProcess, copy_keys, eventually, start_server
+from .test_metrics import sample, scrape
+
+
+def _workers(server: ServerProcess) -> set[int]:
+    """The pids of the server's worker processes (the children of Granian's main process)."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(child) for child in children}
+
+
+def _address(server: ServerProcess) -> tuple[str, int]:
+    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def _start_body(server: ServerProcess, body: bytes) -> socket.socket:
+    """A token request whose headers are sent and whose body is not (yet): it is in the app,
+    on one of its threads, waiting for the rest."""
+    sock = socket.create_connection(_address(server))
+    sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
+    time.sleep(0.3)  # let a worker's thread pick it up
+    return sock
+
+
+def _answers(server: ServerProcess, timeout: float) -> bool:
+    try:
+        return httpx.get(f"{server.base_url}/healthz", timeout=timeout).status_code == 200
+    except httpx.TimeoutException:
+        return False
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path, key_template: Path) -> Iterator[ServerProcess]:
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'serve.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_served_by_granian_with_keep_alive(sqlite_server: ServerProcess) -> None:
+    assert "granian" in sqlite_server.log().lower()
+    connection = http.client.HTTPConnection(*_address(sqlite_server), timeout=10)
+    sockets = []
+    for _ in range(3):  # three requests on one connection: it stays open between them
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200 and response.read()
+        sockets.append(connection.sock)  # None had the server closed it
+    connection.close()
+    assert sockets[0] is not None and sockets == [sockets[0]] * 3
+
+
+def test_a_killed_worker_is_replaced_and_the_others_keep_answering(
+    sqlite_server: ServerProcess,
+) -> None:
+    server = sqlite_server
+    app = server.cli_json("client", "create", "--name", "respawn", "--scope", "profile")
+    auth = (app["client_id"], app["client_secret"])
+    for _ in range(6):
+        assert server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                auth=auth).status_code == 200
+    issued = sample(scrape(server), "authserver_tokens_total",
+                    grant_type="client_credentials", outcome="issued")
+    assert issued >= 6
+    before = _workers(server)
+    assert len(before) == 2
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.2)
+    # New connections each time: the surviving worker takes them while the other is replaced.
+    answers = [httpx.get(f"{server.base_url}/healthz", timeout=10).status_code for _ in range(10)]
+    assert answers == [200] * 10
+    after = eventually(lambda: _workers(server), lambda pids: len(pids) == 2 and victim not in pids,
+                       within=20)
+    assert after - before  # a new process, not the old one back
+    assert server.process.poll() is None
+    assert "Respawning worker" in server.log()
+    # The dead worker's counts are still in the sum (prometheus-client's multiprocess files).
+    assert sample(scrape(server), "authserver_tokens_total", grant_type="client_credentials",
+                  outcome="issued") >= issued
+
+
+def test_sigterm_lets_a_request_in_flight_finish(sqlite_server: ServerProcess) -> None:
+    server = sqlite_server
+    body = b"grant_type=client_credentials"
+    in_flight = _start_body(server, body)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert server.process.poll() is None  # still running: it waits for the request
+    in_flight.sendall(body[5:])
+    answer = in_flight.recv(65536)
+    in_flight.close()
+    assert answer.startswith(b"HTTP/1.1 401")  # answered (no client credentials were sent)
+    assert server.process.wait(timeout=15) == 0
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_are_the_threads_that_run_the_app(
+    tmp_path: Path, key_template: Path, threads: int
+) -> None:
+    """One worker: a request waiting for its body holds one of its threads. With one thread
+    nobody else is answered meanwhile; with two, the second thread answers (as it does while
+    the first waits on argon2 or the database, which release the GIL)."""
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'threads.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=1,
+                          threads=threads)
+    try:
+        held = _start_body(server, b"grant_type=client_credentials")
+        assert _answers(server, 2.0) is (threads == 2)
+        held.close()
+        assert _answers(server, 10.0)
+    finally:
+        server.stop()
