@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("authserver")
+FORM = "application/x-www-form-urlencoded"
 
 
 def error_response(status: int, error: str, description: str, *,
@@ -25,14 +26,20 @@ def error_response(status: int, error: str, description: str, *,
 
 def _refuse_nul_characters() -> Response | None:
     """No OAuth parameter may hold a NUL (RFC 6749 Appendix A allows none), and PostgreSQL
-    text cannot store one: refuse it up front, the same on every backend."""
-    # A request without a Content-Type has no form (werkzeug would build an empty one).
-    sources = (request.args, request.form) if request.content_type else (request.args,)
-    for values in sources:
-        for value in values.values():
-            if "\x00" in value:
-                return error_response(400, "invalid_request", "NUL characters are not allowed")
+    text cannot store one: refuse it up front, the same on every backend. Looked for in the
+    raw bytes (a NUL is `%00` or a raw 0 byte there), so no form or argument dict is built
+    here; only a multipart body is read as a form."""
+    mimetype = request.mimetype
+    if (_holds_nul(request.query_string)
+            or (mimetype == FORM and _holds_nul(request.get_data(cache=True)))
+            or (mimetype == "multipart/form-data"
+                and any("\x00" in value for value in request.form.values()))):
+        return error_response(400, "invalid_request", "NUL characters are not allowed")
     return None
+
+
+def _holds_nul(encoded: bytes) -> bool:
+    return b"%00" in encoded or b"\x00" in encoded
 
 
 def _refuse_large_unframed_bodies() -> Response | None:

@@ -379,3 +379,26 @@ def test_nul_characters_are_refused_on_every_backend(
     assert in_basic.status_code == 401 and in_basic.json["error"] == "invalid_client"
     in_query = client.get("/oauth/authorize", query_string={"client_id": "x\x00"})
     assert in_query.status_code == 400
+
+
+def test_the_nul_check_reads_the_raw_bytes_of_every_form_encoding(
+    client: FlaskClient, password_client: tuple[str, str]
+) -> None:
+    """The check looks for %00 or a raw NUL in the query and an url-encoded body (no form is
+    built for it), and reads a multipart body as a form. A name holds no NUL either; an
+    escaped percent sign followed by 00 is no NUL."""
+    auth = basic(*password_client)
+    for body in (b"grant_type=password&user%00name=a&password=b",
+                 b"grant_type=password&username=a%00&password=b",
+                 b"grant_type=password&username=a\x00&password=b"):
+        answer = client.post("/oauth/token", data=body, headers=auth,
+                             content_type="application/x-www-form-urlencoded")
+        assert answer.status_code == 400, body
+        assert answer.json["error_description"] == "NUL characters are not allowed"
+    multipart = client.post("/oauth/token", headers=auth, content_type="multipart/form-data",
+                            data={"grant_type": "password", "username": "a\x00",
+                                  "password": "b"})
+    assert multipart.json["error_description"] == "NUL characters are not allowed"
+    escaped = client.post("/oauth/token", data=b"grant_type=password&username=a%2500&password=b",
+                          headers=auth, content_type="application/x-www-form-urlencoded")
+    assert escaped.json["error"] == "invalid_grant"  # an unknown user, not a NUL

@@ -1,71 +1,68 @@
 """The audit log: one JSON line per security event (tokens issued, refused, refreshed, revoked;
-key rotations; admin changes), on the logger "authserver.audit". It subscribes to
+key rotations; admin changes), written by this module. It subscribes to
 `authserver.events`; protocol code never imports it.
 
 Never a secret: events carry identifiers only, and as a last guard fields whose names say
-"credential" are dropped here, whatever a sender passes. The JSON formatter is written by hand:
-ten lines of stdlib logging need no dependency.
+"credential" are dropped here, whatever a sender passes. The JSON lines are written by hand:
+a dozen lines need no dependency.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from .. import events
 
-log = logging.getLogger("authserver.audit")
 FORBIDDEN = ("secret", "password", "refresh_token", "access_token", "id_token", "code")
 # Where the CLI writes when AUTHSERVER_AUDIT_LOG is unset: beside the session key, in the
 # instance directory, so an operator's terminal shows only the command's own output.
 CLI_AUDIT_FILE = "audit.log"
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr as it is at each write (tests swap sys.stderr after start-up)."""
+class _Lines:
+    """Where audit lines go: a file opened for appending, else stderr as it is at each write
+    (tests swap sys.stderr after start-up). Each line is one write, flushed at once, so workers
+    appending to one file never interleave. Written directly, not through stdlib logging: a
+    LogRecord per token (caller lookup, thread and process names) cost more than the line."""
 
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
+    def __init__(self, path: str | None) -> None:
+        self.file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+        self.lock = threading.Lock()
 
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
+    def write(self, line: str) -> None:
+        stream = self.file or sys.stderr
+        with self.lock:
+            stream.write(line)
+            stream.flush()
 
 
-class JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": round(record.created, 3), "event": record.getMessage()}
-        entry.update(getattr(record, "audit", {}))
-        return json.dumps(entry, separators=(",", ":"), default=str)
+_lines: _Lines | None = None
 
 
 def _write(name: str, *, outcome: str, fields: dict[str, Any]) -> None:
-    safe = {
-        k: v for k, v in fields.items()
+    entry = {"ts": round(time.time(), 3), "event": name, "outcome": outcome}
+    entry.update(
+        (k, v) for k, v in fields.items()
         if v is not None
         and (k.endswith("_fingerprint") or not any(word in k for word in FORBIDDEN))
-    }
-    log.info(name, extra={"audit": {"outcome": outcome, **safe}})
+    )
+    if _lines is not None:
+        _lines.write(json.dumps(entry, separators=(",", ":"), default=str) + "\n")
 
 
 def configure(path: str | None) -> None:
     """Write audit lines to `path` (appended), else to stderr (the server's log); once per
     process."""
-    if log.handlers:
+    global _lines
+    if _lines is not None:
         return
-    if path:
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-    else:
-        handler = _CurrentStderr()
-    handler.setFormatter(JsonLines())
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    _lines = _Lines(path)
     events.security_event.connect(_write)
 
 

@@ -70,11 +70,20 @@ class Store:
         session.connection(execution_options=WRITE_INTENT)
         return session
 
+    def _open_session(self) -> Session | None:
+        """The request's session if anything opened one (a client_credentials request whose
+        client is cached never does: no session is made just to commit nothing)."""
+        return self.database.scoped() if self.database.scoped.registry.has() else None
+
     def commit(self) -> None:
-        self.session().commit()
+        session = self._open_session()
+        if session is not None and session.in_transaction():
+            session.commit()
 
     def rollback(self) -> None:
-        self.session().rollback()
+        session = self._open_session()
+        if session is not None:
+            session.rollback()
 
     def close(self) -> None:
         """End the request: whatever was not committed is rolled back."""
