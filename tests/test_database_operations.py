@@ -205,3 +205,42 @@ def test_prune_deletes_expired_device_authorizations_and_pushed_requests(app: Fl
     store.close()
     counts = prune(app.extensions["authserver.db"].session_factory, now=int(time.time()) + 5)
     assert (counts.device_authorizations, counts.pushed_requests) == (1, 1)
+
+
+def test_a_pooled_connection_is_pinged_only_after_idling_and_a_dead_one_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No ping round trip on a connection that was just used; one idle past the window is
+    pinged, and one the server closed meanwhile is replaced without failing the caller."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine, text
+
+    from authserver import db
+
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.3)
+    engine = db.make_engine(SimpleNamespace(  # type: ignore[arg-type]
+        database_url=POSTGRES_URL, db_pool_size=1, db_max_overflow=0))
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping",
+                        lambda connection: pings.append(1) or real_ping(connection))
+
+    def backend_pid() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    try:
+        first = backend_pid()
+        assert backend_pid() == first and pings == []  # reused at once: trusted, no ping
+        time.sleep(0.4)
+        assert backend_pid() == first and pings == [1]  # idle: pinged, still alive
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin.dispose()
+        time.sleep(0.4)
+        replaced = backend_pid()  # the dead connection is noticed by its ping, not by a failure
+        assert replaced != first and len(pings) == 2
+    finally:
+        engine.dispose()

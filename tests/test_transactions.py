@@ -217,3 +217,40 @@ def test_an_id_token_that_fails_to_sign_loses_no_refresh_token(
     # The old refresh token was not consumed: it still works, and its family is not revoked.
     again = refresh(client, password_client, first["refresh_token"])
     assert again.status_code == 200, again.json
+
+
+def test_a_refresh_on_postgresql_is_one_claim_and_one_insert(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual refresh's round trips on PostgreSQL: one UPDATE ... RETURNING that finds,
+    checks and claims the token, one INSERT of its successor, one transaction, and no ping of
+    a connection that was just used. (The clients version is read apart, on its own
+    connection.) Its refusals keep their own path: test_token_endpoint and test_races."""
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's RETURNING cannot name the joined tables; it takes two steps")
+    from sqlalchemy import event
+
+    app = create_app(settings)
+    test_client = app.test_client()
+    make_user(app)
+    creds = make_client(app, grant_types=["password", "refresh_token"])
+    first = password_grant(test_client, creds).json  # the client is cached from here on
+    engine = app.extensions["authserver.db"].engine
+    statements: list[str] = []
+    transactions: list[str] = []
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping",
+                        lambda connection: pings.append(1) or real_ping(connection))
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: statements.append(statement))
+    event.listen(engine, "begin", lambda _c: transactions.append("begin"))
+    event.listen(engine, "commit", lambda _c: transactions.append("commit"))
+    rotated = refresh(test_client, creds, first["refresh_token"])
+    assert rotated.status_code == 200, rotated.json
+    assert [s.split()[0] for s in statements] == ["UPDATE", "INSERT"], statements
+    assert transactions == ["begin", "commit"]
+    assert pings == []
+    # The claim is real: the presented token is spent, its successor works.
+    assert refresh(test_client, creds, first["refresh_token"]).json["error"] == "invalid_grant"
+    app.extensions["authserver.db"].dispose()

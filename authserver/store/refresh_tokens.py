@@ -11,13 +11,22 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    bindparam,
+    case,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import rows_changed
 from ..hashing import hash_secret
-from ..models import RefreshToken, RefreshTokenFamily
+from ..models import RefreshToken, RefreshTokenFamily, User
 
 if TYPE_CHECKING:
     from . import Store
@@ -43,6 +52,33 @@ _CLAIM_GENERATION = (
         rotated_at=bindparam("now"),
         expires_at=bindparam("new_expires_at"),
     )
+)
+
+# PostgreSQL's one-statement refresh: find the presented token, check it is its family's live
+# one (the client's, unexpired, family neither revoked nor past its maximum age), claim the
+# next generation, and return token, family and user, all in one UPDATE ... FROM ... RETURNING.
+# (SQLite's RETURNING cannot name the FROM tables; it takes the two-step path below.)
+_FAMILY_LIMIT: ColumnElement[int] = RefreshTokenFamily.created_at + bindparam("max_age")
+_SLID: ColumnElement[int] = bindparam("now", type_=BigInteger) + bindparam("ttl", type_=BigInteger)
+_CLAIM_LIVE_TOKEN = (
+    update(RefreshTokenFamily)
+    .where(
+        RefreshToken.token_hash == bindparam("presented_hash"),
+        RefreshToken.family_id == RefreshTokenFamily.id,
+        RefreshToken.generation == RefreshTokenFamily.generation,
+        RefreshToken.client_id == bindparam("presenting_client"),
+        RefreshToken.expires_at > bindparam("now"),
+        RefreshTokenFamily.revoked_at.is_(None),
+        _FAMILY_LIMIT > bindparam("now"),
+        User.id == RefreshTokenFamily.user_id,
+    )
+    .values(
+        generation=RefreshTokenFamily.generation + 1,
+        rotated_at=bindparam("now"),
+        expires_at=case((_SLID < _FAMILY_LIMIT, _SLID), else_=_FAMILY_LIMIT),
+    )
+    .returning(RefreshToken, RefreshTokenFamily, User)
+    .execution_options(synchronize_session=False)
 )
 
 
@@ -90,6 +126,27 @@ class RefreshTokens:
         """As find, in the transaction that will claim it (the client is authenticated by now)."""
         self.store.begin_write()
         return self.find(raw)
+
+    def claim_live(self, raw: str, client_id: str, lifetimes: Lifetimes) -> RefreshToken | None:
+        """On PostgreSQL, the usual refresh in one round trip: the presented token claimed if it
+        is the live token of a live family and `client_id`'s (its family then at the new
+        generation). None when that is not so, or on SQLite: the caller then takes the
+        two-step path (find_to_rotate, claim), which says why a token is refused, forgives a
+        retry within the grace window, and detects reuse."""
+        if self.store.database.is_sqlite:
+            return None
+        now = self.store.now()
+        row = self.store.session().execute(_CLAIM_LIVE_TOKEN, {
+            "presented_hash": hash_secret(raw), "presenting_client": client_id, "now": now,
+            "ttl": lifetimes.ttl, "max_age": lifetimes.family_max_age,
+        }).one_or_none()
+        if row is None:
+            return None
+        token, family, user = row
+        # Joined as loaded (no lazy SELECT when the grant reads token.family.user).
+        set_committed_value(token, "family", family)
+        set_committed_value(family, "user", user)
+        return cast(RefreshToken, token)
 
     def claim(self, token: RefreshToken, lifetimes: Lifetimes) -> int | None:
         """Atomically move the family past this token: the new generation, or None when the token

@@ -25,20 +25,25 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
         contract separates lookup and revoke_old_credential, but the claim must be atomic with
         the check that this token is the live one."""
         store = self.server.store
-        token = store.refresh_tokens.find_to_rotate(refresh_token)
-        if token is None:
-            raise InvalidGrantError("unknown refresh token")
-        if token.client_id != self.request.client.client_id:
-            raise InvalidGrantError("refresh token was issued to another client")
-        if token.family.revoked_at is not None:
-            raise InvalidGrantError("refresh token has been revoked")
-        if token.is_expired(store.now()):
-            raise InvalidGrantError("refresh token has expired")
         lifetimes = self.server.refresh_lifetimes
         if self.request.client.profile == FAPI2 and lifetimes.grace < FAPI2_REFRESH_GRACE:
             # FAPI 2.0 §5.3.2.1: a client whose refresh response was lost keeps working: its
             # previous token is accepted again for a while (its child then goes stale).
             lifetimes = replace(lifetimes, grace=FAPI2_REFRESH_GRACE)
+        client_id = self.request.client.client_id
+        live = store.refresh_tokens.claim_live(refresh_token, client_id, lifetimes)
+        if live is not None:
+            self.request.claimed_generation = live.family.generation
+            return live
+        token = store.refresh_tokens.find_to_rotate(refresh_token)
+        if token is None:
+            raise InvalidGrantError("unknown refresh token")
+        if token.client_id != client_id:
+            raise InvalidGrantError("refresh token was issued to another client")
+        if token.family.revoked_at is not None:
+            raise InvalidGrantError("refresh token has been revoked")
+        if token.is_expired(store.now()):
+            raise InvalidGrantError("refresh token has expired")
         if lifetimes.family_too_old(store.now(), token.family.created_at):
             raise InvalidGrantError("this grant has reached its maximum age; sign in again")
         claimed = store.refresh_tokens.claim(token, lifetimes)
