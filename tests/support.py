@@ -176,7 +176,7 @@ def start_server(
     database_url: str,
     keys_dir: Path,
     workers: int = 2,
-    threads: int = 1,
+    threads: int = 2,  # serve's default
     extra_env: dict[str, str] | None = None,
     timeout: float = 30.0,
     issuer: str | None = None,

@@ -24,13 +24,17 @@ import pytest
 from .support import ServerProcess, copy_keys, nginx_in_front, require_nginx, start_server
 
 WORKERS = 2
+THREADS = 2  # serve's default
+# Enough held connections that every thread of every worker gets some, however they spread.
+HELD = WORKERS * THREADS * 4
 
 
 @pytest.fixture
 def proxied(tmp_path: Path, key_template: Path) -> Iterator[tuple[ServerProcess, str]]:
     require_nginx()
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'slow.db'}",
-                          keys_dir=copy_keys(key_template, tmp_path), workers=WORKERS)
+                          keys_dir=copy_keys(key_template, tmp_path), workers=WORKERS,
+                          threads=THREADS)
     try:
         with nginx_in_front(tmp_path, [server.base_url]) as front:
             yield server, front
@@ -47,7 +51,7 @@ def _lingering(url: str) -> list[socket.socket]:
     """Clients that read their response and then keep the connection open: idle keep-alive
     connections, and connections whose request asked the server to close them."""
     held = []
-    for number in range(WORKERS * 4):
+    for number in range(HELD):
         closing = b"Connection: close\r\n" if number % 2 else b""
         sock = socket.create_connection(_address(url))
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + closing + b"\r\n")
@@ -64,7 +68,7 @@ def _slow_senders(url: str, *, headers_done: bool) -> list[socket.socket]:
         request += (b"Content-Type: application/x-www-form-urlencoded\r\n"
                     b"Content-Length: 100\r\n\r\ngrant_type=")
     held = []
-    for _ in range(WORKERS * 2):
+    for _ in range(HELD):
         sock = socket.create_connection(_address(url))
         sock.sendall(request)
         held.append(sock)

@@ -33,7 +33,7 @@ def main() -> None:
 @click.option("--workers", default=lambda: min(len(os.sched_getaffinity(0)), 64),
               show_default="one per core", type=click.IntRange(1, 64),
               help="Worker processes (signing is CPU-bound: one per core).")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Threads per worker that run the app (Granian's blocking threads).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Granian's access log on stdout (the audit log is the record to keep).")
