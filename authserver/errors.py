@@ -47,8 +47,8 @@ def _refuse_large_unframed_bodies() -> Response | None:
     but a chunked body has none, and its stream then ends quietly at the limit (the body was
     cut and processed). Read the server's own stream here, one byte past the limit, and keep
     what came for the form parser."""
-    if request.content_length is not None or request.mimetype == "":
-        return None
+    if not request.environ.get("CONTENT_TYPE") or request.content_length is not None:
+        return None  # no body a parser would read (a GET), or a framed one
     limit = request.max_content_length
     if limit is None or not request.environ.get("wsgi.input_terminated"):
         return None  # no body werkzeug would read

@@ -67,3 +67,15 @@ def test_metrics_in_a_single_process(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert "authserver_request_duration_seconds_count" in response.get_data(as_text=True)
     assert "authserver_signing_key_age_seconds" in response.get_data(as_text=True)
+
+
+def test_a_client_cannot_mint_latency_series_with_made_up_methods(client: FlaskClient) -> None:
+    """The method label comes from the request: only the known methods become labels."""
+    client.open("/healthz", method="BREW")
+    client.open("/healthz", method="GET")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'method="BREW"' not in text
+    assert sample(text, "authserver_request_duration_seconds_count",  # a 405: no rule matched
+                  endpoint="unmatched", method="other") >= 1
+    assert sample(text, "authserver_request_duration_seconds_count",
+                  endpoint="/healthz", method="GET") >= 1

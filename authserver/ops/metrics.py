@@ -35,6 +35,18 @@ LATENCY = Histogram("authserver_request_duration_seconds", "Request latency by e
                     ["endpoint", "method"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 KNOWN_GRANTS = frozenset(SUPPORTED_GRANT_TYPES)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The latency histogram's children by (endpoint, method), looked up once: labels() validates
+# and locks on every call. Bounded: endpoints are the app's rules, methods the known ones.
+_latency_children: dict[tuple[str, str], Any] = {}
+
+
+def _latency(endpoint: str, method: str) -> Any:
+    key = (endpoint, method if method in KNOWN_METHODS else "other")
+    child = _latency_children.get(key)
+    if child is None:
+        child = _latency_children.setdefault(key, LATENCY.labels(*key))
+    return child
 
 
 def token_answer(grant_type: str | None, outcome: str) -> None:
@@ -72,7 +84,8 @@ def install(app: Flask, keystore: KeyStore) -> None:
         started = g.get("metrics_started")
         if started is not None:
             endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+            # A client chooses the method: only known ones become labels.
+            _latency(endpoint, request.method).observe(time.perf_counter() - started)
         return response
 
     @app.get("/metrics")

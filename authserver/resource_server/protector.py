@@ -4,6 +4,7 @@ factories another service uses with nothing but the issuer URL."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, NoReturn
 
 from authlib.integrations.flask_oauth2 import ResourceProtector, token_authenticated
@@ -47,7 +48,7 @@ class BearerProtector(ResourceProtector):
             if isinstance(value, str):
                 kwargs[claim] = [value]
         token = self.validate_request(request=_BearerRequest(
-            flask_request.headers, flask_request.method, self.public_url()), **kwargs)
+            flask_request.headers, flask_request.method, self.public_url), **kwargs)
         token_authenticated.send(self, token=token)
         g.authlib_server_oauth2_token = token
         return token
@@ -80,11 +81,15 @@ class _BearerRequest:
     """What a token check reads of a request (RFC 6750 §2.1): its headers; and for a DPoP
     proof (RFC 9449 §4.3) its method, URL and the scheme the token came with."""
 
-    def __init__(self, headers: Any, method: str, url: str) -> None:
+    def __init__(self, headers: Any, method: str, url_of: Callable[[], str]) -> None:
         self.headers = headers
         self.method = method
-        self.url = url
+        self._url_of = url_of
         self.scheme = _scheme(headers)
+
+    @cached_property
+    def url(self) -> str:
+        return self._url_of()  # only a DPoP proof needs it: a Bearer request never builds it
 
 
 def _scheme(headers: Any) -> str:

@@ -54,7 +54,9 @@ class CookieSessionWhenPresent(SecureCookieSessionInterface):
     request) gets an empty session without Flask building its signer first."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if self.get_cookie_name(app) not in request.cookies:
+        # No Cookie header at all (checked in the environ: werkzeug's request.cookies walks
+        # every header to find it) or not ours: nothing to open.
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 
