@@ -346,3 +346,35 @@ def test_a_scope_removed_or_added_holds_from_the_next_request(server: ServerProc
                       added, check=False)
     assert last.returncode == 2 and "at least one scope" in last.stderr
     assert server.cli_json("api", "show", api["audience"])["scopes"] == changed["scopes"]
+
+
+def test_a_grant_without_refresh_tokens_lives_as_long_as_its_apis_tokens(
+    server: ServerProcess,
+) -> None:
+    """A user's token response belongs to a grant (its `grant_id`), which userinfo and
+    introspection check. Without refresh tokens the grant lives as long as the access token:
+    the API's own --access-token-ttl (two days here), not the server default (15 minutes),
+    or housekeeping would prune the grant and refuse a token that has not expired."""
+    from sqlalchemy import create_engine, text
+
+    api = _api(server, "longlived", "read", ttl=2 * 86_400)
+    app = server.cli_json("client", "create", "--name", "no-refresh", "--grant-type", "password",
+                          "--scope", _scope(api))
+    username = f"longlived-{secrets.token_hex(3)}"
+    server.cli("user", "create", "--username", username, "--password-stdin", stdin=PASSWORD)
+    answer = server.http.post("/oauth/token", auth=(app["client_id"], app["client_secret"]), data={
+        "grant_type": "password", "username": username, "password": PASSWORD,
+        "scope": _scope(api)})
+    assert answer.status_code == 200, answer.text
+    assert "refresh_token" not in answer.json()
+    claims = _claims(answer.json()["access_token"])
+    assert claims["exp"] - claims["iat"] == 2 * 86_400
+    engine = create_engine(server.env["AUTHSERVER_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            grant_expires_at = conn.execute(
+                text("SELECT expires_at FROM refresh_token_families WHERE id = :id"),
+                {"id": claims["grant_id"]}).scalar_one()
+    finally:
+        engine.dispose()
+    assert grant_expires_at >= claims["exp"]

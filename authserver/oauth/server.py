@@ -94,15 +94,17 @@ class OAuth2Server(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
         return self.store.clients.get(client_id)
 
-    def start_grant(self, request: Any, user: User, scope: str, resources: list[str]) -> str:
+    def start_grant(self, request: Any, user: User, scope: str, resources: list[str],
+                    access_ttl: int) -> str:
         """The grant (a refresh token family) a new token response for a user belongs to,
         started before its access token is signed so the token can name it. Without refresh
-        tokens to come it lives as long as the access token, then housekeeping prunes it."""
+        tokens to come it lives as long as the access token (`access_ttl`), then housekeeping
+        prunes it."""
         now = self.store.now()
         if issues_refresh_token(request.client, user):
             expires_at = self.refresh_lifetimes.expiry(now, now)
         else:
-            expires_at = now + self.settings.access_token_ttl
+            expires_at = now + access_ttl
         code = getattr(request, "authorization_code", None)
         # When the user signed in: the code's, a device approval's (device.py), else now.
         auth_time = code.auth_time if code is not None else (

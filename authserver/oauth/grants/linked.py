@@ -41,9 +41,10 @@ class IssuesTokens:
         """The DPoP key the grant this request continues is bound to (refresh)."""
         return None
 
-    def grant_id_for(self, user: User, scope: str, resources: list[str]) -> str:
+    def grant_id_for(self, user: User, scope: str, resources: list[str], access_ttl: int) -> str:
         """A new grant; the refresh grant continues the one its token belongs to."""
-        return self.server.start_grant(self.request, user, scope, resources)  # type: ignore[no-any-return]
+        return self.server.start_grant(  # type: ignore[no-any-return]
+            self.request, user, scope, resources, access_ttl)
 
     def generate_token(self, user: User | None = None, scope: str | None = None,
                        grant_type: str | None = None, expires_in: int | None = None,
@@ -63,7 +64,10 @@ class IssuesTokens:
         grant_id = None
         if user is not None:
             resources = grant if grant is not None else grant_resources(registry, scope, named)
-            grant_id = self.grant_id_for(user, scope, resources)
+            # A grant without refresh tokens lives as long as its access token: the chosen API's
+            # lifetime when it has one of its own.
+            access_ttl = target.api.access_token_ttl or self.server.settings.access_token_ttl
+            grant_id = self.grant_id_for(user, scope, resources, access_ttl)
         generate = super().generate_token  # type: ignore[misc]
         with issuing(target, grant_id, jkt):
             return generate(user, target.scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]

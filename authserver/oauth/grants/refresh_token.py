@@ -64,7 +64,7 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
                       client_id=token.client_id, family=token.family_id, sub=token.family.user.sub)
         raise InvalidGrantError("refresh token already used; its grant has been revoked")
 
-    def grant_id_for(self, user: User, scope: str, resources: list[str]) -> str:
+    def grant_id_for(self, user: User, scope: str, resources: list[str], access_ttl: int) -> str:
         return self.request.refresh_token.family_id  # type: ignore[no-any-return]
 
     def bound_key(self) -> str | None:
