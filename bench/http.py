@@ -56,14 +56,16 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30) ->
 
 
 class Authserver:
-    def __init__(self, workdir: Path, database_url: str, workers: int, threads: int) -> None:
+    def __init__(self, workdir: Path, database_url: str, workers: int,
+                 threads: int | None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "AUTHSERVER_DATABASE_URL": database_url,
                     "AUTHSERVER_KEYS_DIR": str(workdir / "keys"), "AUTHSERVER_ISSUER": self.url}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "authserver", "serve", "--port", str(self.port),
-             "--workers", str(workers), "--threads", str(threads)],
+             "--workers", str(workers),
+             *(["--threads", str(threads)] if threads is not None else [])],  # else serve's
             cwd=workdir, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(f"{self.url}/.well-known/openid-configuration", self.process)
@@ -79,7 +81,8 @@ class Authserver:
 
 
 @contextmanager
-def authserver(database_url: str, workers: int, threads: int = 1) -> Iterator[Authserver]:
+def authserver(database_url: str, workers: int,
+               threads: int | None = None) -> Iterator[Authserver]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     server = Authserver(workdir, database_url, workers, threads)
     try:
@@ -108,7 +111,7 @@ def bare_flask(workers: int) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
-         "--blocking-threads", "1", "--no-ws", "--port", str(port), "--log-level", "warning",
+         "--blocking-threads", "2", "--no-ws",  # serve's defaults "--port", str(port), "--log-level", "warning",
          "bench.bare_app:app"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
