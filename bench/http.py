@@ -68,7 +68,11 @@ class Authserver:
              *(["--threads", str(threads)] if threads is not None else [])],  # else serve's
             cwd=workdir, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        wait_for(f"{self.url}/.well-known/openid-configuration", self.process)
+        try:
+            wait_for(f"{self.url}/.well-known/openid-configuration", self.process)
+        except BaseException:
+            self.stop()  # no server left running when the benchmark gives up
+            raise
 
     def cli(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
         out = subprocess.run([sys.executable, "-m", "authserver", *args, "--json"], env=self.env,
@@ -111,13 +115,13 @@ def bare_flask(workers: int) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
-         "--blocking-threads", "2", "--no-ws",  # serve's defaults "--port", str(port), "--log-level", "warning",
-         "bench.bare_app:app"],
+         "--blocking-threads", "2", "--no-ws", "--port", str(port),  # serve's defaults
+         "--log-level", "warning", "bench.bare_app:app"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/ping"
-    wait_for(url, process)
     try:
+        wait_for(url, process)
         yield url
     finally:
         process.terminate()

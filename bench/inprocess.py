@@ -21,8 +21,10 @@ from joserfc import jwt
 
 from authserver.config import Settings
 from authserver.keystore import KeyStore
-from authserver.oauth.access_tokens import AccessTokenGenerator
+from authserver.oauth.access_tokens import AccessTokenGenerator, issuing
+from authserver.oauth.resources import Target
 from authserver.resource_server import AccessTokenValidator, LocalKeys
+from authserver.store.apis import ApiInfo
 
 RUNS = 5
 
@@ -59,7 +61,16 @@ def measure() -> dict[str, float]:
         get_client_id=lambda: "bench-client", client_id="bench-client", scope="profile",
         check_grant_type=lambda g: False,
     )
-    token = generator.access_token_generator(client, "client_credentials", None, "profile")
+    # What the grant sets before a token is generated: its API (the sample API) and scope.
+    sample_api = Target(ApiInfo(audience=settings.api_audience, name="sample", scopes=(),
+                                access_token_ttl=None, built_in=True), "profile")
+
+    def issue() -> str:
+        with issuing(sample_api, grant_id=None):
+            return str(generator.access_token_generator(client, "client_credentials", None,
+                                                        "profile"))
+
+    token = issue()
     # Every validation checks the signature (the cache of verified tokens is off)...
     validator = AccessTokenValidator(settings.issuer, settings.api_audience, LocalKeys(store),
                                      verified_cache_size=0)
@@ -83,9 +94,7 @@ def measure() -> dict[str, float]:
         "raw_rsa_sign_per_s": rate(
             lambda: private.sign(message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
         ),
-        "issuance_per_s": rate(
-            lambda: generator.access_token_generator(client, "client_credentials", None, "profile")
-        ),
+        "issuance_per_s": rate(issue),
     }
     figures["validation_vs_raw_verify"] = figures["validation_per_s"] / figures["raw_rsa_verify_per_s"]
     figures["issuance_cost_vs_raw_sign"] = figures["raw_rsa_sign_per_s"] / figures["issuance_per_s"]

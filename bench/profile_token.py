@@ -90,7 +90,10 @@ def main() -> None:
     with ExitStack() as stack:
         url = (stack.enter_context(postgres_schema()) if args.database == "postgresql"
                else f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-        server = stack.enter_context(authserver(url, workers=2))
+        # One thread per worker: each sample is then the one request's own time (its waits
+        # included), not a second thread idling while the first works. (--gil would miss the
+        # RSA signature: cryptography releases the GIL while it signs.)
+        server = stack.enter_context(authserver(url, workers=2, threads=1))
         pid = server.process.pid
         workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         out = Path(tempfile.mkdtemp()) / "profile.txt"
