@@ -33,7 +33,8 @@ def _refuse_nul_characters() -> Response | None:
     if (_holds_nul(request.query_string)
             or (mimetype == FORM and _holds_nul(request.get_data(cache=True)))
             or (mimetype == "multipart/form-data"
-                and any("\x00" in value for value in request.form.values()))):
+                and any("\x00" in name or any("\x00" in value for value in values)
+                        for name, values in request.form.lists()))):
         return error_response(400, "invalid_request", "NUL characters are not allowed")
     return None
 

@@ -395,10 +395,11 @@ def test_the_nul_check_reads_the_raw_bytes_of_every_form_encoding(
                              content_type="application/x-www-form-urlencoded")
         assert answer.status_code == 400, body
         assert answer.json["error_description"] == "NUL characters are not allowed"
-    multipart = client.post("/oauth/token", headers=auth, content_type="multipart/form-data",
-                            data={"grant_type": "password", "username": "a\x00",
-                                  "password": "b"})
-    assert multipart.json["error_description"] == "NUL characters are not allowed"
+    for fields in ({"grant_type": "password", "username": "a\x00", "password": "b"},
+                   {"grant_type": "password", "username": "a", "password": ["b", "c\x00"]}):
+        multipart = client.post("/oauth/token", headers=auth, data=fields,
+                                content_type="multipart/form-data")
+        assert multipart.json["error_description"] == "NUL characters are not allowed", fields
     escaped = client.post("/oauth/token", data=b"grant_type=password&username=a%2500&password=b",
                           headers=auth, content_type="application/x-www-form-urlencoded")
     assert escaped.json["error"] == "invalid_grant"  # an unknown user, not a NUL
