@@ -178,6 +178,7 @@ def start_server(
     workers: int = 2,
     threads: int = 2,  # serve's default
     extra_env: dict[str, str] | None = None,
+    serve_options: tuple[str, ...] = (),
     timeout: float = 30.0,
     issuer: str | None = None,
 ) -> ServerProcess:
@@ -190,7 +191,7 @@ def start_server(
     log_file = log_path.open("wb")
     process = subprocess.Popen(
         [*AUTHSERVER, "serve", "--port", str(port), "--workers", str(workers),
-         "--threads", str(threads)],
+         "--threads", str(threads), *serve_options],
         cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     server = ServerProcess(base_url, env, process, log_path)

@@ -1,6 +1,7 @@
 """The serving model: `authserver serve` runs Granian (WSGI), over real HTTP. Keep-alive, a
 worker killed with SIGKILL replaced while the others answer (its counters kept), SIGTERM
-letting a request in flight finish, and `--threads` meaning the threads that run the app."""
+letting a request in flight finish, the access log only with --access-log, and `--threads`
+meaning the threads that run the app."""
 
 from __future__ import annotations
 
@@ -115,6 +116,23 @@ def test_sigterm_lets_a_request_in_flight_finish(sqlite_server: ServerProcess) -
     assert answer.startswith(b"HTTP/1.1 401")  # answered (no client credentials were sent)
     assert server.process.wait(timeout=15) == 0
     assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+def test_the_access_log_is_off_unless_asked_for(
+    tmp_path: Path, key_template: Path, access_log: bool
+) -> None:
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=1,
+                          serve_options=("--access-log",) if access_log else ())
+    try:
+        assert server.http.get("/healthz?seen=1").status_code == 200
+        # Waited for when it should come; when it should not, a second shows it did not.
+        logged = eventually(server.log, lambda text: '"GET /healthz' in text,
+                            within=5 if access_log else 1)
+        assert ('"GET /healthz' in logged) is access_log
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("threads", [1, 2])
