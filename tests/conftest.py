@@ -24,7 +24,8 @@ from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
 
-from .helpers import REDIRECT, make_client, make_user
+from .browser import Browser, new_user
+from .helpers import PASSWORD, REDIRECT, make_client, make_user
 from .support import ServerProcess, copy_keys, postgres_schema, start_server
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
@@ -132,6 +133,15 @@ def server(
         process.stop()
         for _ in urls:  # run the schema teardown
             pass
+
+
+@pytest.fixture
+def browser(server: ServerProcess) -> Iterator[Browser]:
+    """A new user of the module's server and a browser of theirs, signed in to nothing (a
+    module that needs the user's claims defines its own)."""
+    user_browser = new_user(server, PASSWORD)
+    yield user_browser
+    user_browser.close()
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ import httpx
 import jwt
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, new_user
+from .browser import REDIRECT, Browser, RelyingParty
 from .helpers import csrf
 from .support import IndependentVerifier, ServerProcess, eventually
 
-PASSWORD = "backchannel-password-1"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -61,13 +60,6 @@ class Receiver:
         self.release.set()
         self.http.shutdown()
         self.http.server_close()
-
-
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, new_user, query
+from .browser import REDIRECT, Browser, RelyingParty, query
 from .conftest import POSTGRES_URL
 from .dpop_client import DPoPKey
 from .helpers import pkce
@@ -26,8 +26,6 @@ from .support import (
     postgres_schema,
     start_server,
 )
-
-PASSWORD = "dpop-password-1"
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +173,6 @@ def test_a_dpop_bound_client_must_send_a_proof(server: ServerProcess) -> None:
     assert _bound(server, auth, DPoPKey())
 
 
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
-
-
 def test_a_public_clients_refresh_token_is_bound_to_its_key(
     server: ServerProcess, browser: Browser
 ) -> None:
@@ -229,7 +220,6 @@ def test_a_service_of_its_own_requires_the_proof_too(
         again = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": replay_proof})
         assert (first.status_code, again.status_code) == (200, 401)
         assert again.json()["error"] == "invalid_dpop_proof"
-
 
 
 def test_a_code_asked_for_with_dpop_jkt_needs_that_keys_proof(

@@ -19,13 +19,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .browser import REDIRECT, Browser, new_user, query
+from .browser import REDIRECT, Browser, query
 from .dpop_client import DPoPKey
 from .helpers import pkce
 from .support import ServerProcess
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-PASSWORD = "fapi-password-1"
 
 
 class Bank:
@@ -58,13 +57,6 @@ class Bank:
 def bank(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
     yield Bank(server, tmp_path_factory.mktemp("fapi"))
     assert "Traceback" not in server.log()
-
-
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
 
 
 def test_the_profile_sets_par_and_dpop(bank: Bank) -> None:

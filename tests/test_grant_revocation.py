@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, new_user
+from .browser import REDIRECT, Browser, RelyingParty
 from .support import ServerProcess
-
-PASSWORD = "grant-revocation-password-1"
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +20,6 @@ def rp(server: ServerProcess) -> Iterator[RelyingParty]:
                           "--redirect-uri", REDIRECT, "--scope", "openid profile notes:read")
     yield RelyingParty(server, app["client_id"], app["client_secret"])
     assert "Traceback" not in server.log()
-
-
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
 
 
 def _userinfo(server: ServerProcess, access_token: str) -> int:

@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, new_user, query
+from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, query
 from .helpers import csrf, pkce
 from .support import ServerProcess, example_service, free_port
 
@@ -186,12 +186,6 @@ def test_introspection_reports_the_audience(server: ServerProcess, apis: dict[st
 
 # -- the code flow: a grant over several APIs, one API per token -----------------------------
 
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
-
 
 def _web(server: ServerProcess, scope: str) -> RelyingParty:
     app = server.cli_json("client", "create", "--name", "web", "--grant-type",
@@ -217,7 +211,7 @@ def test_one_grant_for_two_apis_gives_one_api_per_token(
     url = f"{server.base_url}/oauth/authorize"
     login = browser.http.get(url, params=params)
     consent = browser.http.post(url, params=params, data={
-        "username": browser.username, "password": PASSWORD, "csrf_token": csrf(login.text)})
+        "username": browser.username, "password": browser.password, "csrf_token": csrf(login.text)})
     # The consent page names each API and shows the scopes' descriptions, escaped.
     assert orders["name"] in consent.text and billing["name"] in consent.text
     assert "See your &lt;b&gt;orders&lt;/b&gt;" in consent.text and "<b>orders" not in consent.text

@@ -13,12 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .browser import REDIRECT, Browser, RelyingParty, new_user, query
+from .browser import REDIRECT, Browser, RelyingParty, query
 from .helpers import advance_clock, basic, make_client, pkce
 from .support import ServerProcess
 from .test_request_objects import Signer
 
-PASSWORD = "par-password-1"
 URN = "urn:ietf:params:oauth:request_uri:"
 
 
@@ -37,13 +36,6 @@ def rp(server: ServerProcess, signer: Signer, tmp_path_factory: pytest.TempPathF
                           "--jwks", str(keys))
     yield RelyingParty(server, app["client_id"], app["client_secret"])
     assert "Traceback" not in server.log()
-
-
-@pytest.fixture
-def browser(server: ServerProcess) -> Iterator[Browser]:
-    user_browser = new_user(server, PASSWORD)
-    yield user_browser
-    user_browser.close()
 
 
 def _push(server: ServerProcess, rp: RelyingParty, **form: Any) -> Any:
