@@ -1,4 +1,4 @@
-"""The `authserver` command: serve, client, user, keys, db.
+"""The `authserver` command: serve, client, api, role, group, user, keys, db.
 
 Exit codes scripts can rely on: 0 success, 1 the operation failed (message on stderr),
 2 bad usage or configuration (click's convention).
@@ -16,8 +16,10 @@ from ._common import load_settings
 from .apis import api
 from .clients import client
 from .db import db
+from .groups import group
 from .keys import keys
 from .registration import registration_token
+from .roles import role
 from .users import user
 
 
@@ -59,6 +61,8 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool) ->
 
 main.add_command(client)
 main.add_command(api)
+main.add_command(role)
+main.add_command(group)
 main.add_command(registration_token)
 main.add_command(user)
 main.add_command(keys)

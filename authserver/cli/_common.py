@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from .. import events
 from ..config import ConfigError, Settings
 from ..db import Database, migrate
 from ..ops import audit
+from ..store.apis import ApiRegistry, load_registry, sample_api
 
 
 def load_settings() -> Settings:
@@ -39,6 +41,37 @@ def database_session() -> Iterator[Session]:
         raise click.ClickException(f"the database refused the change: {exc.orig}") from None
     finally:
         database.dispose()
+
+
+def api_registry(session: Session) -> ApiRegistry:
+    """Every API now, the built-in sample API included."""
+    return load_registry(session, sample_api(load_settings().api_audience))
+
+
+def date_text(epoch: int | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch)) if epoch else "(unknown)"
+
+
+def echo_fields(fields: list[tuple[str, str]]) -> None:
+    """Readable output: "label: value" lines with the values aligned; a value over several
+    lines keeps the alignment."""
+    width = max((len(label) for label, _ in fields), default=0) + 2
+    for label, value in fields:
+        lines = value.split("\n") if value else ["(none)"]
+        click.echo(f"{label + ':':<{width}}{lines[0]}".rstrip())
+        for line in lines[1:]:
+            click.echo(f"{'':<{width}}{line}")
+
+
+def echo_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Aligned columns under a header; "(none)" for no rows."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        click.echo("  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True))
+                   .rstrip())
 
 
 def echo_json(data: object) -> None:

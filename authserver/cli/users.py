@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import User
+from ..store.role_admin import holdings_of_user
 from ..store.user_claims import ClaimError, parse_assignments
 from ..store.user_claims import apply as apply_claims
 from ..store.users import (
@@ -20,7 +22,15 @@ from ..store.users import (
     set_password,
     user_to_dict,
 )
-from ._common import audit_admin, database_session, echo_json, read_password_stdin
+from ._common import (
+    audit_admin,
+    database_session,
+    date_text,
+    echo_fields,
+    echo_json,
+    read_password_stdin,
+)
+from .groups import roles_text
 
 
 @click.group()
@@ -80,6 +90,28 @@ def list_users(as_json: bool) -> None:
         return
     for u in users:
         click.echo(f"{u['username']}  {u['sub']}  {u['email'] or ''}")
+
+
+@user.command("show")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def show(username: str, as_json: bool) -> None:
+    """Show a user: identity, standard claims, groups and roles (direct and through groups)."""
+    with database_session() as session:
+        found = _find(session, username)
+        data: dict[str, Any] = user_to_dict(found)
+        data["groups"], data["roles"] = holdings_of_user(session, found)
+    if as_json:
+        echo_json(data)
+        return
+    claims = data["claims"]
+    echo_fields([
+        ("username", data["username"]), ("sub", data["sub"]), ("email", data["email"] or ""),
+        ("name", data["name"] or ""), ("created", date_text(data["created_at"])),
+        *((name, value if isinstance(value, str) else json.dumps(value))
+          for name, value in sorted(claims.items())),
+        ("groups", ", ".join(data["groups"])), ("roles", roles_text(data["roles"])),
+    ])
 
 
 @user.command("update")

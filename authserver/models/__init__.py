@@ -1,6 +1,6 @@
 """The stored data, one module a concern: accounts (users, consents, sign-in sessions), clients,
 grants (refresh families and tokens, codes, device authorizations, pushed requests), apis,
-keys (the database key store), notes. Import them from here.
+keys (the database key store), notes, roles (roles and groups). Import them from here.
 
 Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
 Authlib's abstract interfaces (rfc6749.ClientMixin, AuthorizationCodeMixin, TokenMixin) instead
@@ -14,6 +14,7 @@ from .clients import Client, ClientAssertionUse, ClientsVersion, InitialAccessTo
 from .grants import AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, RefreshTokenFamily
 from .keys import KeyStoreVersion, SigningKey
 from .notes import Note
+from .roles import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
 
 __all__ = [
     "Api",
@@ -22,9 +23,13 @@ __all__ = [
     "Base",
     "Client",
     "ClientAssertionUse",
+    "ClientRole",
     "ClientsVersion",
     "Consent",
     "DeviceAuthorization",
+    "Group",
+    "GroupMember",
+    "GroupRole",
     "InitialAccessToken",
     "KeyStoreVersion",
     "LoginSession",
@@ -33,7 +38,9 @@ __all__ = [
     "PushedRequest",
     "RefreshToken",
     "RefreshTokenFamily",
+    "Role",
     "SigningKey",
     "User",
+    "UserRole",
     "now",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..hashing import secret_matches
 from .apis import Api, ApiScope
 from .base import Base, now
+from .roles import ClientRole, Role
 
 
 class Client(Base, ClientMixin):
@@ -96,9 +97,10 @@ class Client(Base, ClientMixin):
 
 
 class ClientsVersion(Base):
-    """One row whose version moves on every change to the clients or the APIs (and their
-    scopes), in the same transaction: the per-worker caches of clients (client_cache.py) and
-    of the API registry (apis.py) trust what they hold only while this number is unchanged."""
+    """One row whose version moves on every change to the clients, the APIs (and their
+    scopes) or the roles and the clients' role grants, in the same transaction: the per-worker
+    caches of clients (client_cache.py), of the API registry (apis.py) and of the clients'
+    roles (store/roles.py) trust what they hold only while this number is unchanged."""
 
     __tablename__ = "clients_version"
 
@@ -108,11 +110,12 @@ class ClientsVersion(Base):
 
 @event.listens_for(Session, "before_flush")
 def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> None:
-    # Every ORM write of a Client or an API (create, delete, rotate-secret, any later edit)
-    # passes here, whichever session or process makes it. Raw SQL on `clients`, `apis` or
-    # `api_scopes` must bump the version itself.
+    # Every ORM write of a Client, an API, a role or a client's role grant (create, delete,
+    # rotate-secret, any later edit) passes here, whichever session or process makes it. Raw
+    # SQL on `clients`, `apis`, `api_scopes`, `roles` or `client_roles` must bump the version
+    # itself.
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, (Client, Api, ApiScope)) for obj in changed):
+    if any(isinstance(obj, (Client, Api, ApiScope, Role, ClientRole)) for obj in changed):
         session.execute(
             update(ClientsVersion)
             .where(ClientsVersion.id == 1)

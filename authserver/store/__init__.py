@@ -1,9 +1,10 @@
 """The store: every SQL statement and transaction edge of a request lives below this package.
 
 `Store` is the request's unit of work over the scoped session. Protocol code and views call its
-repositories (clients, apis, users, refresh_tokens, codes, consents, assertions, notes) and never see
-SQL. A repository method that writes declares it (`begin_write`) itself, after whatever
-authentication came first, so on SQLite no password check ever runs holding the write lock.
+repositories (clients, apis, users, roles, refresh_tokens, codes, consents, assertions, notes)
+and never see SQL. A repository method that writes declares it (`begin_write`) itself, after
+whatever authentication came first, so on SQLite no password check ever runs holding the write
+lock.
 The request's work is committed once its response is complete (the OAuth server does this for
 its responses); the few writes that must outlive a failed request commit on their own, and
 say so.
@@ -28,6 +29,7 @@ from .notes import Notes
 from .pushed_requests import PushedRequests
 from .refresh_tokens import RefreshTokens
 from .registration import Registrations
+from .roles import Roles
 from .users import Users
 
 
@@ -44,6 +46,7 @@ class Store:
         self.login_sessions = LoginSessions(self)
         self.assertions = Assertions(self)
         self.notes = Notes(self)
+        self.roles = Roles(self)
         self.registrations = Registrations(self)
         self.devices = Devices(self)
         self.pushed_requests = PushedRequests(self)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..models import Api, ApiScope, Client
+from ..models import Api, ApiScope, Client, Role
 from ..policy import OPENID_SCOPES, SAMPLE_API_SCOPES, is_loopback
 from .client_metadata import RegistrationError
 
@@ -248,10 +248,11 @@ def update_api(session: Session, registry: ApiRegistry, audience: str, *,
 
 
 def delete_api(session: Session, registry: ApiRegistry, audience: str) -> list[str]:
-    """Delete an API; its scopes leave every client's registration with it (one transaction).
-    Returns the client_ids that lost scopes."""
+    """Delete an API; its scopes leave every client's registration and its roles (with their
+    grants) go with it (one transaction). Returns the client_ids that lost scopes."""
     api = _stored(session, registry, audience, "deleted")
     changed = _withdraw_scopes(session, {s.name for s in api.scopes})
+    session.execute(delete(Role).where(Role.audience == api.audience))
     session.delete(api)
     session.flush()
     return changed
