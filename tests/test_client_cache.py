@@ -132,6 +132,17 @@ def test_delete_on_the_cli_reaches_every_worker(server: ServerProcess) -> None:
     assert _statuses(server, client_id, secret) == [401] * 4
 
 
+def test_update_on_the_cli_reaches_every_worker(server: ServerProcess) -> None:
+    created = server.cli_json("client", "create", "--name", "cache", "--scope", "profile")
+    client_id, secret = created["client_id"], created["client_secret"]
+    _cached_on_every_worker(server, client_id, secret)
+    server.cli("client", "update", client_id, "--grant-type", "password")
+    answers = [server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                headers=basic(client_id, secret)) for _ in range(4)]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [
+        (400, "unauthorized_client")] * 4
+
+
 def test_threaded_workers_follow_a_rotation(tmp_path: Path, key_template: Path) -> None:
     """gthread workers: each thread reads the version on its own connection."""
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'threads.db'}",

@@ -231,3 +231,29 @@ def test_open_registration_needs_no_token_but_keeps_to_its_scopes(settings: Any)
     off = create_app(settings).test_client()
     assert off.post("/oauth/register", json={"redirect_uris": [REDIRECT]}).status_code == 404
     assert "registration_endpoint" not in off.get("/.well-known/openid-configuration").json
+
+
+def test_an_update_per_rfc_7592_keeps_the_origins_the_operator_allowed(settings: Any) -> None:
+    from dataclasses import replace
+
+    from authserver import create_app
+    from authserver.store.clients import current_metadata, find_client, update_client
+
+    app = create_app(settings.override(registration="open"))
+    client = app.test_client()
+    made = client.post("/oauth/register", json={"redirect_uris": [REDIRECT]}).json
+    with app.extensions["authserver.db"].session() as session:  # as `client update` does
+        stored = find_client(session, made["client_id"])
+        assert stored is not None
+        update_client(stored, replace(current_metadata(stored),
+                                      allowed_origins=["https://spa.example.com"]),
+                      frozenset(stored.scope.split()))
+    updated = client.put(made["registration_client_uri"].split("authserver.test", 1)[1],
+                         json={"client_id": made["client_id"], "redirect_uris": [REDIRECT],
+                               "client_name": "renamed"},
+                         headers={"Authorization": f"Bearer {made['registration_access_token']}"})
+    assert updated.status_code == 200, updated.get_data(as_text=True)
+    with app.extensions["authserver.db"].session() as session:
+        stored = find_client(session, made["client_id"])
+        assert stored is not None
+        assert (stored.name, stored.allowed_origins) == ("renamed", ["https://spa.example.com"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -10,11 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Client
-from ..policy import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
 from ..store.apis import load_registry, sample_api
 from ..store.client_metadata import RegistrationError
-from ..store.clients import client_to_dict, find_client, register_client, rotate_client_secret
+from ..store.clients import (
+    Metadata,
+    client_to_dict,
+    current_metadata,
+    find_client,
+    register,
+    rotate_client_secret,
+    update_client,
+)
 from ._common import audit_admin, database_session, echo_json, load_settings
+from .client_options import given_metadata, metadata_options
 
 
 def _find(session: Session, client_id: str) -> Client:
@@ -31,56 +39,19 @@ def client() -> None:
 
 @client.command("create")
 @click.option("--name", required=True, help="Human-readable client name.")
-@click.option("--grant-type", "grant_types", multiple=True,
-              type=click.Choice(SUPPORTED_GRANT_TYPES),
-              help="Allowed grant type (repeatable). Default: client_credentials.")
-@click.option("--scope", default=None,
-              help='Allowed scopes, space-separated, e.g. "profile notes:read": OpenID scopes '
-                   "and scopes of registered APIs (`authserver api list`).")
-@click.option("--redirect-uri", "redirect_uris", multiple=True,
-              help="Registered redirect URI (repeatable), matched exactly.")
-@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
-              help="Where logout may return the browser to (repeatable), matched exactly.")
-@click.option("--auth-method", type=click.Choice(SUPPORTED_AUTH_METHODS),
-              default="client_secret_basic", show_default=True,
-              help="Token endpoint authentication method; 'none' makes a public client.")
-@click.option("--require-par", is_flag=True,
-              help="Accept its authorization requests only pushed to /oauth/par (RFC 9126).")
+@metadata_options
 @click.option("--profile", type=click.Choice(["fapi2"]), default=None,
               help="Keep the client to the FAPI 2.0 Security Profile: PAR, PKCE S256, "
                    "private_key_jwt, DPoP-bound tokens, the code grant only.")
-@click.option("--dpop-bound", is_flag=True,
-              help="Issue it only DPoP-bound tokens: every token request needs a proof (RFC 9449).")
-@click.option("--backchannel-logout-uri", default=None,
-              help="Where logout tokens are POSTed when the user's session ends (https).")
-@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
-              help="JSON file with the client's public JWK Set (for private_key_jwt and "
-                   "signed request objects).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def create(name: str, grant_types: tuple[str, ...], scope: str | None,
-           redirect_uris: tuple[str, ...], post_logout_redirect_uris: tuple[str, ...],
-           auth_method: str, profile: str | None, require_par: bool, dpop_bound: bool,
-           backchannel_logout_uri: str | None,
-           jwks_file: Any, as_json: bool) -> None:
+def create(name: str, profile: str | None, as_json: bool, **options: Any) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
-    try:
-        jwks = json.load(jwks_file) if jwks_file is not None else None
-    except ValueError as exc:
-        raise click.UsageError(f"--jwks is not JSON: {exc}") from None
+    metadata = Metadata(name=name, profile=profile, **given_metadata(options))
     with database_session() as session:
+        registry = load_registry(session, sample_api(load_settings().api_audience))
         try:
-            registered = register_client(
-                session, name=name, grant_types=list(grant_types), scope=scope,
-                redirect_uris=list(redirect_uris),
-                post_logout_redirect_uris=list(post_logout_redirect_uris),
-                auth_method=auth_method, jwks=jwks,
-                backchannel_logout_uri=backchannel_logout_uri,
-                require_par=require_par,
-                dpop_bound=dpop_bound,
-                profile=profile,
-                known_scopes=load_registry(
-                    session, sample_api(load_settings().api_audience)).known_scopes,
-            )
+            registered = register(session, metadata, registry.known_scopes,
+                                  known_audiences=registry.apis)
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         data = client_to_dict(registered.client)
@@ -88,13 +59,47 @@ def create(name: str, grant_types: tuple[str, ...], scope: str | None,
             data["client_secret"] = registered.client_secret
     audit_admin("client_created", client_id=data["client_id"], grant_types=data["grant_types"],
                 scope=data["scope"])
+    _print_registration(data, as_json)
+
+
+@client.command("update")
+@click.argument("client_id")
+@click.option("--name", default=None, help="Human-readable client name.")
+@metadata_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def update(client_id: str, name: str | None, as_json: bool, **options: Any) -> None:
+    """Change a client's registration: only what is given changes, with the checks of
+    `client create`; a repeated option (--redirect-uri ...) replaces its whole list, and
+    one empty value ('') empties it. Nothing is written if any value is refused."""
+    given = given_metadata(options)
+    if name is not None:
+        given["name"] = name
+    with database_session() as session:
+        found = find_client(session, client_id)
+        if found is None:
+            raise click.UsageError(f"no client with client_id {client_id!r}")
+        registry = load_registry(session, sample_api(load_settings().api_audience))
+        try:
+            secret = update_client(found, replace(current_metadata(found), **given),
+                                   registry.known_scopes, known_audiences=registry.apis)
+        except RegistrationError as exc:
+            raise click.UsageError(str(exc)) from None
+        session.flush()
+        data = client_to_dict(found)
+        if secret is not None:
+            data["client_secret"] = secret
+    audit_admin("client_updated", client_id=client_id, changed=sorted(given))
+    _print_registration(data, as_json)
+
+
+def _print_registration(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
     click.echo(f"client_id:     {data['client_id']}")
     if "client_secret" in data:
         click.echo(f"client_secret: {data['client_secret']}  (shown once; store it now)")
-    click.echo(f"grant_types:   {' '.join(data['grant_types'])}")  # type: ignore[arg-type]
+    click.echo(f"grant_types:   {' '.join(data['grant_types'])}")
     click.echo(f"scope:         {data['scope']}")
 
 

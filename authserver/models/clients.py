@@ -35,6 +35,11 @@ class Client(Base, ClientMixin):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Where RP-initiated logout may send the browser back to (OIDC RP-Initiated Logout §3.1).
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Web origins (besides its redirect URIs') whose pages may read its answers (CORS).
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The audience of the API this client is the resource server of: it may introspect the
+    # access tokens for that API (INTERFACE.md "introspection for APIs").
+    resource_server: Mapped[str | None] = mapped_column(Text, nullable=True)
     scope: Mapped[str] = mapped_column(Text, default="")
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
     # Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2).

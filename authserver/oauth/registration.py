@@ -10,6 +10,7 @@ update) to read, update and delete its registration at its registration_client_u
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -233,11 +234,15 @@ class Configuration(_Shared, ClientConfigurationEndpoint):
 
     def update_client(self, client: Client, client_metadata: dict[str, Any],
                       request: Any) -> Client:
-        metadata = self.metadata(request, client_metadata)
+        # What only the operator sets (`client update`), RFC 7591 has no name for: kept.
+        metadata = replace(self.metadata(request, client_metadata),
+                           allowed_origins=list(client.allowed_origins or []),
+                           resource_server=client.resource_server)
         self.store.begin_write()
         try:
             request.new_secret = update_client(client, metadata, self.known_scopes(),
-                                               self.default_scope)
+                                               self.default_scope,
+                                               self.store.apis.registry().apis)
         except RegistrationError as exc:
             raise _metadata_error(exc) from None
         request.new_access_token = self.store.registrations.issue_access_token(client)

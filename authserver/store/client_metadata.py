@@ -150,3 +150,46 @@ def validate_scope(scope: str, known: frozenset[str] | tuple[str, ...] = SUPPORT
             raise RegistrationError(f"unknown scope {s!r} (not an OpenID scope nor a scope of a "
                                     "registered API: see `authserver api list`)")
     return " ".join(dict.fromkeys(scopes))
+
+
+def web_origin(uri: str) -> str | None:
+    """The origin a browser sends for pages at `uri` (RFC 6454 §6.2: lower-case scheme and
+    host, the port only when it is not the scheme's default), or None for a URI that has no
+    web origin (a native app's private-use scheme)."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as the Origin header writes it
+    shown_port = "" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}"
+    return f"{scheme}://{host}{shown_port}"
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def validate_origin(origin: str) -> str:
+    """An origin whose pages may call the token, userinfo and API endpoints (CORS): a scheme,
+    a host and a port only, https or http on loopback, written as a browser's Origin header
+    writes it. Never `*` nor `null` (a sandboxed page or a file is nobody's client)."""
+    example = "like https://app.example.com (no path, query, user or wildcard)"
+    if len(origin) > MAX_URI_LENGTH or not _URI_CHARACTERS.fullmatch(origin):
+        raise RegistrationError(f"origin {origin!r} is not an origin {example}")
+    trimmed = origin[:-1] if origin.endswith("/") else origin
+    try:
+        parts = urlsplit(trimmed)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise RegistrationError(f"origin {origin!r} has an invalid host or port") from None
+    if (parts.scheme.lower() not in _DEFAULT_PORTS or parts.path or parts.query
+            or parts.fragment or "?" in trimmed or "#" in trimmed or "@" in parts.netloc
+            or not _valid_host(parts.hostname)):
+        raise RegistrationError(f"origin {origin!r} must be a scheme, a host and a port, {example}")
+    if parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
+        raise RegistrationError(f"origin {origin!r}: plain http is only allowed for loopback hosts")
+    return web_origin(trimmed) or trimmed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from .client_metadata import (
     validate_grants,
     validate_keys,
     validate_name,
+    validate_origin,
     validate_redirect_uri,
     validate_scope,
 )
@@ -83,6 +85,21 @@ class Metadata:
     require_par: bool = False
     dpop_bound: bool = False
     profile: str | None = None
+    allowed_origins: list[str] | None = None
+    resource_server: str | None = None  # an API's audience
+
+
+def current_metadata(client: Client) -> Metadata:
+    """What a client is registered with now, to be changed (`client update`)."""
+    return Metadata(
+        name=client.name, grant_types=list(client.grant_types), scope=client.scope,
+        redirect_uris=list(client.redirect_uris),
+        post_logout_redirect_uris=list(client.post_logout_redirect_uris or []),
+        auth_method=client.token_endpoint_auth_method, jwks=client.jwks,
+        backchannel_logout_uri=client.backchannel_logout_uri,
+        require_par=bool(client.require_par), dpop_bound=bool(client.dpop_bound),
+        profile=client.profile, allowed_origins=list(client.allowed_origins or []),
+        resource_server=client.resource_server)
 
 
 def _fapi2(method: str, grants: list[str], jwks: Any) -> None:
@@ -99,12 +116,21 @@ def _fapi2(method: str, grants: list[str], jwks: Any) -> None:
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
-              default_scope_for: Any = default_scope) -> dict[str, Any]:
-    """Every check of a registration, one code path for `client create` and for RFC 7591/7592
-    (`default_scope_for(grants)`: the scope when none is asked for). Returns the columns."""
+              default_scope_for: Any = default_scope,
+              known_audiences: Collection[str] = ()) -> dict[str, Any]:
+    """Every check of a registration, one code path for `client create`, `client update` and
+    RFC 7591/7592 (`default_scope_for(grants)`: the scope when none is asked for;
+    `known_audiences`: the registered APIs). Returns the columns."""
     name = validate_name(metadata.name)
     method = metadata.auth_method or DEFAULT_AUTH_METHOD
-    grants = validate_grants(list(metadata.grant_types or DEFAULT_GRANT_TYPES), method)
+    resource_server = metadata.resource_server
+    if resource_server is not None and resource_server not in known_audiences:
+        raise RegistrationError(f"unknown API audience {resource_server!r} for --resource-server "
+                                "(see `authserver api list`)")
+    # A resource server only introspects: it needs no grant unless it asks for one.
+    default_grants = [] if resource_server is not None else DEFAULT_GRANT_TYPES
+    grant_types = metadata.grant_types if metadata.grant_types is not None else default_grants
+    grants = validate_grants(list(grant_types or default_grants), method)
     jwks = validate_keys(method, metadata.jwks)
     uris = [validate_redirect_uri(u) for u in dict.fromkeys(metadata.redirect_uris or [])]
     logout_uris = [validate_redirect_uri(u)
@@ -117,8 +143,10 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
         backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
+    origins = list(dict.fromkeys(validate_origin(o) for o in metadata.allowed_origins or []))
     scope = validate_scope(
-        metadata.scope if metadata.scope is not None else default_scope_for(grants),
+        metadata.scope if metadata.scope is not None else
+        default_scope_for(grants) if grants else "",
         known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
     fapi2 = metadata.profile == FAPI2
     if metadata.profile not in (None, FAPI2):
@@ -130,7 +158,8 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
             "token_endpoint_auth_method": method, "jwks": jwks,
             "backchannel_logout_uri": backchannel_logout_uri,
             "require_par": metadata.require_par or fapi2,
-            "dpop_bound": metadata.dpop_bound or fapi2, "profile": metadata.profile}
+            "dpop_bound": metadata.dpop_bound or fapi2, "profile": metadata.profile,
+            "allowed_origins": origins, "resource_server": resource_server}
 
 
 def register_client(
@@ -149,12 +178,22 @@ def register_client(
     require_par: bool = False,
     dpop_bound: bool = False,
     profile: str | None = None,
+    allowed_origins: list[str] | None = None,
+    resource_server: str | None = None,
+    known_audiences: Collection[str] = (),
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
-    columns = validated(Metadata(name, grant_types, scope, redirect_uris,
-                                 post_logout_redirect_uris, auth_method, jwks,
-                                 backchannel_logout_uri, require_par, dpop_bound, profile),
-                        known_scopes, default_scope_for)
+    metadata = Metadata(name, grant_types, scope, redirect_uris, post_logout_redirect_uris,
+                        auth_method, jwks, backchannel_logout_uri, require_par, dpop_bound,
+                        profile, allowed_origins, resource_server)
+    return register(session, metadata, known_scopes, default_scope_for, known_audiences)
+
+
+def register(session: Session, metadata: Metadata, known_scopes: frozenset[str] | None = None,
+             default_scope_for: Any = default_scope, known_audiences: Collection[str] = ()
+             ) -> RegisteredClient:
+    """A new client, with every check of `validated`; its secret is returned once."""
+    columns = validated(metadata, known_scopes, default_scope_for, known_audiences)
     # A secret only for the methods that use one.
     method = columns["token_endpoint_auth_method"]
     secret = new_secret(32) if method.startswith("client_secret") else None
@@ -170,11 +209,13 @@ def register_client(
 
 
 def update_client(client: Client, metadata: Metadata, known_scopes: frozenset[str],
-                  default_scope_for: Any = default_scope) -> str | None:
-    """Replace a client's registration (RFC 7592 §2.2: the request is the whole new one),
-    with the checks of a new one. A change of auth method to one with a secret issues a new
-    secret (returned); to one without, the secret goes."""
-    columns = validated(metadata, known_scopes, default_scope_for)
+                  default_scope_for: Any = default_scope,
+                  known_audiences: Collection[str] = ()) -> str | None:
+    """Replace a client's registration (RFC 7592 §2.2: the request is the whole new one;
+    `client update`: the current one with the options given), with the checks of a new one.
+    Nothing is changed unless all of it passes. A change of auth method to one with a secret
+    issues a new secret (returned); to one without, the secret goes."""
+    columns = validated(metadata, known_scopes, default_scope_for, known_audiences)
     secret = None
     uses_secret = columns["token_endpoint_auth_method"].startswith("client_secret")
     if uses_secret and client.client_secret_hash is None:
@@ -206,6 +247,8 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "redirect_uris": list(client.redirect_uris),
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "allowed_origins": list(client.allowed_origins or []),
+        "resource_server": client.resource_server,
         "require_pushed_authorization_requests": bool(client.require_par),
         "dpop_bound_access_tokens": bool(client.dpop_bound),
         "profile": client.profile,
