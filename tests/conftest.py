@@ -8,6 +8,7 @@ down, but under CI=true an unreachable PostgreSQL is a failure, never a silent s
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -142,6 +143,16 @@ def browser(server: ServerProcess) -> Iterator[Browser]:
     user_browser = new_user(server, PASSWORD)
     yield user_browser
     user_browser.close()
+
+
+@pytest.fixture
+def no_traceback(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """In-process tests: nothing the app handled was a server fault (the 500 handler logs a
+    traceback at ERROR; a test client sees only the JSON)."""
+    with caplog.at_level(logging.INFO):
+        yield
+    faults = [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert faults == []
 
 
 @pytest.fixture

@@ -45,21 +45,30 @@ def token_request_key(store: Store, issuer: str, client: Client, bound: str | No
                       nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key this token request proves, or None without a proof (when
     neither the client nor the grant needs one). `bound`: the key the grant is bound to."""
-    header = flask_request.headers.get("DPoP")
-    if header is None:
+    jkt = proved_key(store, issuer + TOKEN_PATH, nonces)
+    if jkt is None:
         if client.dpop_bound or bound is not None:
             raise InvalidDPoPProof("this client's tokens are DPoP-bound: send a DPoP proof")
         return None
+    if bound is not None and jkt != bound:
+        raise InvalidDPoPProof("this grant is bound to another DPoP key")
+    return jkt
+
+
+def proved_key(store: Store, url: str, nonces: Nonces | None = None) -> str | None:
+    """The thumbprint of the key whose proof this POST to `url` carries (the token and PAR
+    endpoints), or None without a DPoP header; a bad proof is invalid_dpop_proof."""
+    header = flask_request.headers.get("DPoP")
+    if header is None:
+        return None
     try:
-        # The token request's own transaction keeps the jti: a refresh holds SQLite's write
-        # lock by now, which a second connection would wait on.
-        proof = check_proof(header, method="POST", url=issuer + TOKEN_PATH, now=store.now(),
+        # The request's own transaction keeps the jti: a refresh holds SQLite's write lock by
+        # now, which a second connection would wait on.
+        proof = check_proof(header, method="POST", url=url, now=store.now(),
                             first_use=lambda jti, until: store.assertions.use_once_here(
                                 "dpop", jti, until), nonces=nonces)
     except NonceRequired as exc:
         raise UseDPoPNonce(exc.description, exc.nonce) from None
     except ProofError as exc:
         raise InvalidDPoPProof(exc.description) from None
-    if bound is not None and proof.jkt != bound:
-        raise InvalidDPoPProof("this grant is bound to another DPoP key")
     return proof.jkt

@@ -4,8 +4,9 @@ that the browser then carries to /oauth/authorize instead of the parameters.
 
 Written by hand: Authlib has no PAR endpoint. The pushed request is checked as an
 authorization request would be before it is stored (§2.1): its client, a signed request
-object if it has one (request_objects.py), the redirect URI, the response type, the scopes;
-the rest is checked at /oauth/authorize, where it is used.
+object if it has one (request_objects.py), the redirect URI, the response type, the scopes,
+and a DPoP proof if one is sent (RFC 9449 §10.1: its key becomes the request's dpop_jkt); the
+rest is checked at /oauth/authorize, where it is used.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from ..config import Settings
 from ..policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ..store import Store
+from .dpop import proved_key
 from .request_objects import sent_parameters
 from .server import parameters
 
 ENDPOINT_NAME = "pushed_authorization"
+PAR_PATH = "/oauth/par"
 REQUEST_URI_TTL = 60  # seconds (RFC 9126 §2.2: "short-lived"; FAPI 2.0 §5.3.2.2: at most 600)
 
 
@@ -59,6 +62,19 @@ class PushedAuthorization:
         registry = self.store.apis.registry()
         check_scope(requested, client, has_user=True, known=registry.known_scopes,
                     ignore_unknown="openid" in (scope_to_list(requested) or []))
+        self._bind_to_proof(pushed)
         request_uri = self.store.pushed_requests.push(client.client_id, pushed, REQUEST_URI_TTL)
         return 201, {"request_uri": request_uri, "expires_in": REQUEST_URI_TTL}, \
             default_json_headers
+
+    def _bind_to_proof(self, pushed: dict[str, Any]) -> None:
+        """RFC 9449 §10.1: a DPoP proof sent with the push is checked, and its key is then the
+        request's dpop_jkt (the code is exchanged only with that key); with a dpop_jkt too,
+        "the authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt
+        does not match the public key in the DPoP header"."""
+        jkt = proved_key(self.store, self.settings.issuer + PAR_PATH, self.server.dpop_nonces)
+        if jkt is None:
+            return
+        if pushed.get("dpop_jkt", jkt) != jkt:
+            raise InvalidRequestError("the DPoP proof's key is not the dpop_jkt given")
+        pushed["dpop_jkt"] = jkt
