@@ -4,7 +4,8 @@ and for userinfo, beside what the scopes bring.
 Written by hand: Authlib parses no `claims` parameter. What is kept is only what can be
 answered: standard claims (§5.1) whose scope the client may have, plus acr and auth_time;
 anything else asked for is left out, never an error (§5.5: a claim "not available" is simply
-not returned). An essential acr the server cannot meet is the one refusal (§5.5.1.1).
+not returned). An essential acr the server cannot meet is the one refusal (§5.5.1.1). A
+`sub` asked for by value names the only end-user the answer may be for (§3.1.2.2).
 """
 
 from __future__ import annotations
@@ -61,6 +62,32 @@ def parse_claims_request(raw: Any, client_scope: str) -> dict[str, list[str]] | 
                 names.append(name)
         wanted[target] = names
     return wanted
+
+
+def requested_subject(raw: Any) -> str | None:
+    """The end-user the request asks for by `sub` value (§3.1.2.2: "the Authorization Server
+    MUST only send a positive response if the End-User identified by that sub value has an
+    active session ... MUST NOT reply with an ID Token or Access Token for a different user"),
+    in the ID token's or userinfo's claims; None when none is. A claims parameter that is not
+    JSON is parse_claims_request's to refuse."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(raw, dict):
+        return None
+    values = set()
+    for target in TARGETS:
+        members = raw.get(target)
+        request = members.get("sub") if isinstance(members, dict) else None
+        if isinstance(request, dict) and "value" in request:
+            if not isinstance(request["value"], str):
+                raise InvalidRequestError(f"claims.{target}.sub.value must be a string")
+            values.add(request["value"])
+    if len(values) > 1:
+        raise InvalidRequestError("the claims parameter asks for two different sub values")
+    return values.pop() if values else None
 
 
 def _check_acr(name: str, request: dict[str, Any] | None) -> None:

@@ -18,13 +18,14 @@ from flask.typing import ResponseReturnValue
 
 from .. import context, events
 from ..models import Client, User
-from ..oauth.claims_request import parse_claims_request, scopes_for
+from ..oauth.claims_request import parse_claims_request, requested_subject, scopes_for
 from ..oauth.request_objects import authorization_parameters, sent_parameters
 from ..ops.security_headers import allow_form_redirect_to
 from ..resource_server.keys import is_ascii_digits
 from ..store.pushed_requests import is_pushed
 from .pages import page
 from .session import (
+    ANOTHER_ACCOUNT,
     auth_time,
     csrf_valid,
     login_session,
@@ -163,7 +164,12 @@ def authorize() -> ResponseReturnValue:
             "max_age must be a whole number of seconds", redirect_uri=_redirect_target(client),
             state=_params().get("state")))
     prompts = set((_params().get("prompt") or "").split())
-    user, login_error = _signed_in_user(prompts)
+    try:
+        only_sub = requested_subject(_params().get("claims"))
+    except OAuth2Error as error:
+        error.redirect_uri, error.state = _redirect_target(client), _params().get("state")
+        return _error_redirect(error)
+    user, login_error = _signed_in_user(prompts, only_sub)
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
@@ -174,7 +180,8 @@ def authorize() -> ResponseReturnValue:
         error.redirect_uri, error.state = _redirect_target(client), _params().get("state")
         return _error_redirect(error)
     if user is None:
-        return _page("login.html", 401 if login_error else 200, client=client, error=login_error,
+        failed = login_error is not None and "username" in request.form
+        return _page("login.html", 401 if failed else 200, client=client, error=login_error,
                      login_hint=request.form.get("username") or _params().get("login_hint", ""))
     grant.request.requested_claims = claims
     # The consent covers the scopes of the claims asked for by name too.
@@ -200,18 +207,23 @@ def _raw_parameters() -> dict[str, Any]:
     return sent_parameters(request.values)
 
 
-def _signed_in_user(prompts: set[str]) -> tuple[User | None, str | None]:
+def _signed_in_user(prompts: set[str], only_sub: str | None) -> tuple[User | None, str | None]:
     """The user of a login form just posted, else the session's (unless prompt=login, or the
-    sign-in is older than max_age); with the login form's error, if any. The consent page
+    sign-in is older than max_age); with the login page's error, if any. The consent page
     shown right after a sign-in names that sign-in (`signed_in_at`): its decision is taken
-    for the same user, or prompt=login and max_age=0 would ask for the password for ever."""
+    for the same user, or prompt=login and max_age=0 would ask for the password for ever.
+    `only_sub`: the request asks for that end-user; another counts as no one signed in."""
     if "username" in request.form:
-        return try_login()
+        return try_login(only_sub)
     if "decision" in request.form and request.form.get("signed_in_at") == str(auth_time()):
-        return signed_in_user(), None
-    if "login" in prompts:
+        user = signed_in_user()
+    elif "login" in prompts:
         return None, None
-    return signed_in_user(_max_age()), None
+    else:
+        user = signed_in_user(_max_age())
+    if user is not None and only_sub is not None and user.sub != only_sub:
+        return None, ANOTHER_ACCOUNT
+    return user, None
 
 
 def _decision(user: User, client: Client, scope: str, prompts: set[str]) -> str | Response:

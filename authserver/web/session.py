@@ -95,9 +95,15 @@ def sign_in(user: User) -> None:
     g.pop("login_session", None)
 
 
-def try_login() -> tuple[User | None, str | None]:
+# The login page's words when the request asks for one end-user (`claims` with a sub value)
+# and another is signed in or signs in.
+ANOTHER_ACCOUNT = "This application asks for another account. Sign in with that account."
+
+
+def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
     """The login form just posted: the user, signed in, or the error the page shows. Failed
-    attempts are throttled per account and address, and audited."""
+    attempts are throttled per account and address, and audited. `only_sub`: the one user the
+    request may sign in (OIDC Core §3.1.2.2); anyone else is not signed in."""
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     address = request.remote_addr or "-"
@@ -111,6 +117,9 @@ def try_login() -> tuple[User | None, str | None]:
         throttle.failed("user", username, address)
         events.record("login.refused", "failure", username=username, address=address)
         return None, "That username and password do not match."
+    if only_sub is not None and user.sub != only_sub:
+        events.record("login.refused", "another_account", username=username, address=address)
+        return None, ANOTHER_ACCOUNT
     sign_in(user)
     events.record("login.succeeded", sub=user.sub, address=address)
     return user, None
