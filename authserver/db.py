@@ -5,17 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from .config import Settings
+from .db_trouble import DatabaseUnusable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Execution option that asks SQLite for BEGIN IMMEDIATE: a transaction that will write takes the
@@ -124,11 +129,47 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def migrate(settings: Settings) -> None:
-    """Bring the schema to the newest Alembic revision (the only way the schema is created)."""
-    if _is_sqlite(settings.database_url):
-        _prepare_sqlite_file(settings.database_url)
-    command.upgrade(alembic_config(settings.database_url), "head")
+@dataclass(frozen=True)
+class Migration:
+    """What `migrate` did: the schema revision before (None: no schema yet) and after."""
+
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        if self.before == self.after:
+            return f"the database schema is up to date (revision {self.after})"
+        if self.before is None:
+            return f"created the database schema (revision {self.after})"
+        return f"upgraded the database schema from revision {self.before} to {self.after}"
+
+
+def schema_revision(database_url: str) -> str | None:
+    """The Alembic revision the database is at (None: no schema), without changing anything."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def migrate(settings: Settings) -> Migration:
+    """Bring the schema to the newest Alembic revision (the only way the schema is created).
+    A database that cannot be used at all raises DatabaseUnusable, one line for the operator."""
+    url = settings.database_url
+    try:
+        if _is_sqlite(url):
+            _prepare_sqlite_file(url)
+        before = schema_revision(url)
+        command.upgrade(alembic_config(url), "head")
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        raise DatabaseUnusable.from_error(exc, url) from exc
+    return Migration(before=before, after=head_revision())
 
 
 def rows_changed(result: Any) -> int:

@@ -5,14 +5,17 @@ Prints one JSON document; bench/RESULTS.md holds the latest figures and how they
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
-from . import inprocess
 
+def main(argv: list[str] | None = None) -> None:
+    # --help answers and exits before anything is measured.
+    argparse.ArgumentParser(prog="python -m bench", description=__doc__).parse_args(argv)
+    from . import inprocess  # imports the whole server: only once a run is asked for
 
-def main() -> None:
     figures = {"in_process": {k: round(v, 3) for k, v in inprocess.measure().items()}}
     for name, module, extra in (("http", "bench.http", ["--peer"]),
                                 ("refresh_scale", "bench.refresh_scale", []),

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,11 @@ POSTGRES_URL = os.environ.get(
     "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# No test writes to the developer's instance/: commands run in process (CliRunner) write their
+# audit lines and session key under AUTHSERVER_INSTANCE_DIR, which would otherwise be the
+# working directory's instance/ (the audit file is opened once per process, by the first
+# command that audits). Subprocesses get their own (support.server_env).
+os.environ["AUTHSERVER_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="authserver-test-instance-")
 BACKENDS = ["sqlite", "postgresql"]
 
 

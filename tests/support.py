@@ -165,6 +165,8 @@ def server_env(database_url: str, keys_dir: Path, issuer: str, **extra: str) -> 
         AUTHSERVER_DATABASE_URL=database_url,
         AUTHSERVER_KEYS_DIR=str(keys_dir),
         AUTHSERVER_ISSUER=issuer,
+        # Its CLI commands, run from the tests' working directory, audit beside the server.
+        AUTHSERVER_INSTANCE_DIR=str(keys_dir.parent / "instance"),
         **extra,
     )
     return env

@@ -228,7 +228,7 @@ def test_client_names_an_operator_cannot_read_are_refused(server: ServerProcess,
 def test_a_username_with_a_trailing_newline_is_refused(server: ServerProcess) -> None:
     result = server.cli("user", "create", "--username", "eve\n", "--password-stdin",
                         stdin="password123\n", check=False)
-    assert result.returncode == 1 and "username" in result.stderr
+    assert result.returncode == 2 and "username" in result.stderr
 
 
 def test_a_code_verifier_with_a_trailing_newline_is_invalid_request(

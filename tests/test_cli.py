@@ -104,7 +104,7 @@ def test_client_list_and_delete(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert run_json(runner, "client", "list")["clients"] == []
     missing = runner.invoke(main, ["client", "show", created["client_id"]])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "no client" in missing.stderr
 
 
@@ -129,7 +129,7 @@ def test_duplicate_username_fails_clearly(runner: CliRunner) -> None:
     result = runner.invoke(
         main, ["user", "create", "--username", "dave", "--password-stdin"], input="password2\n"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "already exists" in result.stderr
 
 
@@ -137,7 +137,7 @@ def test_short_password_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(
         main, ["user", "create", "--username", "erin", "--password-stdin"], input="short\n"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "at least" in result.stderr
 
 
@@ -149,7 +149,7 @@ def test_set_password_and_delete_user(runner: CliRunner) -> None:
     assert deleted.exit_code == 0
     assert run_json(runner, "user", "list")["users"] == []
     missing = runner.invoke(main, ["user", "delete", "frank"])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
 
 
 def test_bad_configuration_is_a_usage_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

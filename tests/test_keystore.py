@@ -531,7 +531,7 @@ def test_cli_keys_withdraw(place: Place, live_store: KeyStore) -> None:
     assert current not in states(live_store)
     # A kid is base64url and may begin with "-": it is still the argument, not an option.
     dashed = runner.invoke(main, ["keys", "withdraw", "-Xx_1"], env=env)
-    assert dashed.exit_code == 1 and "no key '-Xx_1'" in dashed.stderr
+    assert dashed.exit_code == 2 and "no key '-Xx_1'" in dashed.stderr
 
 
 def test_rotate_script_prints_what_changed(place: Place, live_store: KeyStore) -> None:

@@ -154,7 +154,7 @@ def test_read_update_and_delete_per_rfc_7592(server: ServerProcess) -> None:
     gone = _manage(server, "DELETE", made, new_token)
     assert gone.status_code == 204
     assert _manage(server, "GET", made, new_token).status_code == 401
-    assert server.cli("client", "show", made["client_id"], check=False).returncode == 1
+    assert server.cli("client", "show", made["client_id"], check=False).returncode == 2
     refused = server.http.post("/oauth/token", auth=(made["client_id"], made["client_secret"]),
                                data={"grant_type": "client_credentials"})
     assert refused.status_code == 401

@@ -78,15 +78,27 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
-def read_password_stdin() -> str:
-    """One line from stdin; the trailing newline is not part of the password."""
+def read_password_stdin(what: str = "password") -> str:
+    """One line from stdin; the trailing newline is not part of the password. At a terminal,
+    a prompt that does not echo (getpass), asked twice so a typo cannot become the password."""
+    if sys.stdin.isatty():
+        return _prompt_twice(what)
     line = sys.stdin.readline()
     password = line[:-1] if line.endswith("\n") else line
     if password.endswith("\r"):
         password = password[:-1]
     if not password:
-        raise click.UsageError("no password on standard input")
+        raise click.UsageError(f"no {what} on standard input")
     return password
+
+
+def _prompt_twice(what: str) -> str:
+    first = getpass.getpass(f"{what.capitalize()}: ")
+    if not first:
+        raise click.UsageError(f"no {what} given")
+    if getpass.getpass(f"{what.capitalize()} again: ") != first:
+        raise click.UsageError(f"the two {what}s differ: nothing was changed")
+    return first
 
 
 def audit_admin(event: str, **fields: Any) -> None:

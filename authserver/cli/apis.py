@@ -16,6 +16,7 @@ from ..store.apis import (
 )
 from ..store.client_metadata import RegistrationError
 from ._common import audit_admin, database_session, echo_json, load_settings
+from .errors import BadInput, Group
 
 
 def _registry(session: Session) -> ApiRegistry:
@@ -31,7 +32,7 @@ def _echo(api: ApiInfo) -> None:
         click.echo(f"scope:             {scope.name}  {scope.description}")
 
 
-@click.group("api")
+@click.group("api", cls=Group)
 def api() -> None:
     """Register the APIs (resource servers) tokens are issued for."""
 
@@ -86,7 +87,7 @@ def show(audience: str, as_json: bool) -> None:
     with database_session() as session:
         found = _registry(session).apis.get(audience)
     if found is None:
-        raise click.ClickException(f"no API with audience {audience!r}")
+        raise BadInput(f"no API with audience {audience!r}")
     if as_json:
         echo_json(found.to_dict())
         return
@@ -114,7 +115,7 @@ def update(audience: str, name: str | None, add_scopes: tuple[str, ...],
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("api_updated", audience=audience, added=list(add_scopes),
                 removed=list(remove_scopes), clients_changed=changed)
     if as_json:
@@ -134,7 +135,7 @@ def delete(audience: str) -> None:
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("api_deleted", audience=audience, clients_changed=changed)
     click.echo(f"deleted API {audience}" + (f" (its scopes left {len(changed)} clients)"
                                             if changed else ""))

@@ -23,16 +23,17 @@ from ..store.clients import (
 )
 from ._common import audit_admin, database_session, echo_json, load_settings
 from .client_options import given_metadata, metadata_options
+from .errors import BadInput, Group
 
 
 def _find(session: Session, client_id: str) -> Client:
     found = find_client(session, client_id)
     if found is None:
-        raise click.ClickException(f"no client with client_id {client_id!r}")
+        raise BadInput(f"no client with client_id {client_id!r}")
     return found
 
 
-@click.group()
+@click.group(cls=Group)
 def client() -> None:
     """Register and manage OAuth clients."""
 
@@ -151,7 +152,7 @@ def rotate_secret(client_id: str, as_json: bool) -> None:
         try:
             secret = rotate_client_secret(found)
         except RegistrationError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("client_secret_rotated", client_id=client_id)
     if as_json:
         echo_json({"client_id": client_id, "client_secret": secret})

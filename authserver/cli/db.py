@@ -7,9 +7,10 @@ import click
 from ..db import Database, migrate
 from ..store.housekeeping import prune as prune_expired
 from ._common import echo_json, load_settings
+from .errors import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def db() -> None:
     """Database schema and housekeeping."""
 
@@ -17,8 +18,7 @@ def db() -> None:
 @db.command("upgrade")
 def upgrade() -> None:
     """Apply the Alembic migrations (serve and every command also do this first)."""
-    migrate(load_settings())
-    click.echo("database schema is up to date")
+    click.echo(migrate(load_settings()).describe())
 
 
 @db.command("prune")

@@ -8,6 +8,7 @@ import click
 from ..store import role_admin
 from ..store.role_admin import GroupInfo, RoleError
 from ._common import audit_admin, database_session, date_text, echo_fields, echo_json, echo_table
+from .errors import Group
 
 
 def roles_text(roles: dict[str, list[str]]) -> str:
@@ -20,7 +21,7 @@ def _echo(group: GroupInfo) -> None:
                  ("members", ", ".join(group.members)), ("roles", roles_text(group.roles))])
 
 
-@click.group("group")
+@click.group("group", cls=Group)
 def group() -> None:
     """Groups of users; roles granted to a group are held by its members."""
 

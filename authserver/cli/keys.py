@@ -9,6 +9,7 @@ from ..db import migrate
 from ..keystore import KeyInfo, KeyStore, KeyStoreError
 from ..keystore.files import FileBackend
 from ._common import audit_admin, echo_json, load_settings, read_password_stdin
+from .errors import BadInput, Group
 
 BACKENDS = ("files", "database")
 
@@ -31,7 +32,7 @@ def _run(action):  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(cls=Group)
 def keys() -> None:
     """Manage the rotating signing keys (in AUTHSERVER_KEYS_DIR, or the database when
     AUTHSERVER_KEY_STORE=database)."""
@@ -98,7 +99,10 @@ def withdraw(kid: str, as_json: bool) -> None:
 
     The current key must be rotated away first (`keys rotate --force`); a withdrawn next key
     is replaced by a fresh one."""
-    result = _run(lambda: _store().withdraw(kid))
+    store = _store()
+    if kid not in {key.kid for key in _run(store.list_keys)}:
+        raise BadInput(f"no key {kid!r} in {store.where}")
+    result = _run(lambda: store.withdraw(kid))
     audit_admin("key_withdrawn", kid=result.withdrawn, state=result.state,
                 new_next=result.new_next)
     if as_json:
@@ -141,7 +145,7 @@ def migrate_keys(target: str, as_json: bool) -> None:
 def rekey(from_stdin: bool, as_json: bool) -> None:
     """Seal every key with a new passphrase, in one transaction (database store). Restart
     the servers with the new AUTHSERVER_KEYS_PASSPHRASE afterwards."""
-    new_passphrase = read_password_stdin()
+    new_passphrase = read_password_stdin("new passphrase")
     count = _run(lambda: _store().rekey(new_passphrase))
     audit_admin("keys_rekeyed", keys=count)
     if as_json:

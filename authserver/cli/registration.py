@@ -9,11 +9,12 @@ import click
 
 from ..store.registration import create_initial_access_token
 from ._common import audit_admin, database_session, echo_json, load_settings
+from .errors import Group
 
 DEFAULT_TTL = 86_400
 
 
-@click.group("registration-token")
+@click.group("registration-token", cls=Group)
 def registration_token() -> None:
     """Initial access tokens: each lets one client register itself (RFC 7591 §3)."""
 

@@ -16,11 +16,12 @@ from ._common import (
     echo_json,
     echo_table,
 )
+from .errors import Group
 
 API_HELP = "The API's audience (`authserver api list`)."
 
 
-@click.group("role")
+@click.group("role", cls=Group)
 def role() -> None:
     """Roles of your APIs, granted to users, groups and clients; carried in access tokens."""
 

@@ -30,10 +30,11 @@ from ._common import (
     echo_json,
     read_password_stdin,
 )
+from .errors import BadInput, Group
 from .groups import roles_text
 
 
-@click.group()
+@click.group(cls=Group)
 def user() -> None:
     """Manage user accounts."""
 
@@ -56,7 +57,8 @@ def _claims(assignments: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--name", default=None, help="Full name.")
 @click.option("--claim", "claim_assignments", multiple=True, metavar="NAME=VALUE", help=CLAIM_HELP)
 @click.option("--password-stdin", is_flag=True, required=True,
-              help="Read the password as one line from standard input (required).")
+              help="Read the password as one line from standard input (required); at a "
+                   "terminal, ask for it without echo.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(username: str, email: str | None, name: str | None,
            claim_assignments: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
@@ -69,7 +71,7 @@ def create(username: str, email: str | None, name: str | None,
                 session, username=username, password=password, email=email, name=name
             )
         except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BadInput(str(exc)) from None
         apply_claims(created, claims, int(time.time()))
         data = user_to_dict(created)
     audit_admin("user_created", sub=data["sub"], username=username)
@@ -143,7 +145,7 @@ def update(username: str, email: str | None, name: str | None,
 def _find(session: Session, username: str) -> User:
     found = find_user(session, username)
     if found is None:
-        raise click.ClickException(f"no user named {username!r}")
+        raise BadInput(f"no user named {username!r}")
     return found
 
 
@@ -160,14 +162,15 @@ def delete(username: str) -> None:
 @user.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, required=True,
-              help="Read the new password as one line from standard input (required).")
+              help="Read the new password as one line from standard input (required); at a "
+                   "terminal, ask for it without echo.")
 def set_password_cmd(username: str, password_stdin: bool) -> None:
     """Set a user's password."""
-    password = read_password_stdin()
+    password = read_password_stdin("new password")
     with database_session() as session:
         try:
             revoked = set_password(session, _find(session, username), password, now=int(time.time()))
         except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("user_password_set", username=username, grants_revoked=revoked)
     click.echo(f"password changed for {username}; {revoked} refresh grant(s) revoked")

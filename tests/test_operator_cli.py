@@ -1,0 +1,181 @@
+"""What a new operator meets first on the command line (issue #27): one exit-code rule, errors
+as JSON with --json, a database that cannot be used told in one line, `status`, `db upgrade`
+saying what it did, a password prompt without echo at a terminal, help lines whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from authserver.cli import main
+
+from .conftest import POSTGRES_URL
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("AUTHSERVER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("AUTHSERVER_KEYS_DIR", str(tmp_path / "keys"))
+    return CliRunner()
+
+
+# -- exit codes and JSON errors ---------------------------------------------------------------
+
+def test_an_unknown_name_is_bad_input_exit_2_without_usage_lines(runner: CliRunner) -> None:
+    for args in (["client", "show", "nope"], ["user", "delete", "nope"],
+                 ["api", "show", "https://nope.example.com"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("Error: no ") and "Usage:" not in result.stderr
+
+
+def test_json_errors_are_one_json_object_on_stderr(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["client", "show", "nope", "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert json.loads(result.stderr) == {
+        "error": "bad_input", "message": "no client with client_id 'nope'", "exit_code": 2}
+    usage = runner.invoke(main, ["client", "create", "--json", "--grant-type", "implicit"])
+    assert usage.exit_code == 2
+    assert json.loads(usage.stderr)["error"] == "bad_input"
+    assert "implicit" in json.loads(usage.stderr)["message"]
+
+
+def test_a_failed_operation_is_exit_1_and_json_says_failed(runner: CliRunner,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHSERVER_DATABASE_URL", "postgresql+psycopg://u:hunter2@127.0.0.1:9/db")
+    result = runner.invoke(main, ["client", "list", "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stderr)
+    assert error["error"] == "failed" and error["exit_code"] == 1
+    assert "postgresql+psycopg://u:***@127.0.0.1:9/db" in error["message"]
+    assert "hunter2" not in result.stderr
+
+
+# -- a database that cannot be used ---------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgresql+psycopg://postgres:pw@127.0.0.1:9/test", "Connection refused"),
+    ("postgresql+psycopg2://postgres@127.0.0.1/test", "driver is not installed"),
+    ("nosuchdb://x/y", "no dialect"),
+])
+def test_database_trouble_is_one_line_exit_1_in_every_command(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    monkeypatch.setenv("AUTHSERVER_DATABASE_URL", url)
+    for args in (["client", "list"], ["user", "list"], ["db", "upgrade"], ["db", "prune"],
+                 ["api", "list"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert says in result.stderr and "AUTHSERVER_DATABASE_URL" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert ":pw@" not in result.stderr
+
+
+def test_a_missing_postgresql_database_says_to_create_it(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, postgres_ready: bool
+) -> None:
+    missing = POSTGRES_URL.rsplit("/", 1)[0] + "/no_such_database_27"
+    monkeypatch.setenv("AUTHSERVER_DATABASE_URL", missing)
+    result = runner.invoke(main, ["client", "list"])
+    assert result.exit_code == 1
+    assert 'database "no_such_database_27" does not exist' in result.stderr
+    assert "create it first" in result.stderr
+
+
+def test_db_upgrade_says_what_it_did(runner: CliRunner) -> None:
+    first = runner.invoke(main, ["db", "upgrade"])
+    assert first.exit_code == 0 and first.stdout.startswith("created the database schema")
+    again = runner.invoke(main, ["db", "upgrade"])
+    assert again.stdout.startswith("the database schema is up to date (revision ")
+
+
+# -- where the state is ------------------------------------------------------------------------
+
+def test_status_names_issuer_database_and_key_store_without_changing_anything(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    before = runner.invoke(main, ["status", "--json"])
+    assert before.exit_code == 0, before.output
+    state = json.loads(before.stdout)
+    assert state["issuer"] == "http://127.0.0.1:5000"
+    assert state["database"] == f"sqlite:///{tmp_path / 'cli.db'}"
+    assert state["key_store"] == f"files in {tmp_path / 'keys'}"
+    assert state["schema"].startswith("no database file yet") and state["keys"].startswith("none")
+    assert not (tmp_path / "cli.db").exists() and not (tmp_path / "keys").exists()
+    runner.invoke(main, ["db", "upgrade"])
+    table = runner.invoke(main, ["status"])
+    assert "schema:" in table.stdout and "(up to date)" in table.stdout
+
+
+def test_the_suite_keeps_state_out_of_the_working_directory() -> None:
+    instance = Path(os.environ["AUTHSERVER_INSTANCE_DIR"]).resolve()
+    assert REPO not in instance.parents
+
+
+# -- the password prompt -----------------------------------------------------------------------
+
+def _run_at_a_terminal(args: list[str], env: dict[str, str], typed: list[str]) -> tuple[int, str]:
+    """Run `authserver ARGS` with a pseudo-terminal as its terminal; type each of `typed`
+    after the next prompt; return its exit status and everything the terminal showed."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdin, stdout and controlling terminal are the pty
+        os.execve(sys.executable, [sys.executable, "-m", "authserver", *args], env)
+    shown, deadline = b"", time.monotonic() + 30
+
+    def read() -> bytes:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        try:
+            return os.read(fd, 1024) if ready else b""
+        except OSError:  # the child closed the terminal
+            return b""
+
+    for answered, line in enumerate(typed):
+        # getpass flushes what was typed ahead: wait for each prompt before typing
+        while shown.count(b": ") <= answered and (chunk := read()):
+            shown += chunk
+        os.write(fd, line.encode() + b"\n")
+    while chunk := read():
+        shown += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_password_stdin_at_a_terminal_prompts_without_echo(tmp_path: Path) -> None:
+    env = {**os.environ, "AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "AUTHSERVER_KEYS_DIR": str(tmp_path / "keys")}
+    code, shown = _run_at_a_terminal(
+        ["user", "create", "--username", "tty", "--password-stdin"], env,
+        ["secret at the tty", "secret at the tty"])
+    assert code == 0, shown
+    assert "Password: " in shown and "Password again: " in shown
+    assert "secret at the tty" not in shown  # never echoed
+    assert "created user tty" in shown
+
+
+# -- help and other rough edges ----------------------------------------------------------------
+
+def test_group_help_lines_are_never_cut(runner: CliRunner) -> None:
+    groups = [[]] + [[name] for name, command in main.commands.items()
+                     if hasattr(command, "commands")]
+    for args in groups:
+        result = runner.invoke(main, [*args, "--help"], terminal_width=80)
+        assert result.exit_code == 0
+        listing = result.stdout.split("Commands:")[1]
+        assert "..." not in listing, (args, listing)
+
+
+def test_python_m_bench_help_does_not_start_a_benchmark() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=REPO,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and result.stdout.startswith("usage: python -m bench")
