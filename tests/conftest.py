@@ -29,6 +29,12 @@ from authserver.keystore import KeyStore
 from .browser import Browser, new_user
 from .helpers import PASSWORD, REDIRECT, make_client, make_user
 from .support import ServerProcess, copy_keys, postgres_schema, start_server
+from .templates import (
+    PostgresTemplate,
+    copy_sqlite_template,
+    migrated_postgres_template,
+    migrated_sqlite_template,
+)
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
 CHROMIUM = "/usr/bin/chromium"
@@ -77,6 +83,30 @@ def key_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; tests get copies (see tests/templates.py)."""
+    return migrated_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_ready: bool) -> PostgresTemplate:
+    """A PostgreSQL schema migrated once per session, replayed into each test's schema."""
+    return migrated_postgres_template(POSTGRES_URL)
+
+
+def migrate_from_template(request: pytest.FixtureRequest, database_url: str) -> None:
+    """Bring the new, empty database at `database_url` to the newest revision: a copy of the
+    session's migrated template when it is one of ours (a new SQLite file, a new test schema),
+    else the migrations themselves."""
+    if database_url.startswith("sqlite"):
+        if copy_sqlite_template(request.getfixturevalue("sqlite_template"), database_url):
+            return
+    elif request.getfixturevalue("postgres_template").fill(database_url):
+        return
+    migrate(Settings(database_url=database_url))
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from _database_url(request, tmp_path)
@@ -95,7 +125,8 @@ def _database_url(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path,
+             key_template: Path) -> Settings:
     keys_dir = copy_keys(key_template, tmp_path)
     configured = Settings(
         issuer="http://authserver.test",
@@ -104,7 +135,7 @@ def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
         keys_dir=str(keys_dir),
         instance_dir=str(tmp_path / "instance"),
     ).with_defaults()
-    migrate(configured)
+    migrate_from_template(request, database_url)
     return configured
 
 
@@ -132,6 +163,7 @@ def server(
     urls = _database_url(request, tmp_path)
     url = next(urls)
     keys_dir = copy_keys(key_template, tmp_path)
+    migrate_from_template(request, url)  # serve would migrate it, slower
     process = start_server(tmp_path, database_url=url, keys_dir=keys_dir,
                            extra_env=getattr(request.module, "SERVER_ENV", None))
     try:

@@ -26,11 +26,11 @@ from sqlalchemy import Engine, text
 
 from authserver.cli import main
 from authserver.config import Settings
-from authserver.db import make_engine, migrate
+from authserver.db import make_engine
 from authserver.keystore import CURRENT, NEXT, RETIRED, KeyStore, KeyStoreError, RotationRefused
 from authserver.keystore.database import DatabaseBackend
 
-from .conftest import _database_url
+from .conftest import _database_url, migrate_from_template
 
 REPO = Path(__file__).resolve().parent.parent
 PASSPHRASE = "key-store-test-passphrase"
@@ -111,7 +111,7 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
         yield Place("files", directory, tmp=tmp_path)
         return
     for url in _database_url(request, tmp_path, request.param):
-        migrate(Settings(database_url=url))
+        migrate_from_template(request, url)
         created = Place(request.param, directory, url, tmp=tmp_path)
         yield created
         for engine in created.engines:

@@ -19,11 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, select, text
 
 from authserver.cli import main
-from authserver.config import Settings
-from authserver.db import migrate
 from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing
 
-from .conftest import POSTGRES_URL, _database_url
+from .conftest import POSTGRES_URL, _database_url, migrate_from_template
 from .support import (
     eventually,
     free_port,
@@ -40,7 +38,7 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(params=BACKENDS)
 def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
     for url in _database_url(request, tmp_path, request.param):
-        migrate(Settings(database_url=url))
+        migrate_from_template(request, url)
         created = Place(request.param, tmp_path / "keys", url, tmp=tmp_path)
         yield created
         for engine in created.engines:
