@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from .support import ServerProcess
 
 EXAMPLES = int(os.environ.get("AUTHSERVER_FUZZ_EXAMPLES", "40"))
+# Registration open, so that the fuzzer reaches RFC 7591/7592 past the "not enabled here" 404.
+SERVER_ENV = {"AUTHSERVER_REGISTRATION": "open"}
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 

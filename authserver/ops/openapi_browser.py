@@ -1,0 +1,50 @@
+"""The OpenAPI description of the pages a browser visits: the authorization endpoint (login
+and consent), RP-initiated logout and the device flow's user-code page. They answer HTML (or a
+redirect); described so that the fuzzer reaches them too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .openapi_parts import AUTHORIZATION_PARAMETERS, REDIRECT, STRING, form, html, query
+
+# The fields our own forms add to what they carry (CSRF token, login, consent decision).
+PAGE_FIELDS = {"csrf_token": STRING, "username": STRING, "password": STRING,
+               "decision": STRING, "signed_in_at": STRING}
+LOGOUT_PARAMETERS = {name: STRING for name in (
+    "id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint",
+    "ui_locales")}
+
+PAGE_RESPONSES = {"200": html("A page (login, consent, confirmation)"), "302": REDIRECT,
+                  "400": html("An error page (no client to send the error to)"),
+                  "429": html("Too many failed sign-ins")}
+
+AUTHORIZE = {
+    "get": {"summary": "Authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2)",
+            "parameters": query(AUTHORIZATION_PARAMETERS), "responses": PAGE_RESPONSES},
+    "post": {"summary": "Authorization endpoint: the request as a form, and the login and "
+                        "consent forms",
+             "requestBody": form({**AUTHORIZATION_PARAMETERS, **PAGE_FIELDS}, []),
+             "responses": PAGE_RESPONSES},
+}
+
+LOGOUT = {
+    "get": {"summary": "RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2)",
+            "parameters": query(LOGOUT_PARAMETERS), "responses": PAGE_RESPONSES},
+    "post": {"summary": "RP-initiated logout, and its confirmation form",
+             "requestBody": form({**LOGOUT_PARAMETERS, "confirm": STRING,
+                                  "csrf_token": STRING}, []),
+             "responses": PAGE_RESPONSES},
+}
+
+DEVICE_PAGE = {
+    "get": {"summary": "The device flow's verification page (RFC 8628 §3.3)",
+            "parameters": query({"user_code": STRING}), "responses": PAGE_RESPONSES},
+    "post": {"summary": "The user code, login and approval forms (RFC 8628 §3.3)",
+             "requestBody": form({"user_code": STRING, **PAGE_FIELDS}, []),
+             "responses": {**PAGE_RESPONSES, "403": html("Refused")}},
+}
+
+
+def browser_paths() -> dict[str, Any]:
+    return {"/oauth/authorize": AUTHORIZE, "/oauth/logout": LOGOUT, "/device": DEVICE_PAGE}
