@@ -84,6 +84,17 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
     return parse
 
 
+def _delays(name: str, raw: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be seconds separated by commas (e.g. 1,4), "
+                          f"got {raw!r}") from None
+    if any(not 0 <= delay <= 3600 for delay in delays):
+        raise ConfigError(f"{name}: each delay must be between 0 and 3600 seconds, got {raw!r}")
+    return delays
+
+
 SECONDS = _whole(0, "seconds")
 POSITIVE_SECONDS = _whole(1, "seconds")
 ONE_YEAR = 365 * 86_400
@@ -116,6 +127,8 @@ class Settings:
     require_par: bool = _setting(False, _yes_no)
     # How long a device code (RFC 8628) waits for its user.
     device_code_ttl: int = _setting(600, POSITIVE_SECONDS)
+    # The interval a device is told to wait between polls (RFC 8628 §3.2; 5 is its default).
+    device_poll_interval: int = _setting(5, POSITIVE_SECONDS)
     leeway: int = _setting(60, SECONDS)
     jwks_max_age: int = _setting(600, SECONDS)
     db_pool_size: int = _setting(5, _whole(1, "connections"))
@@ -139,6 +152,9 @@ class Settings:
     registration_scopes: str = _setting("openid profile email address phone offline_access")
     # How long one back-channel logout POST may take (OIDC Back-Channel Logout §2.5).
     backchannel_logout_timeout: int = _setting(5, POSITIVE_SECONDS)
+    # Seconds before each retry of a failed back-channel logout delivery (one more attempt
+    # than delays): 1 then 4 s, three attempts in all.
+    backchannel_logout_retry_delays: tuple[float, ...] = _setting((1.0, 4.0), _delays)
 
     @property
     def longest_token_ttl(self) -> int:

@@ -20,6 +20,8 @@ from .helpers import csrf
 from .support import IndependentVerifier, ServerProcess, eventually
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# Retries 0.1 s and 0.2 s apart instead of 1 s and 4 s: three attempts all the same.
+SERVER_ENV = {"AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS": "0.1,0.2"}
 
 
 class Receiver:

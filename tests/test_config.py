@@ -105,3 +105,25 @@ def test_refresh_family_max_age_defaults_to_a_year_and_is_checked() -> None:
     assert Settings.from_env({"AUTHSERVER_REFRESH_FAMILY_MAX_AGE": "3600"}).refresh_family_max_age == 3600
     with pytest.raises(ConfigError, match="AUTHSERVER_REFRESH_FAMILY_MAX_AGE must be at least 1"):
         Settings.from_env({"AUTHSERVER_REFRESH_FAMILY_MAX_AGE": "0"})
+
+
+def test_device_poll_interval_and_logout_retry_delays_are_settings() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.device_poll_interval == 5
+    assert defaults.backchannel_logout_retry_delays == (1.0, 4.0)
+    tuned = Settings.from_env({"AUTHSERVER_DEVICE_POLL_INTERVAL": "1",
+                               "AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS": "0.1, 0.2,0"})
+    assert tuned.device_poll_interval == 1
+    assert tuned.backchannel_logout_retry_delays == (0.1, 0.2, 0.0)
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("AUTHSERVER_DEVICE_POLL_INTERVAL", "0"),
+    ("AUTHSERVER_DEVICE_POLL_INTERVAL", "soon"),
+    ("AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS", "1,,4"),
+    ("AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS", "-1"),
+    ("AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS", "nan"),
+])
+def test_bad_poll_interval_or_retry_delays_name_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: raw})

@@ -29,7 +29,8 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYPE = "logout+jwt"
 # A logout token is for immediate use (§2.4 suggests a short exp): two minutes.
 LOGOUT_TOKEN_TTL = 120
-# Seconds before each retry of a failed delivery: three attempts in all.
+# Seconds before each retry of a failed delivery: three attempts in all (the default of
+# AUTHSERVER_BACKCHANNEL_LOGOUT_RETRY_DELAYS).
 RETRY_DELAYS = (1.0, 4.0)
 
 

@@ -35,7 +35,6 @@ from .resources import grant_resources
 from .server import parameters
 
 VERIFICATION_PATH = "/device"
-POLL_INTERVAL = 5  # seconds, RFC 8628 §3.2's default
 
 
 class DeviceAuthorizationRequests(DeviceAuthorizationEndpoint):
@@ -59,7 +58,7 @@ class DeviceAuthorizationRequests(DeviceAuthorizationEndpoint):
         resources = grant_resources(registry, scope, parameters().getlist("resource"))
         device_code, user_code = self.store.devices.create(
             client_id=client.client_id, scope=scope, resources=resources,
-            ttl=self.settings.device_code_ttl, interval=POLL_INTERVAL)
+            ttl=self.settings.device_code_ttl, interval=self.settings.device_poll_interval)
         verification_uri = self.get_verification_uri()
         return 200, {
             "device_code": device_code,
@@ -67,7 +66,7 @@ class DeviceAuthorizationRequests(DeviceAuthorizationEndpoint):
             "verification_uri": verification_uri,
             "verification_uri_complete": f"{verification_uri}?user_code={user_code}",
             "expires_in": self.settings.device_code_ttl,
-            "interval": POLL_INTERVAL,
+            "interval": self.settings.device_poll_interval,
         }, default_json_headers
 
 

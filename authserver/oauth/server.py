@@ -84,7 +84,8 @@ class OAuth2Server(AuthorizationServer):
         # which holds the secret every worker shares).
         self.dpop_nonces: Nonces | None = None
         self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
-                                              settings.backchannel_logout_timeout)
+                                              settings.backchannel_logout_timeout,
+                                              settings.backchannel_logout_retry_delays)
         self.refresh_lifetimes = Lifetimes(
             ttl=settings.refresh_token_ttl,
             family_max_age=settings.refresh_family_max_age,
