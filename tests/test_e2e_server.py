@@ -18,14 +18,17 @@ PASSWORD = "s3cret-passw0rd"
 
 @pytest.fixture(scope="module")
 def setup(server: ServerProcess) -> Iterator[dict[str, object]]:
-    service = server.cli_json("client", "create", "--name", "service", "--scope", "notes:read profile")
+    # The real command line, as an operator runs it next to a running server (the other
+    # modules drive the CLI in process).
+    service = server.cli_json("client", "create", "--name", "service", "--scope",
+                              "notes:read profile", in_process=False)
     app = server.cli_json(
         "client", "create", "--name", "app", "--grant-type", "password",
-        "--grant-type", "refresh_token", "--auth-method", "client_secret_post",
+        "--grant-type", "refresh_token", "--auth-method", "client_secret_post", in_process=False,
     )
     user = server.cli_json(
         "user", "create", "--username", "bob", "--email", "bob@example.com",
-        "--password-stdin", stdin=PASSWORD + "\n",
+        "--password-stdin", stdin=PASSWORD + "\n", in_process=False,
     )
     yield {"service": service, "app": app, "user": user}
 

@@ -143,11 +143,12 @@ def test_audit_log_records_a_full_cycle_without_any_secret(
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}",
                           keys_dir=keys_dir, extra_env={"AUTHSERVER_AUDIT_LOG": str(audit_path)})
     try:
+        # Real processes: the audit trail is configured once per process.
         app = server.cli_json("client", "create", "--name", "audited", "--grant-type", "password",
-                              "--grant-type", "refresh_token")
+                              "--grant-type", "refresh_token", in_process=False)
         password = "audited-password-1"
         server.cli_json("user", "create", "--username", "audited", "--password-stdin",
-                        stdin=password + "\n")
+                        stdin=password + "\n", in_process=False)
         basic = (app["client_id"], app["client_secret"])
         post = server.http.post
         first = post("/oauth/token", auth=basic, data={
