@@ -32,7 +32,10 @@ class Browser:
     server: ServerProcess
     username: str
     password: str
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = self.server.new_client()  # over HTTP, or WSGI to an app in process
 
     def authorize(self, params: dict[str, str]) -> httpx.Response:
         """Send an authorization request and go through whatever page comes: login, consent

@@ -28,6 +28,7 @@ from authserver.keystore import KeyStore
 
 from .browser import Browser, new_user
 from .helpers import PASSWORD, REDIRECT, make_client, make_user
+from .inprocess import InProcessServer, start_in_process
 from .support import ServerProcess, copy_keys, postgres_schema, start_server
 from .templates import (
     PostgresTemplate,
@@ -158,14 +159,22 @@ def server(
     key_template: Path,
 ) -> Iterator[ServerProcess]:
     """A real `authserver serve` (Granian, 2 workers) on a free port, shared by a module; a
-    module's SERVER_ENV (a dict) adds settings."""
+    module's SERVER_ENV (a dict) adds settings. A module with IN_PROCESS = True gets the app in
+    this process behind the same interface instead (tests/inprocess.py): for modules about
+    what the server answers, not about the process."""
     tmp_path = tmp_path_factory.mktemp("server")
     urls = _database_url(request, tmp_path)
     url = next(urls)
     keys_dir = copy_keys(key_template, tmp_path)
     migrate_from_template(request, url)  # serve would migrate it, slower
-    process = start_server(tmp_path, database_url=url, keys_dir=keys_dir,
-                           extra_env=getattr(request.module, "SERVER_ENV", None))
+    extra_env = getattr(request.module, "SERVER_ENV", None)
+    process: ServerProcess | InProcessServer
+    if getattr(request.module, "IN_PROCESS", False):
+        process = start_in_process(tmp_path, database_url=url, keys_dir=keys_dir,
+                                   extra_env=extra_env)
+    else:
+        process = start_server(tmp_path, database_url=url, keys_dir=keys_dir,
+                               extra_env=extra_env)
     try:
         yield process
     finally:

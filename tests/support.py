@@ -33,16 +33,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
-class ServerProcess:
-    base_url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    http: httpx.Client = field(init=False)
+class CommandLine:
+    """`authserver ARGS` against a server's database and keys (its `env`)."""
 
-    def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+    env: dict[str, str]
 
     def cli(
         self, *args: str, stdin: str | None = None, check: bool = True,
@@ -65,6 +59,22 @@ class ServerProcess:
     def cli_json(self, *args: str, stdin: str | None = None,
                  in_process: bool = True) -> dict[str, Any]:
         return json.loads(self.cli(*args, "--json", stdin=stdin, in_process=in_process).stdout)
+
+
+@dataclass
+class ServerProcess(CommandLine):
+    base_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = self.new_client(base_url=self.base_url)
+
+    def new_client(self, **options: Any) -> httpx.Client:
+        """An HTTP client of this server (a browser, a device, a relying party)."""
+        return httpx.Client(timeout=10, **options)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -239,6 +249,23 @@ def start_server(
     raise AssertionError(f"authserver serve did not answer in {timeout}s:\n{server.log()}")
 
 
+class _JwksOver(jwt.PyJWKClient):
+    """PyJWT's JWKS client, fetching with the test's HTTP client (real HTTP to a real server,
+    WSGI to an app in process)."""
+
+    def __init__(self, http: httpx.Client, uri: str) -> None:
+        super().__init__(uri, cache_keys=False)
+        self.http = http
+
+    def fetch_data(self) -> Any:
+        answer = self.http.get(self.uri)
+        assert answer.status_code == 200, answer.text
+        jwk_set = answer.json()
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set)
+        return jwk_set
+
+
 class IndependentVerifier:
     """Verifies tokens the way a third party would: discovery, then JWKS over HTTP, with PyJWT."""
 
@@ -246,7 +273,7 @@ class IndependentVerifier:
         self.issuer = issuer
         metadata = http.get(f"{issuer}/.well-known/openid-configuration").json()
         assert metadata["issuer"] == issuer
-        self.jwks_client = jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=False)
+        self.jwks_client = _JwksOver(http, metadata["jwks_uri"])
 
     def verify(self, token: str, *, audience: str, typ: str | None = None) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)

@@ -1,5 +1,5 @@
 """The claims request parameter (OIDC Core §5.5), acr and amr (§2, RFC 8176) and sid
-(Back-Channel Logout §2.1), black-box against `authserver serve`; ID tokens verified by PyJWT
+(Back-Channel Logout §2.1), black-box over HTTP to the app in process; ID tokens verified by PyJWT
 against the JWKS."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
 PASSWORD = "claims-request-password-1"
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Access tokens whose grant ended stop working at the server's own endpoints (OIDC Core §5.3,
 RFC 7662, conformance module oidcc-codereuse-30seconds): a replayed code, a reused refresh
-token, a revoked refresh token, a password change, a deleted user. Against `authserver serve`."""
+token, a revoked refresh token, a password change, a deleted user. Over HTTP to the app in process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from .browser import REDIRECT, Browser, RelyingParty
 from .support import ServerProcess
 
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 @pytest.fixture(scope="module")
 def rp(server: ServerProcess) -> Iterator[RelyingParty]:

@@ -1,4 +1,4 @@
-"""Pushed authorization requests (RFC 9126) against `authserver serve`: push, then authorize
+"""Pushed authorization requests (RFC 9126) over HTTP to the app in process: push, then authorize
 with the request_uri alone; single use, another client's, malformed pushes, signed request
 objects pushed, clients that must push; expiry with Flask's test client and its clock."""
 
@@ -19,6 +19,7 @@ from .support import ServerProcess
 from .test_request_objects import Signer
 
 URN = "urn:ietf:params:oauth:request_uri:"
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Request objects (RFC 9101, OIDC Core §6): signed with the client's registered keys (RS256,
 PS256, ES256), their parameters are the request; unsigned ones and request_uri are refused as
-unsupported; every other fault is invalid_request_object back at the client. Against
-`authserver serve`, objects signed by PyJWT."""
+unsupported; every other fault is invalid_request_object back at the client. Over HTTP to
+the app in process, objects signed by PyJWT."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
 PASSWORD = "request-object-password-1"
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 
 class Signer:

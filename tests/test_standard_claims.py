@@ -1,6 +1,6 @@
 """OpenID Connect standard claims (OIDC Core §5.1, §5.4): set on the user with the CLI, checked
 for what each claim is, and returned by scope in the ID token (verified by PyJWT against the
-JWKS over HTTP) and at userinfo, against `authserver serve`."""
+JWKS over HTTP) and at userinfo, against the app in process."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from .support import IndependentVerifier, ServerProcess
 
 PASSWORD = "claims-password-1"
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 ADDRESS = {"street_address": "12 Analytical Row", "locality": "London", "country": "UK"}
 
 
