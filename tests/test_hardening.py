@@ -162,7 +162,7 @@ def test_audit_log_records_a_full_cycle_without_any_secret(
         post("/oauth/revoke", auth=basic, data={"token": second["refresh_token"]})
         post("/oauth/token", auth=basic, data={
             "grant_type": "password", "username": "audited", "password": "wrong-guess"})
-        rotated = server.cli_json("keys", "rotate", "--force")
+        rotated = server.cli_json("keys", "rotate", "--force", in_process=False)
     finally:
         server.stop()
     text = audit_path.read_text()
