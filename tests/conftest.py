@@ -170,8 +170,7 @@ def server(
     extra_env = getattr(request.module, "SERVER_ENV", None)
     process: ServerProcess | InProcessServer
     if getattr(request.module, "IN_PROCESS", False):
-        process = start_in_process(tmp_path, database_url=url, keys_dir=keys_dir,
-                                   extra_env=extra_env)
+        process = start_in_process(database_url=url, keys_dir=keys_dir, extra_env=extra_env)
     else:
         process = start_server(tmp_path, database_url=url, keys_dir=keys_dir,
                                extra_env=extra_env)

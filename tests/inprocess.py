@@ -61,10 +61,10 @@ class InProcessServer(CommandLine):
         self.app.extensions["authserver.db"].dispose()
 
 
-def start_in_process(workdir: Path, *, database_url: str, keys_dir: Path,
+def start_in_process(*, database_url: str, keys_dir: Path,
                      extra_env: dict[str, str] | None = None) -> InProcessServer:
-    """The app of a server with this database, keys and settings (`extra_env`), migrated."""
-    env = server_env(database_url, keys_dir, BASE_URL, **{
-        "AUTHSERVER_INSTANCE_DIR": str(workdir / "instance"), **(extra_env or {})})
+    """The app of a server with this (migrated) database, keys and settings (`extra_env`);
+    its instance directory is beside the keys, as for `start_server`."""
+    env = server_env(database_url, keys_dir, BASE_URL, **(extra_env or {}))
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("AUTHSERVER_")})
     return InProcessServer(BASE_URL, env, create_app(settings))
