@@ -12,8 +12,11 @@ from typing import Protocol
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
+# The `groups` scope: the user's groups in the access token, the ID token and userinfo
+# (RFC 9068 §2.2.3.1 names the claim); OpenID-like, of no API.
+GROUPS_SCOPE = "groups"
 # The OpenID scopes: they belong to no API and may ride along in any request.
-OPENID_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+OPENID_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access", GROUPS_SCOPE)
 # The built-in sample API's scopes (INTERFACE.md): the default resource (store/apis.py); the
 # operator's own APIs add theirs at run time.
 SAMPLE_API_SCOPES = {"notes:read": "Read your notes", "notes:write": "Create notes in your name"}
@@ -34,7 +37,7 @@ SUPPORTED_GRANT_TYPES = ("authorization_code", "client_credentials", "password",
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Scopes that only mean something when a user is behind the token.
-USER_ONLY_SCOPES = frozenset({"openid", "offline_access"})
+USER_ONLY_SCOPES = frozenset({"openid", "offline_access", GROUPS_SCOPE})
 # Grants that act for a user (and so may carry the user-only scopes).
 USER_GRANT_TYPES = frozenset({"password", "authorization_code", DEVICE_CODE_GRANT})
 # Grants a public client (no secret) may use: the others would hand tokens to anyone.
@@ -65,6 +68,8 @@ ACR_VALUES_SUPPORTED = (ACR_PASSWORD,)
 # The sample notes API (INTERFACE.md): the longest note, and the most notes one page lists.
 MAX_NOTE_LENGTH = 2000
 NOTES_PAGE_SIZE = 100
+# The sample API's role that may read every user's notes (GET /api/admin/notes).
+ADMIN_ROLE = "admin"
 
 
 class ScopedClient(Protocol):

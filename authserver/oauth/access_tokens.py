@@ -23,6 +23,7 @@ from ..keystore import KeyStore
 from ..models import Client, RefreshTokenFamily, User
 from ..policy import SIGNING_ALG
 from ..store import Store
+from ..store.roles import Holdings
 from .resources import Target
 
 
@@ -49,6 +50,10 @@ class Issuing:
     target: Target
     grant_id: str | None
     jkt: str | None = None  # the DPoP key the token is bound to (RFC 9449 §6)
+    # RFC 9068 §2.2.3.1: the roles of the token's API (none: no claim), and the user's groups
+    # when the `groups` scope was granted (else None: no claim).
+    roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] | None = None
 
 
 _issuing: ContextVar[Issuing | None] = ContextVar("issuing", default=None)
@@ -59,10 +64,13 @@ def last_signed() -> Signed | None:
 
 
 @contextmanager
-def issuing(target: Target, grant_id: str | None, jkt: str | None = None) -> Iterator[None]:
+def issuing(target: Target, grant_id: str | None, jkt: str | None = None,
+            holdings: Holdings | None = None) -> Iterator[None]:
     """Tokens generated inside are for `target.api` with `target.scope`, carry `grant_id`
-    (a private claim, RFC 7519 §4.3) when there is one, and are DPoP-bound to `jkt` if given."""
-    reset = _issuing.set(Issuing(target, grant_id, jkt))
+    (a private claim, RFC 7519 §4.3) when there is one, are DPoP-bound to `jkt` if given, and
+    carry the roles and groups of `holdings`."""
+    holdings = holdings or Holdings()
+    reset = _issuing.set(Issuing(target, grant_id, jkt, holdings.roles, holdings.groups))
     try:
         yield
     finally:
@@ -133,6 +141,10 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             claims[GRANT_CLAIM] = current.grant_id
         if current.jkt is not None:
             claims["cnf"] = {"jkt": current.jkt}  # RFC 9449 §6.1
+        if current.roles:
+            claims["roles"] = list(current.roles)
+        if current.groups is not None:
+            claims["groups"] = list(current.groups)
         return claims
 
     def get_jti(self, client: Client, grant_type: str, user: User | None, scope: str) -> str:

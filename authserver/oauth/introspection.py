@@ -62,7 +62,8 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
             return {"active": False}
         payload: dict[str, Any] = {"active": True,
                                    "token_type": "DPoP" if "cnf" in token else "Bearer"}
-        for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat", "cnf"):
+        for name in ("client_id", "scope", "sub", "aud", "iss", "exp", "iat", "cnf", "roles",
+                     "groups"):
             if name in token:  # cnf: the DPoP key of a bound token (RFC 9449 §6.2)
                 payload[name] = token.get(name)
         if user is not None:

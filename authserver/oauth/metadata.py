@@ -62,6 +62,7 @@ def server_metadata(issuer: str, *, registration: bool = False,
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr",
             *dict.fromkeys(name for names in SCOPE_CLAIMS.values() for name in names),
+            "groups",
         ],
         "acr_values_supported": list(ACR_VALUES_SUPPORTED),
         "claims_parameter_supported": True,

@@ -80,6 +80,9 @@ class IDTokenIssuer(OpenIDToken):
             claims["auth_time"] = refresh_token.family.auth_time
         elif getattr(request, "grant_auth_time", None):  # a device approval (device.py)
             claims["auth_time"] = request.grant_auth_time
+        groups = getattr(request, "user_groups", None)
+        if groups is not None:  # the `groups` scope was granted (grants/linked.py)
+            claims["groups"] = list(groups)
         grant = grant_of_request(request)
         if grant is not None:
             if grant.sid:

@@ -136,7 +136,7 @@ def _bearer_get(summary: str, scope: str) -> dict[str, Any]:
     return {"summary": f"{summary} (scope {scope})", "security": BEARER, "responses": {
         "200": json_body("OK"),
         "401": error("No or invalid token (RFC 6750)"),
-        "403": error("Insufficient scope (RFC 6750)"),
+        "403": error("Insufficient scope or role (RFC 6750)"),
     }}
 
 
@@ -176,6 +176,8 @@ def _paths() -> dict[str, Any]:
         "/openapi.json": _json_get("This document"),
         "/api/me": {"get": _bearer_get("Who the token is for", "profile")},
         "/api/notes": notes,
+        "/api/admin/notes": {"get": _bearer_get(
+            "Every user's notes, newest 100 (and the sample API's role admin)", "notes:read")},
         "/healthz": _json_get("Liveness"),
         "/readyz": {"get": {"summary": "Readiness", "responses": {
             "200": {"description": "Ready"}, "503": error("Not ready")}}},

@@ -9,13 +9,18 @@ APIs, introspection and revocation, and by any other Flask service:
     @require_token("profile")
     def hello():
         return {"sub": current_token["sub"]}
+
+    @app.get("/admin")
+    @require_token("profile", roles="admin")   # and the token's `roles` must hold admin
+    def admin():
+        ...
 """
 
 from authlib.integrations.flask_oauth2 import current_token
 
 from .keys import KeySource, LocalKeys, RemoteIssuerKeys
 from .protector import BearerProtector, create_protector, protector_for_issuer
-from .validator import VERIFIED_CACHE_SIZE, AccessTokenValidator, ScopeRequired
+from .validator import VERIFIED_CACHE_SIZE, AccessTokenValidator, RoleRequired, ScopeRequired
 
 __all__ = [
     "VERIFIED_CACHE_SIZE",
@@ -24,6 +29,7 @@ __all__ = [
     "KeySource",
     "LocalKeys",
     "RemoteIssuerKeys",
+    "RoleRequired",
     "ScopeRequired",
     "create_protector",
     "current_token",

@@ -143,6 +143,11 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         self.check_sender(token, request)
         if self.scope_insufficient(token.get("scope"), scopes):
             raise ScopeRequired(scopes)
+        held = token.get("roles")
+        held = held if isinstance(held, list) else []
+        for role in kwargs.get("roles") or []:
+            if role not in held:
+                raise RoleRequired(role)
 
     def check_sender(self, token: JWTAccessTokenClaims, request: Any) -> None:
         """RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof of its key,
@@ -198,6 +203,22 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         if claims.get("nbf", 0) > now + leeway or claims["iat"] > now + leeway:
             return "not valid yet"
         return None
+
+
+class RoleRequired(InsufficientScopeError):
+    """403 naming the role needed (RFC 9068 §2.2.3.1 roles): RFC 6750 has no error of its
+    own for it, so insufficient_scope, with the role in the description."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        super().__init__(f"this request needs the role '{role}' of this API")
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [
+            *super().get_headers(),
+            ("WWW-Authenticate", f'Bearer error="insufficient_scope", '
+                                 f'error_description="{self.description}"'),
+        ]
 
 
 class ScopeRequired(InsufficientScopeError):

@@ -1,4 +1,5 @@
-"""The sample resource APIs (INTERFACE.md): /api/me and /api/notes, behind the resource protector."""
+"""The sample resource APIs (INTERFACE.md): /api/me, /api/notes and /api/admin/notes, behind the
+resource protector."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from .. import context
 from ..errors import error_response
-from ..policy import MAX_NOTE_LENGTH
+from ..policy import ADMIN_ROLE, MAX_NOTE_LENGTH
 from .protect import require_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -38,6 +39,15 @@ def me() -> Response:
 def list_notes() -> Response:
     notes = context.store().notes.newest(current_token["sub"])
     return jsonify(notes=[note.to_dict() for note in notes])
+
+
+@bp.get("/admin/notes")
+@require_token("notes:read", roles=ADMIN_ROLE)
+def every_users_notes() -> Response:
+    """Every user's notes, for holders of the sample API's `admin` role (created by the
+    operator: `authserver role create --api <AUTHSERVER_API_AUDIENCE> admin`)."""
+    notes = context.store().notes.newest_of_everyone()
+    return jsonify(notes=[{**note.to_dict(), "owner": note.owner_sub} for note in notes])
 
 
 @bp.post("/notes")

@@ -43,6 +43,7 @@ SCOPE_WORDS = {
     "address": "See your postal address",
     "phone": "See your phone number",
     "offline_access": "Keep access while you are away (refresh tokens)",
+    "groups": "See the groups you belong to",
 }
 
 

@@ -13,6 +13,7 @@ from .. import context
 from ..errors import error_response
 from ..oauth.access_tokens import grant_of, grant_revoked
 from ..oauth.openid import user_claims
+from ..policy import GROUPS_SCOPE
 from .protect import require_token_for_any_api
 
 bp = Blueprint("userinfo", __name__, url_prefix="/oauth")
@@ -31,7 +32,11 @@ def userinfo() -> Response:
         # A replayed code, a reused refresh token, a password change (oauth/grants/linked.py).
         return _invalid_token("the grant of this access token was revoked")
     requested = (grant.claims or {}).get("userinfo") if grant is not None else None
-    response = jsonify(dict(user_claims(user, current_token.get("scope", ""), requested)))
+    scope = current_token.get("scope", "")
+    claims = dict(user_claims(user, scope, requested))
+    if GROUPS_SCOPE in scope.split():  # as they are now, not as the token says
+        claims["groups"] = list(store.roles.groups_of(user.id))
+    response = jsonify(claims)
     response.headers["Cache-Control"] = "no-store"
     return response
 

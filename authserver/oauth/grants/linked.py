@@ -7,7 +7,8 @@ access token's `grant_id`. The server's own endpoints (userinfo, introspection) 
 accepting the token once its grant is revoked: a replayed code, a reused refresh token, a
 password change (OIDC conformance oidcc-codereuse-30seconds). APIs that validate tokens
 locally cannot see that, and accept them until they expire. The family keeps the whole
-grant (every scope, every resource); each access token carries one API's share of it.
+grant (every scope, every resource); each access token carries one API's share of it, and the
+roles of that API its subject holds now.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from ...models import User
-from ...policy import machine_scope
+from ...policy import GROUPS_SCOPE, machine_scope
+from ...store.roles import Holdings
 from ..access_tokens import issuing
 from ..dpop import token_request_key
-from ..resources import grant_resources, token_target
+from ..resources import Target, grant_resources, token_target
 from ..server import parameters
 
 
@@ -46,6 +48,17 @@ class IssuesTokens:
         return self.server.start_grant(  # type: ignore[no-any-return]
             self.request, user, scope, resources, access_ttl)
 
+    def holdings(self, user: User | None, target: Target) -> Holdings:
+        """The roles of the token's API its subject holds (a user directly or through groups;
+        else the client itself), and the user's groups when the `groups` scope is granted:
+        read afresh for every token, so a change holds from the next one."""
+        roles = self.server.store.roles
+        audience = target.api.audience
+        if user is None:
+            return Holdings(roles=roles.for_client(self.request.client.id, audience))
+        return roles.for_user(user.id, audience,
+                              with_groups=GROUPS_SCOPE in target.scope.split())
+
     def generate_token(self, user: User | None = None, scope: str | None = None,
                        grant_type: str | None = None, expires_in: int | None = None,
                        include_refresh_token: bool = True) -> dict[str, Any]:
@@ -68,6 +81,8 @@ class IssuesTokens:
             # lifetime when it has one of its own.
             access_ttl = target.api.access_token_ttl or self.server.settings.access_token_ttl
             grant_id = self.grant_id_for(user, scope, resources, access_ttl)
+        holdings = self.holdings(user, target)
+        self.request.user_groups = holdings.groups  # for the ID token (openid.py)
         generate = super().generate_token  # type: ignore[misc]
-        with issuing(target, grant_id, jkt):
+        with issuing(target, grant_id, jkt, holdings):
             return generate(user, target.scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]
