@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, module, extra in (("http", "bench.http", ["--peer"]),
                                 ("refresh_scale", "bench.refresh_scale", []),
                                 ("api_scale", "bench.api_scale", []),
-                                ("dpop_cost", "bench.dpop_cost", [])):
+                                ("dpop_cost", "bench.dpop_cost", []),
+                                ("roles_cost", "bench.roles_cost", [])):
         output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
                                 capture_output=True, text=True).stdout
         figures[name] = json.loads(output)

@@ -40,6 +40,8 @@ def test_openid_client_completes_the_code_flow(
     and the back-channel logout token that follows it."""
     user = server.cli_json("user", "create", "--username", "dora", "--email", "dora@example.com",
                            "--password-stdin", stdin="dora-password\n")
+    server.cli_here("group", "create", "rp-readers")
+    server.cli_here("group", "add-member", "rp-readers", "dora")
     rp = subprocess.Popen(
         ["node", str(node_rp), server.base_url, REDIRECT, SIGNED_OUT],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -51,7 +53,7 @@ def test_openid_client_completes_the_code_flow(
         rp_client = server.cli_json(
             "client", "create", "--name", "openid-client RP", "--grant-type",
             "authorization_code", "--redirect-uri", REDIRECT, "--post-logout-redirect-uri",
-            SIGNED_OUT, "--auth-method", "none", "--scope", "openid profile email",
+            SIGNED_OUT, "--auth-method", "none", "--scope", "openid profile email groups",
             "--jwks", str(tmp_path / "rp-jwks.json"),
             "--backchannel-logout-uri", keys["backchannel_logout_uri"],
         )
@@ -66,6 +68,7 @@ def test_openid_client_completes_the_code_flow(
             "csrf_token": csrf(login_page.text)})
         assert consent_page.status_code == 200, consent_page.text
         assert "See your email address" in consent_page.text  # asked for by the claims parameter
+        assert "See the groups you belong to" in consent_page.text  # the groups scope
         redirected = browser.post(authorization_url, data={
             "decision": "allow", "csrf_token": csrf(consent_page.text)})
         assert redirected.status_code == 302, redirected.text
@@ -98,6 +101,8 @@ def test_openid_client_completes_the_code_flow(
     assert result["userinfo"]["sub"] == user["sub"]
     assert result["userinfo"]["email"] == "dora@example.com"
     assert result["userinfo"]["preferred_username"] == "dora"
+    assert result["userinfo"]["groups"] == ["rp-readers"]  # the groups scope, read by the RP
+    assert result["claims"]["groups"] == ["rp-readers"]
     logout_token = back_channel["logout_token"]
     assert back_channel["header"]["typ"] == "logout+jwt"
     assert logout_token["sid"] == back_channel["id_token_sid"] == result["claims"]["sid"]

@@ -42,7 +42,7 @@ const state = client.randomState()
 const nonce = client.randomNonce()
 const url = await client.buildAuthorizationUrlWithJAR(config, {
   redirect_uri: redirectUri,
-  scope: 'openid profile',
+  scope: 'openid profile groups',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
   state,
