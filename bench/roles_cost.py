@@ -30,7 +30,7 @@ from authserver import create_app
 from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
-from authserver.store import role_admin
+from authserver.store import group_admin, role_admin
 from authserver.store.apis import create_api, load_registry, sample_api
 from authserver.store.clients import register_client
 from authserver.store.users import create_user
@@ -83,8 +83,8 @@ def populate(app: Flask, sample: str) -> dict[str, Any]:
                                       known_scopes=registry.known_scopes)
             made[f"c{held}"] = (machine.client.client_id, machine.client_secret)
             for group in range(10):
-                role_admin.create_group(session, f"g{held}.{group}")
-                role_admin.add_member(session, f"g{held}.{group}", f"u{held}")
+                group_admin.create_group(session, f"g{held}.{group}")
+                group_admin.add_member(session, f"g{held}.{group}", f"u{held}")
             for index in range(held):
                 role_admin.grant_role(session, registry, sample, f"role{index}",
                                       group=f"g{held}.{index % 10}")

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver.store import role_admin
+from authserver.store import group_admin, role_admin
 from authserver.store.apis import create_api, load_registry, sample_api
 
 from .helpers import REDIRECT, basic, make_client, make_user, password_grant, pkce, refresh, verify
@@ -49,7 +49,7 @@ def admin(app: Flask) -> Admin:
     operations(role_admin.create_role, operations.sample, "admin")
     operations(role_admin.create_role, operations.sample, "viewer")
     operations(role_admin.create_role, ORDERS, "clerk")
-    operations(role_admin.create_group, "staff")
+    operations(group_admin.create_group, "staff")
     operations(role_admin.grant_role, operations.sample, "viewer", group="staff")
     operations(role_admin.grant_role, ORDERS, "clerk", group="staff")
     return operations
@@ -77,7 +77,7 @@ def test_user_tokens_carry_roles_held_directly_and_through_groups(
 ) -> None:
     creds = orders_client
     admin(role_admin.grant_role, admin.sample, "admin", user="alice")
-    admin(role_admin.add_member, "staff", "alice")
+    admin(group_admin.add_member, "staff", "alice")
     tokens = password_grant(client, creds, scope="notes:read").json
     access = verify(app, tokens["access_token"], admin.sample)
     assert access["roles"] == ["admin", "viewer"]  # sorted; the orders API's clerk is not here
@@ -89,14 +89,14 @@ def test_user_tokens_carry_roles_held_directly_and_through_groups(
 def test_a_refresh_follows_every_change(
     client: FlaskClient, admin: Admin, user: str, password_client: tuple[str, str]
 ) -> None:
-    admin(role_admin.add_member, "staff", "alice")
+    admin(group_admin.add_member, "staff", "alice")
     tokens = password_grant(client, password_client, scope="notes:read").json
     assert claims(tokens["access_token"])["roles"] == ["viewer"]
     steps: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], list[str] | None]] = [
         (role_admin.grant_role, (admin.sample, "admin"), {"user": "alice"}, ["admin", "viewer"]),
-        (role_admin.remove_member, ("staff", "alice"), {}, ["admin"]),
+        (group_admin.remove_member, ("staff", "alice"), {}, ["admin"]),
         (role_admin.revoke_role, (admin.sample, "admin"), {"user": "alice"}, None),
-        (role_admin.add_member, ("staff", "alice"), {}, ["viewer"]),
+        (group_admin.add_member, ("staff", "alice"), {}, ["viewer"]),
         (role_admin.delete_role, (admin.sample, "viewer"), {}, None),
     ]
     for operation, args, kwargs, expected in steps:
@@ -128,9 +128,9 @@ def test_client_credentials_tokens_carry_the_clients_own_roles(
 def test_groups_only_with_the_groups_scope(
     app: Flask, client: FlaskClient, admin: Admin, user: str, password_client: tuple[str, str]
 ) -> None:
-    admin(role_admin.create_group, "readers")
-    admin(role_admin.add_member, "staff", "alice")
-    admin(role_admin.add_member, "readers", "alice")
+    admin(group_admin.create_group, "readers")
+    admin(group_admin.add_member, "staff", "alice")
+    admin(group_admin.add_member, "readers", "alice")
     without = password_grant(client, password_client, scope="openid notes:read").json
     with_groups = password_grant(client, password_client, scope="openid groups notes:read").json
     assert "groups" not in claims(without["access_token"])
@@ -147,8 +147,8 @@ def test_groups_only_with_the_groups_scope(
     plain = client.post("/oauth/introspect", headers=basic(*password_client),
                         data={"token": without["access_token"]}).json
     assert "groups" not in plain and plain["roles"] == ["viewer"]
-    admin(role_admin.remove_member, "staff", "alice")
-    admin(role_admin.remove_member, "readers", "alice")
+    admin(group_admin.remove_member, "staff", "alice")
+    admin(group_admin.remove_member, "readers", "alice")
     emptied = refresh(client, password_client, with_groups["refresh_token"]).json
     assert claims(emptied["access_token"])["groups"] == []  # asked for, and none
     assert "roles" not in claims(emptied["access_token"])
@@ -159,7 +159,7 @@ def test_the_code_flow_carries_roles_and_groups(
 ) -> None:
     client_id, secret = make_client(app, grant_types=["authorization_code"],
                                     redirect_uris=[REDIRECT])
-    admin(role_admin.add_member, "staff", "alice")
+    admin(group_admin.add_member, "staff", "alice")
     verifier, challenge = pkce()
     url = authorize_url(client_id, challenge, scope="openid groups notes:read")
     page = login(client, url)
@@ -206,8 +206,8 @@ def test_one_query_for_a_users_roles_however_many(
 ) -> None:
     make_user(app, "bob")
     for group in range(10):  # bob: 50 roles through 10 groups, 5 each
-        admin(role_admin.create_group, f"team{group}")
-        admin(role_admin.add_member, f"team{group}", "bob")
+        admin(group_admin.create_group, f"team{group}")
+        admin(group_admin.add_member, f"team{group}", "bob")
         for index in range(5):
             admin(role_admin.create_role, admin.sample, f"r{group}.{index}")
             admin(role_admin.grant_role, admin.sample, f"r{group}.{index}", group=f"team{group}")

@@ -1,12 +1,13 @@
 """`authserver group ...`: groups of users; a role granted to a group is held by its members.
-The rules live in store/role_admin.py (shared with the administration API)."""
+The rules live in store/group_admin.py (shared with the administration API)."""
 
 from __future__ import annotations
 
 import click
 
-from ..store import role_admin
-from ..store.role_admin import GroupInfo, RoleError
+from ..store import group_admin
+from ..store.group_admin import GroupInfo
+from ..store.role_admin import RoleError
 from ._common import audit_admin, database_session, date_text, echo_fields, echo_json, echo_table
 from .errors import Group
 
@@ -33,7 +34,7 @@ def create(name: str, as_json: bool) -> None:
     """Create the group NAME (letters, digits and _ . : -; at most 64)."""
     with database_session() as session:
         try:
-            created = role_admin.create_group(session, name)
+            created = group_admin.create_group(session, name)
         except RoleError as exc:
             raise click.UsageError(str(exc)) from None
     audit_admin("group_created", group=name)
@@ -48,7 +49,7 @@ def create(name: str, as_json: bool) -> None:
 def list_groups(as_json: bool) -> None:
     """List the groups with their members and roles."""
     with database_session() as session:
-        groups = role_admin.list_groups(session)
+        groups = group_admin.list_groups(session)
     if as_json:
         echo_json({"groups": [g.to_dict() for g in groups]})
         return
@@ -64,7 +65,7 @@ def show(name: str, as_json: bool) -> None:
     """Show a group: its members and its roles."""
     with database_session() as session:
         try:
-            found = role_admin.show_group(session, name)
+            found = group_admin.show_group(session, name)
         except RoleError as exc:
             raise click.UsageError(str(exc)) from None
     if as_json:
@@ -79,7 +80,7 @@ def delete(name: str) -> None:
     """Delete a group, its memberships and its role grants."""
     with database_session() as session:
         try:
-            role_admin.delete_group(session, name)
+            group_admin.delete_group(session, name)
         except RoleError as exc:
             raise click.UsageError(str(exc)) from None
     audit_admin("group_deleted", group=name)
@@ -93,7 +94,7 @@ def add_member(group_name: str, username: str) -> None:
     """Add a user to a group."""
     with database_session() as session:
         try:
-            role_admin.add_member(session, group_name, username)
+            group_admin.add_member(session, group_name, username)
         except RoleError as exc:
             raise click.UsageError(str(exc)) from None
     audit_admin("group_member_added", group=group_name, username=username)
@@ -107,7 +108,7 @@ def remove_member(group_name: str, username: str) -> None:
     """Remove a user from a group (from their next token on)."""
     with database_session() as session:
         try:
-            role_admin.remove_member(session, group_name, username)
+            group_admin.remove_member(session, group_name, username)
         except RoleError as exc:
             raise click.UsageError(str(exc)) from None
     audit_admin("group_member_removed", group=group_name, username=username)

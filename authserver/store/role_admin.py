@@ -1,6 +1,7 @@
-"""The operations on roles and groups, with every rule: one code path for the CLI and the
-administration API to come. Each takes the session of the caller's transaction and writes
-nothing when it refuses (it checks everything before it adds or deletes anything).
+"""The operations on roles and their grants, with every rule (groups: group_admin.py): one
+code path for the CLI and the administration API to come. Each takes the session of the
+caller's transaction and writes nothing when it refuses (it checks everything before it adds
+or deletes anything).
 
 Refusals are `RoleError`s whose message names what is wrong; the subclass says which kind, so
 an HTTP front end can answer 400 (`InvalidName`, `RoleError`), 404 (`NotFound`) or 409
@@ -10,7 +11,7 @@ an HTTP front end can answer 400 (`InvalidName`, `RoleError`), 404 (`NotFound`) 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -52,18 +53,6 @@ class RoleInfo:
                 "created_at": self.created_at}
 
 
-@dataclass(frozen=True)
-class GroupInfo:
-    name: str
-    created_at: int
-    members: list[str] = field(default_factory=list)  # usernames, sorted
-    roles: dict[str, list[str]] = field(default_factory=dict)  # audience -> role names, sorted
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "members": self.members, "roles": self.roles,
-                "created_at": self.created_at}
-
-
 def check_name(kind: str, name: str) -> str:
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidName(f"{kind} name {name!r} must be 1-64 characters of letters, digits "
@@ -89,14 +78,14 @@ def _role(session: Session, registry: ApiRegistry, audience: str, name: str) -> 
     return role
 
 
-def _user(session: Session, username: str) -> User:
+def find_user(session: Session, username: str) -> User:
     found = session.scalar(select(User).where(User.username == username))
     if found is None:
         raise NotFound(f"no user named {username!r}")
     return found
 
 
-def _group(session: Session, name: str) -> Group:
+def find_group(session: Session, name: str) -> Group:
     found = session.scalar(select(Group).where(Group.name == name))
     if found is None:
         raise NotFound(f"no group named {name!r}")
@@ -149,10 +138,10 @@ def _grant_row(session: Session, role: Role, holder: str, value: str
     """The grant row that would say `holder` `value` holds `role` (not added), its class, and
     how to name the holder in a message."""
     if holder == "user":
-        return UserRole(user_id=_user(session, value).id, role_id=role.id), UserRole, \
+        return UserRole(user_id=find_user(session, value).id, role_id=role.id), UserRole, \
             f"user {value!r}"
     if holder == "group":
-        return GroupRole(group_id=_group(session, value).id, role_id=role.id), GroupRole, \
+        return GroupRole(group_id=find_group(session, value).id, role_id=role.id), GroupRole, \
             f"group {value!r}"
     return ClientRole(client_id=_client(session, value).id, role_id=role.id), ClientRole, \
         f"client {value!r}"
@@ -204,65 +193,15 @@ def _key(row: UserRole | GroupRole | ClientRole) -> tuple[int, int]:
     return row.client_id, row.role_id
 
 
-# -- groups ------------------------------------------------------------------------------------
+# -- a user's share ----------------------------------------------------------------------------
 
-def create_group(session: Session, name: str) -> GroupInfo:
-    check_name("group", name)
-    if session.scalar(select(Group.id).where(Group.name == name)):
-        raise Duplicate(f"a group named {name!r} exists already")
-    group = Group(name=name)
-    session.add(group)
-    session.flush()
-    return GroupInfo(group.name, group.created_at)
-
-
-def _roles_of(session: Session, query: Any) -> dict[str, list[str]]:
+def roles_by_api(session: Session, query: Any) -> dict[str, list[str]]:
+    """(audience, name) rows as {audience: [names]}, both sorted."""
     roles: dict[str, list[str]] = {}
     for audience, name in session.execute(query.order_by(Role.audience, Role.name)):
         roles.setdefault(audience, []).append(name)
     return roles
 
-
-def show_group(session: Session, name: str) -> GroupInfo:
-    group = _group(session, name)
-    members = session.scalars(
-        select(User.username).join(GroupMember, GroupMember.user_id == User.id)
-        .where(GroupMember.group_id == group.id).order_by(User.username)).all()
-    roles = _roles_of(session, select(Role.audience, Role.name)
-                      .join(GroupRole, GroupRole.role_id == Role.id)
-                      .where(GroupRole.group_id == group.id))
-    return GroupInfo(group.name, group.created_at, list(members), roles)
-
-
-def list_groups(session: Session) -> list[GroupInfo]:
-    return [show_group(session, name)
-            for name in session.scalars(select(Group.name).order_by(Group.name))]
-
-
-def delete_group(session: Session, name: str) -> None:
-    """The group, its memberships and its role grants (ON DELETE CASCADE)."""
-    session.delete(_group(session, name))
-    session.flush()
-
-
-def add_member(session: Session, group_name: str, username: str) -> None:
-    group, user = _group(session, group_name), _user(session, username)
-    if session.get(GroupMember, (group.id, user.id)) is not None:
-        raise Duplicate(f"user {username!r} is a member of {group_name!r} already")
-    session.add(GroupMember(group_id=group.id, user_id=user.id))
-    session.flush()
-
-
-def remove_member(session: Session, group_name: str, username: str) -> None:
-    group, user = _group(session, group_name), _user(session, username)
-    member = session.get(GroupMember, (group.id, user.id))
-    if member is None:
-        raise NotFound(f"user {username!r} is not a member of {group_name!r}")
-    session.delete(member)
-    session.flush()
-
-
-# -- a user's share ----------------------------------------------------------------------------
 
 def holdings_of_user(session: Session, user: User) -> tuple[list[str], dict[str, list[str]]]:
     """The user's groups (names, sorted) and roles of every API ({audience: names}), held
@@ -283,6 +222,6 @@ def holdings_of_user(session: Session, user: User) -> tuple[list[str], dict[str,
 
 
 def holdings_of_client(session: Session, client: Client) -> dict[str, list[str]]:
-    return _roles_of(session, select(Role.audience, Role.name)
+    return roles_by_api(session, select(Role.audience, Role.name)
                      .join(ClientRole, ClientRole.role_id == Role.id)
                      .where(ClientRole.client_id == client.id))
