@@ -9,7 +9,7 @@ from ..store import group_admin
 from ..store.group_admin import GroupInfo
 from ..store.role_admin import RoleError
 from ._common import audit_admin, database_session, date_text, echo_fields, echo_json, echo_table
-from .errors import Group
+from .errors import BadInput, Group
 
 
 def roles_text(roles: dict[str, list[str]]) -> str:
@@ -36,7 +36,7 @@ def create(name: str, as_json: bool) -> None:
         try:
             created = group_admin.create_group(session, name)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("group_created", group=name)
     if as_json:
         echo_json(created.to_dict())
@@ -67,7 +67,7 @@ def show(name: str, as_json: bool) -> None:
         try:
             found = group_admin.show_group(session, name)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     if as_json:
         echo_json(found.to_dict())
         return
@@ -82,7 +82,7 @@ def delete(name: str) -> None:
         try:
             group_admin.delete_group(session, name)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("group_deleted", group=name)
     click.echo(f"deleted group {name}")
 
@@ -96,7 +96,7 @@ def add_member(group_name: str, username: str) -> None:
         try:
             group_admin.add_member(session, group_name, username)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("group_member_added", group=group_name, username=username)
     click.echo(f"added {username} to {group_name}")
 
@@ -110,6 +110,6 @@ def remove_member(group_name: str, username: str) -> None:
         try:
             group_admin.remove_member(session, group_name, username)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("group_member_removed", group=group_name, username=username)
     click.echo(f"removed {username} from {group_name}")

@@ -16,7 +16,7 @@ from ._common import (
     echo_json,
     echo_table,
 )
-from .errors import Group
+from .errors import BadInput, Group
 
 API_HELP = "The API's audience (`authserver api list`)."
 
@@ -51,7 +51,7 @@ def create(audience: str, name: str, description: str, as_json: bool) -> None:
             created = role_admin.create_role(session, api_registry(session), audience, name,
                                              description)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("role_created", audience=audience, role=name)
     if as_json:
         echo_json(created.to_dict())
@@ -69,7 +69,7 @@ def list_roles(audience: str | None, as_json: bool) -> None:
         try:
             roles = role_admin.list_roles(session, api_registry(session), audience)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     if as_json:
         echo_json({"roles": [r.to_dict() for r in roles]})
         return
@@ -85,7 +85,7 @@ def delete(audience: str, name: str) -> None:
         try:
             role_admin.delete_role(session, api_registry(session), audience, name)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("role_deleted", audience=audience, role=name)
     click.echo(f"deleted role {name} of {audience}")
 
@@ -100,7 +100,7 @@ def grant(audience: str, name: str, user: str | None, group: str | None,
             holder = role_admin.grant_role(session, api_registry(session), audience, name,
                                            user=user, group=group, client=client)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("role_granted", audience=audience, role=name, user=user, group=group,
                 client_id=client)
     click.echo(f"granted role {name} of {audience} to {holder}")
@@ -117,7 +117,7 @@ def revoke(audience: str, name: str, user: str | None, group: str | None,
             holder = role_admin.revoke_role(session, api_registry(session), audience, name,
                                             user=user, group=group, client=client)
         except RoleError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
     audit_admin("role_revoked", audience=audience, role=name, user=user, group=group,
                 client_id=client)
     click.echo(f"revoked role {name} of {audience} from {holder}")
