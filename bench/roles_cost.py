@@ -3,8 +3,10 @@ app's own database): client_credentials for a client holding 0, 5 and 50 roles, 
 for a user holding 0, 5 and 50 roles through 10 groups (with the `groups` scope, so the same
 query also reads the groups); beside them, the same grants for an API without any roles (no
 roles query at all: what a token costs without the feature). The cases are taken in turns,
-several rounds, so the machine's drift falls on all of them alike; each figure is the median
-of its cases' round medians.
+request by request, for several rounds, so the machine's drift falls on all of them alike;
+each figure is the median of the round medians, of wall time and of the request thread's CPU
+time (steadier on a loaded machine; on PostgreSQL it leaves out the database's own work), and
+the SQL statements one request runs.
 
     python -m bench.roles_cost [--requests 300] [--rounds 5] [--database sqlite|postgresql]
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from authserver import create_app
 from authserver.config import Settings
@@ -131,6 +133,22 @@ def cases(app: Flask, made: dict[str, Any]) -> dict[str, Callable[[], int]]:
     return found
 
 
+def _statements(app: Flask, run: Callable[[], int]) -> int:
+    """The SQL statements one request runs (through the app's pool)."""
+    seen: list[str] = []
+    engine = app.extensions["authserver.db"].engine
+
+    def record(*_args: Any) -> None:
+        seen.append("")
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(seen)
+
+
 def measure(kind: str, requests: int, rounds: int, keys: Path) -> dict[str, Any]:
     with database(kind) as url:
         settings = Settings(database_url=url, keys_dir=str(keys),
@@ -139,29 +157,38 @@ def measure(kind: str, requests: int, rounds: int, keys: Path) -> dict[str, Any]
         app = create_app(settings)
         try:
             runs = cases(app, populate(app, settings.api_audience))
-            medians: dict[str, list[float]] = {name: [] for name in runs}
             carried = {name: run() for name, run in runs.items()}  # warm-up, and a check
+            statements = {name: _statements(app, run) for name, run in runs.items()}
+            wall: dict[str, list[float]] = {name: [] for name in runs}
+            cpu: dict[str, list[float]] = {name: [] for name in runs}
             for _ in range(rounds):
-                for name, run in runs.items():
-                    latencies = []
-                    for _ in range(requests):
-                        start = time.perf_counter()
+                latencies: dict[str, list[float]] = {name: [] for name in runs}
+                cpu_times: dict[str, list[float]] = {name: [] for name in runs}
+                for _ in range(requests):  # the cases in turns, request by request
+                    for name, run in runs.items():
+                        start, start_cpu = time.perf_counter(), time.thread_time()
                         run()
-                        latencies.append(time.perf_counter() - start)
-                    medians[name].append(statistics.median(latencies))
+                        cpu_times[name].append(time.thread_time() - start_cpu)
+                        latencies[name].append(time.perf_counter() - start)
+                for name in runs:
+                    wall[name].append(statistics.median(latencies[name]))
+                    cpu[name].append(statistics.median(cpu_times[name]))
         finally:
             app.extensions["authserver.db"].dispose()
-    figures = {name: {"median_ms": round(statistics.median(values) * 1000, 3),
-                      "roles_carried": carried[name]} for name, values in medians.items()}
-    ratios = {}
+    figures = {name: {"median_ms": round(statistics.median(wall[name]) * 1000, 3),
+                      "cpu_median_ms": round(statistics.median(cpu[name]) * 1000, 3),
+                      "statements": statements[name], "roles_carried": carried[name]}
+               for name in runs}
+    ratios: dict[str, dict[str, float]] = {}
     for grant, zero in (("client_credentials", "client_credentials, 0 roles"),
                         ("refresh", "refresh, 0 roles via 10 groups")):
-        base = figures[zero]["median_ms"]
         for name, figure in figures.items():
             if name.startswith(grant) and name != zero:
-                ratios[f"{name} / 0 roles"] = round(figure["median_ms"] / base, 3)
+                ratios[f"{name} / 0 roles"] = {
+                    measure: round(figure[measure] / figures[zero][measure], 3)
+                    for measure in ("median_ms", "cpu_median_ms")}
     return {"database": kind, "requests_per_case_per_round": requests, "rounds": rounds,
-            "cases": figures, "latency_ratios": ratios}
+            "cases": figures, "ratios": ratios}
 
 
 def main() -> None:
