@@ -76,20 +76,6 @@ class ServerProcess(CommandLine):
         """An HTTP client of this server (a browser, a device, a relying party)."""
         return httpx.Client(timeout=10, **options)
 
-    def cli_here(self, *args: str, stdin: str | None = None) -> str:
-        """`authserver ARGS` on this server's database and keys, in this process (click's
-        CliRunner): the same command without a Python start, for setting a test up. Its audit
-        lines go beside the server's log."""
-        from click.testing import CliRunner
-
-        from authserver.cli import main
-
-        env = {**self.env, "AUTHSERVER_AUDIT_LOG": str(self.log_path.with_suffix(".audit"))}
-        result = CliRunner(env=env).invoke(main, list(args), input=stdin)
-        if result.exit_code != 0:
-            raise AssertionError(f"authserver {' '.join(args)} failed: {result.output}")
-        return result.stdout
-
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

@@ -40,8 +40,8 @@ def test_openid_client_completes_the_code_flow(
     and the back-channel logout token that follows it."""
     user = server.cli_json("user", "create", "--username", "dora", "--email", "dora@example.com",
                            "--password-stdin", stdin="dora-password\n")
-    server.cli_here("group", "create", "rp-readers")
-    server.cli_here("group", "add-member", "rp-readers", "dora")
+    server.cli("group", "create", "rp-readers")
+    server.cli("group", "add-member", "rp-readers", "dora")
     rp = subprocess.Popen(
         ["node", str(node_rp), server.base_url, REDIRECT, SIGNED_OUT],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -6,7 +6,6 @@ one with it."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -37,17 +36,17 @@ def test_a_revocation_holds_from_the_next_refresh_and_token_on_every_worker(
     tag = secrets.token_hex(3)
     sample = f"{server.base_url}/api"
     username, group, role = f"erin{tag}", f"night-shift-{tag}", f"supervisor-{tag}"
-    server.cli_here("user", "create", "--username", username, "--password-stdin",
+    server.cli("user", "create", "--username", username, "--password-stdin",
                stdin="erin-password-1\n")
-    server.cli_here("role", "create", "--api", sample, role)
-    server.cli_here("group", "create", group)
-    server.cli_here("group", "add-member", group, username)
-    server.cli_here("role", "grant", "--api", sample, role, "--group", group)
-    app = json.loads(server.cli_here(
-        "client", "create", "--name", "roles app", "--grant-type", "password", "--grant-type",
-        "refresh_token", "--grant-type", "client_credentials", "--scope", "notes:read", "--json"))
+    server.cli("role", "create", "--api", sample, role)
+    server.cli("group", "create", group)
+    server.cli("group", "add-member", group, username)
+    server.cli("role", "grant", "--api", sample, role, "--group", group)
+    app = server.cli_json("client", "create", "--name", "roles app", "--grant-type", "password",
+                          "--grant-type", "refresh_token", "--grant-type", "client_credentials",
+                          "--scope", "notes:read")
     auth = (app["client_id"], app["client_secret"])
-    server.cli_here("role", "grant", "--api", sample, role, "--client", app["client_id"])
+    server.cli("role", "grant", "--api", sample, role, "--client", app["client_id"])
 
     tokens = _fresh(server, auth, {"grant_type": "password", "username": username,
                                    "password": "erin-password-1", "scope": "notes:read"})
@@ -58,8 +57,8 @@ def test_a_revocation_holds_from_the_next_refresh_and_token_on_every_worker(
         machine = _fresh(server, auth, {"grant_type": "client_credentials"})
         assert _roles(machine["access_token"]) == [role]
 
-    server.cli_here("group", "remove-member", group, username)
-    server.cli_here("role", "revoke", "--api", sample, role, "--client", app["client_id"])
+    server.cli("group", "remove-member", group, username)
+    server.cli("role", "revoke", "--api", sample, role, "--client", app["client_id"])
     for _ in range(ROUNDS):
         tokens = _fresh(server, auth, {"grant_type": "refresh_token",
                                        "refresh_token": tokens["refresh_token"]})
@@ -73,12 +72,11 @@ def test_the_example_service_requires_its_role(server: ServerProcess) -> None:
     """examples/reports_service.py as its docstring runs it."""
     port = free_port()
     audience = f"http://127.0.0.1:{port}"
-    server.cli_here("api", "create", "--audience", audience, "--name", "Reports", "--scope",
+    server.cli("api", "create", "--audience", audience, "--name", "Reports", "--scope",
                "reports:read=Read reports")
-    server.cli_here("role", "create", "--api", audience, "auditor", "--description",
+    server.cli("role", "create", "--api", audience, "auditor", "--description",
                "Reads every report")
-    job = json.loads(server.cli_here("client", "create", "--name", "audit job", "--scope",
-                                     "reports:read", "--json"))
+    job = server.cli_json("client", "create", "--name", "audit job", "--scope", "reports:read")
     auth = (job["client_id"], job["client_secret"])
     form = {"grant_type": "client_credentials", "resource": audience}
     with example_service(server.base_url, "reports_service.py", "/whoami", port=port,
@@ -91,7 +89,7 @@ def test_the_example_service_requires_its_role(server: ServerProcess) -> None:
         assert refused.headers["WWW-Authenticate"] == (
             'Bearer error="insufficient_scope", '
             "error_description=\"this request needs the role 'auditor' of this API\"")
-        server.cli_here("role", "grant", "--api", audience, "auditor", "--client", job["client_id"])
+        server.cli("role", "grant", "--api", audience, "auditor", "--client", job["client_id"])
         token = _fresh(server, auth, form)["access_token"]
         served = httpx.get(f"{audience}/reports", headers={"Authorization": f"Bearer {token}"})
         assert served.status_code == 200, served.text
