@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,10 @@ from authserver.models import RefreshTokenFamily, User
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> CliRunner:
+    # A copy of the session's migrated database (migrating takes 1-2 s; test_operator_cli.py
+    # is where a command meets a database with no schema yet).
+    shutil.copyfile(sqlite_template, tmp_path / "cli.db")
     monkeypatch.setenv("AUTHSERVER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("AUTHSERVER_KEYS_DIR", str(tmp_path / "keys"))
     return CliRunner()
@@ -208,9 +212,9 @@ def test_the_cli_makes_no_password_hash_it_does_not_need() -> None:
     assert result.stdout.strip() == "0"
 
 
-def test_set_password_revokes_the_users_refresh_tokens(tmp_path: Path) -> None:
-    _authserver(tmp_path, "user", "create", "--username", "gina", "--password-stdin",
-                stdin="password1\n")
+def test_set_password_revokes_the_users_refresh_tokens(tmp_path: Path, runner: CliRunner) -> None:
+    runner.invoke(main, ["user", "create", "--username", "gina", "--password-stdin"],
+                  input="password1\n")
     settings = Settings.from_env({"AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
                                   "AUTHSERVER_KEYS_DIR": str(tmp_path / "keys")})
     database = Database(settings)
@@ -219,9 +223,9 @@ def test_set_password_revokes_the_users_refresh_tokens(tmp_path: Path) -> None:
         for family in ("f1", "f2"):
             session.add(RefreshTokenFamily(id=family, client_id="c", user_id=user.id, scope="",
                                            auth_time=0, created_at=0, expires_at=2**40))
-    changed = _authserver(tmp_path, "user", "set-password", "gina", "--password-stdin",
-                          stdin="password2\n")
-    assert changed.returncode == 0, changed.stderr
+    changed = runner.invoke(main, ["user", "set-password", "gina", "--password-stdin"],
+                            input="password2\n")
+    assert changed.exit_code == 0, changed.stderr
     assert "2 refresh grant(s) revoked" in changed.stdout
     with database.session() as session:
         revoked = session.scalars(select(RefreshTokenFamily.revoked_at)).all()
