@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 
+from authserver import create_app
+from authserver.config import Settings
+
 from .helpers import make_client
-from .support import ServerProcess, copy_keys, start_server
+from .support import ServerProcess
 
 
 def test_every_response_has_nosniff_and_no_referrer(client: FlaskClient) -> None:
@@ -56,16 +57,21 @@ def test_security_headers_over_http(server: ServerProcess) -> None:
     ({}, "max-age=31536000"), ({"AUTHSERVER_HSTS_MAX_AGE": "600"}, "max-age=600"),
     ({"AUTHSERVER_HSTS_MAX_AGE": "0"}, None)])
 def test_an_https_issuer_sends_strict_transport_security(
-    tmp_path: Path, key_template: Path, extra: dict[str, str], expected: str | None
+    settings: Settings, extra: dict[str, str], expected: str | None
 ) -> None:
-    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'h.db'}",
-                          keys_dir=copy_keys(key_template, tmp_path),
-                          issuer="https://login.example.test", extra_env=extra)
+    # The app in process, configured from the environment as `serve` would be.
+    configured = Settings.from_env({
+        "AUTHSERVER_ISSUER": "https://login.example.test",
+        "AUTHSERVER_DATABASE_URL": settings.database_url,
+        "AUTHSERVER_KEYS_DIR": settings.keys_dir,
+        "AUTHSERVER_INSTANCE_DIR": settings.instance_dir, **extra})
+    app = create_app(configured)
     try:
+        client = app.test_client()
         for path in ("/healthz", "/.well-known/jwks.json", "/oauth/authorize"):
-            assert server.http.get(path).headers.get("Strict-Transport-Security") == expected
+            assert client.get(path).headers.get("Strict-Transport-Security") == expected
     finally:
-        server.stop()
+        app.extensions["authserver.db"].dispose()
 
 
 def test_a_plain_http_issuer_sends_no_strict_transport_security(server: ServerProcess) -> None:
