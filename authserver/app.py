@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import context, errors
 from .config import Settings
 from .db import Database
-from .keystore import KeyStore
+from .keystore import KeyStore, KeyStoreError
 from .oauth import create_server
 from .oauth.dpop import replay_cache
 from .oauth.metadata import server_metadata
@@ -54,6 +54,10 @@ def build_app(settings: Settings) -> Flask:
     store = Store(database)
     keystore = KeyStore.from_settings(settings)
     keystore.load()
+    if keystore.missing_algs():
+        # serve's start (KeyStore.ensure) makes a newly configured algorithm's first keys.
+        raise KeyStoreError(f"{keystore.where} has no key for {' '.join(keystore.missing_algs())}"
+                            ": run `authserver keys rotate` or start `authserver serve` once")
     # DPoP server nonces, from the secret every worker and host shares (the session key's).
     nonces = (Nonces(session.ensure_secret_key(settings).encode(), clock=lambda: store.clock())
               if settings.dpop_nonce
@@ -82,7 +86,8 @@ def build_app(settings: Settings) -> Flask:
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
         context.METADATA: server_metadata(settings.issuer,
                                           registration=settings.registration != "off",
-                                          require_par=settings.require_par),
+                                          require_par=settings.require_par,
+                                          signing_algs=settings.signing_algs),
     })
     audit.configure(settings.audit_log)
     if settings.trusted_proxies:

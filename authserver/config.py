@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from .policy import is_loopback
+from .policy import DEFAULT_SIGNING_ALG, SIGNING_ALGS, is_loopback
 
 log = logging.getLogger("authserver")
 PREFIX = "AUTHSERVER_"
@@ -95,6 +95,18 @@ def _delays(name: str, raw: str) -> tuple[float, ...]:
     return delays
 
 
+def _algorithms(name: str, raw: str) -> tuple[str, ...]:
+    """Space-separated algorithms, each once; the first is the default."""
+    algs = tuple(dict.fromkeys(raw.split()))
+    for alg in algs:
+        if alg not in SIGNING_ALGS:
+            raise ConfigError(f"{name}: unknown signing algorithm {alg!r} (supported: "
+                              f"{' '.join(SIGNING_ALGS)})")
+    if not algs:
+        raise ConfigError(f"{name} names no algorithm")
+    return algs
+
+
 SECONDS = _whole(0, "seconds")
 POSITIVE_SECONDS = _whole(1, "seconds")
 ONE_YEAR = 365 * 86_400
@@ -110,6 +122,8 @@ class Settings:
     key_store: str = _setting("files", _one_of("files", "database"))
     keys_passphrase: str | None = _setting(None)
     key_size: int = _setting(2048, _whole(2048, "bits"))
+    # What tokens are signed with, each algorithm with its own keys; the first is the default.
+    signing_algs: tuple[str, ...] = _setting((DEFAULT_SIGNING_ALG,), _algorithms)
     api_audience: str = _setting("")  # empty means "<issuer>/api", filled in by with_defaults
     access_token_ttl: int = _setting(900, POSITIVE_SECONDS)
     id_token_ttl: int = _setting(900, POSITIVE_SECONDS)

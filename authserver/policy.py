@@ -45,17 +45,13 @@ PUBLIC_CLIENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token", DE
 DEFAULT_GRANT_TYPES = ("client_credentials",)
 DEFAULT_AUTH_METHOD = "client_secret_basic"
 
-# Tokens we sign, and the client assertions (private_key_jwt) we accept. Asymmetric only: a
-# client's keys are public here, so an HMAC "signature" would prove nothing.
-SIGNING_ALG = "RS256"
-CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256")
-
-# FAPI 2.0 Security Profile (final): what a client registered with `--profile fapi2` keeps to.
-FAPI2 = "fapi2"
-FAPI2_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
-FAPI2_CODE_TTL = 60  # seconds at most (FAPI 2.0 §5.3.2.1: "shall ... a maximum of 60 seconds")
-# Seconds the previous refresh token of a FAPI 2.0 client is still accepted after a rotation.
-FAPI2_REFRESH_GRACE = 60
+# The algorithms we sign with (AUTHSERVER_SIGNING_ALGS picks among them; RFC 7518 §3, RFC 8037
+# §3.1: EdDSA with Ed25519 keys), and those we accept from clients (assertions, request
+# objects, DPoP proofs). Asymmetric only: a client's keys are public here, so an HMAC
+# "signature" would prove nothing.
+SIGNING_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+DEFAULT_SIGNING_ALG = "RS256"
+CLIENT_ASSERTION_ALGS = SIGNING_ALGS
 
 # How the user authenticated (OIDC Core §2): every sign-in here is a password, one factor.
 # acr "1" is that level (ISO/IEC 29115 level 1, as Keycloak's "1" for a fresh password

@@ -226,7 +226,7 @@ def test_rotate_promotes_next_and_retires_current(store: KeyStore, clock: Clock)
     old_current = store.signing_key().kid
     old_next = next(k for k, s in states(store).items() if s == NEXT)
     clock.now += store.jwks_max_age
-    result = store.rotate()
+    [result] = store.rotate()
     after = states(store)
     assert result.retired == old_current and result.current == old_next
     assert after[old_current] == RETIRED
@@ -244,7 +244,7 @@ def test_rotate_before_the_next_key_is_known_to_caches_is_refused(
     with pytest.raises(RotationRefused, match="--force"):
         store.rotate()
     assert place.raw() == before
-    assert store.rotate(force=True).forced is True
+    assert store.rotate(force=True)[0].forced is True
 
 
 def test_two_rotations_in_a_row_are_refused_without_force(store: KeyStore, clock: Clock) -> None:
@@ -257,7 +257,7 @@ def test_two_rotations_in_a_row_are_refused_without_force(store: KeyStore, clock
 def test_dry_run_writes_nothing(place: Place, store: KeyStore, clock: Clock) -> None:
     clock.now += store.jwks_max_age
     before = place.raw()
-    result = store.rotate(dry_run=True)
+    [result] = store.rotate(dry_run=True)
     assert result.dry_run and result.current != store.signing_key().kid
     assert result.to_dict()["next"] is None  # no fresh key exists in a dry run
     assert place.raw() == before
@@ -265,7 +265,7 @@ def test_dry_run_writes_nothing(place: Place, store: KeyStore, clock: Clock) -> 
 
 def test_prune_respects_the_retirement_window(place: Place, store: KeyStore, clock: Clock) -> None:
     clock.now += store.jwks_max_age
-    retired = store.rotate().retired
+    retired = store.rotate()[0].retired
     assert retired
     clock.now += store.retire_after - 1
     assert store.prune().pruned == []
@@ -281,7 +281,7 @@ def test_withdraw_removes_a_retired_key_before_its_window_ends(
     place: Place, store: KeyStore, clock: Clock
 ) -> None:
     clock.now += store.jwks_max_age
-    retired = store.rotate().retired
+    retired = store.rotate()[0].retired
     assert retired and store.prune().pruned == []  # its tokens may still be alive
     result = store.withdraw(retired)
     assert (result.withdrawn, result.state, result.new_next) == (retired, RETIRED, None)
@@ -320,7 +320,7 @@ def test_another_process_view_follows_a_rotation_without_restart(
     before = worker.signing_key().kid
     clock.now += store.jwks_max_age
     time.sleep(0.01)  # a distinct mtime for the new manifest (files)
-    result = store.rotate()
+    [result] = store.rotate()
     assert worker.signing_key().kid == result.current != before
     assert result.next in {k["kid"] for k in worker.jwks()["keys"]}
 

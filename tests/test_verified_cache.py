@@ -173,7 +173,7 @@ def test_the_server_refuses_a_remembered_token_once_its_key_is_withdrawn(
 
     served: KeyStore = app.extensions["authserver.keystore"]
     operator = KeyStore(served.directory, jwks_max_age=served.jwks_max_age)
-    compromised = operator.rotate(force=True).retired
+    compromised = operator.rotate(force=True)[0].retired
     assert compromised is not None
     operator.withdraw(compromised)
     served.load()  # what the app's own check does within a second

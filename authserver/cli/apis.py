@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
+from ..policy import SIGNING_ALGS
 from ..store.apis import (
     ApiInfo,
     ApiRegistry,
@@ -28,6 +29,7 @@ def _echo(api: ApiInfo) -> None:
     click.echo(f"audience:          {api.audience}{'  (built in, default)' if api.built_in else ''}")
     click.echo(f"name:              {api.name}")
     click.echo(f"access_token_ttl:  {ttl}")
+    click.echo(f"signing_alg:       {api.signing_alg or '(server default)'}")
     for scope in api.scopes:
         click.echo(f"scope:             {scope.name}  {scope.description}")
 
@@ -46,14 +48,19 @@ def api() -> None:
               help='A scope it owns, "NAME" or "NAME=DESCRIPTION" (repeatable).')
 @click.option("--access-token-ttl", type=int, default=None,
               help="Seconds its access tokens live (default: AUTHSERVER_ACCESS_TOKEN_TTL).")
+@click.option("--signing-alg", type=click.Choice(SIGNING_ALGS), default=None,
+              help="The algorithm of its access tokens, one of AUTHSERVER_SIGNING_ALGS "
+                   "(default: the first of them).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(audience: str, name: str, scopes: tuple[str, ...], access_token_ttl: int | None,
-           as_json: bool) -> None:
+           signing_alg: str | None, as_json: bool) -> None:
     """Register an API. Its scopes are then accepted by `client create --scope`."""
     with database_session() as session:
         try:
             created = create_api(session, _registry(session), audience=audience, name=name,
-                                 scopes=list(scopes), access_token_ttl=access_token_ttl)
+                                 scopes=list(scopes), access_token_ttl=access_token_ttl,
+                                 signing_alg=signing_alg,
+                                 signing_algs=load_settings().signing_algs)
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
     audit_admin("api_created", audience=created.audience,
@@ -103,15 +110,20 @@ def show(audience: str, as_json: bool) -> None:
               help="A scope to remove; it leaves every client's registration (repeatable).")
 @click.option("--access-token-ttl", type=int, default=None,
               help="Seconds its access tokens live; 0 returns to the server's default.")
+@click.option("--signing-alg", type=click.Choice([*SIGNING_ALGS, "default"]), default=None,
+              help="The algorithm of its access tokens (one of AUTHSERVER_SIGNING_ALGS); "
+                   "'default' returns to the server's default.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def update(audience: str, name: str | None, add_scopes: tuple[str, ...],
-           remove_scopes: tuple[str, ...], access_token_ttl: int | None, as_json: bool) -> None:
+           remove_scopes: tuple[str, ...], access_token_ttl: int | None,
+           signing_alg: str | None, as_json: bool) -> None:
     """Change an API, in one transaction; every worker follows from its next request."""
     with database_session() as session:
         try:
             changed_api, changed = update_api(
                 session, _registry(session), audience, name=name, add_scopes=list(add_scopes),
-                remove_scopes=list(remove_scopes), access_token_ttl=access_token_ttl)
+                remove_scopes=list(remove_scopes), access_token_ttl=access_token_ttl,
+                signing_alg=signing_alg, signing_algs=load_settings().signing_algs)
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         except LookupError as exc:

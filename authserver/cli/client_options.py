@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..policy import SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
+from ..policy import SIGNING_ALGS, SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +53,10 @@ METADATA_OPTIONS: list[Callable[[F], F]] = [
     click.option("--dpop-bound/--no-dpop-bound", default=None,
                  help="Issue it only DPoP-bound tokens: every token request needs a proof "
                       "(RFC 9449)."),
+    click.option("--id-token-signed-response-alg", "id_token_signed_response_alg",
+                 type=click.Choice(SIGNING_ALGS), default=None,
+                 help="The algorithm of its ID tokens and logout tokens, one of "
+                      "AUTHSERVER_SIGNING_ALGS (default: the first of them)."),
 ]
 
 

@@ -52,7 +52,8 @@ def create(name: str, profile: str | None, as_json: bool, **options: Any) -> Non
         registry = load_registry(session, sample_api(load_settings().api_audience))
         try:
             registered = register(session, metadata, registry.known_scopes,
-                                  known_audiences=registry.apis)
+                                  known_audiences=registry.apis,
+                                  signing_algs=load_settings().signing_algs)
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         data = client_to_dict(registered.client)
@@ -82,7 +83,8 @@ def update(client_id: str, name: str | None, as_json: bool, **options: Any) -> N
         registry = load_registry(session, sample_api(load_settings().api_audience))
         try:
             secret = update_client(found, replace(current_metadata(found), **given),
-                                   registry.known_scopes, known_audiences=registry.apis)
+                                   registry.known_scopes, known_audiences=registry.apis,
+                                   signing_algs=load_settings().signing_algs)
         except RegistrationError as exc:
             raise click.UsageError(str(exc)) from None
         session.flush()

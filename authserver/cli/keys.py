@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..db import migrate
-from ..keystore import KeyInfo, KeyStore, KeyStoreError
+from ..keystore import SIGNING_ALGS, KeyInfo, KeyStore, KeyStoreError, RotationResult
 from ..keystore.files import FileBackend
 from ._common import audit_admin, echo_json, load_settings, read_password_stdin
 from .errors import BadInput, Group
@@ -41,15 +41,16 @@ def keys() -> None:
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_keys(as_json: bool) -> None:
-    """Show every key: kid, state, created, retires-at."""
+    """Show every key: kid, algorithm, state, created, retires-at."""
     found: list[KeyInfo] = _run(_store().list_keys)
     if as_json:
         echo_json({"keys": [k.to_dict() for k in found]})
         return
-    click.echo(f"{'kid':45} {'state':8} {'created':21} retires-at")
+    click.echo(f"{'kid':45} {'alg':6} {'state':8} {'created':21} retires-at")
     for key in found:
         info = key.to_dict()
-        click.echo(f"{key.kid:45} {key.state:8} {info['created_at']:21} {info['retires_at'] or '-'}")
+        click.echo(f"{key.kid:45} {key.alg:6} {key.state:8} {info['created_at']:21} "
+                   f"{info['retires_at'] or '-'}")
 
 
 @keys.command("rotate")
@@ -57,20 +58,35 @@ def list_keys(as_json: bool) -> None:
 @click.option("--force", is_flag=True,
               help="Rotate even if the next key has been published for less than the JWKS "
                    "cache lifetime (caches may then reject new tokens for a while).")
+@click.option("--alg", type=click.Choice(SIGNING_ALGS), default=None,
+              help="Rotate only this algorithm's keys (default: every configured algorithm).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def rotate(dry_run: bool, force: bool, as_json: bool) -> None:
-    """next -> current, current -> retired, and a fresh next key."""
-    result = _run(lambda: _store().rotate(force=force, dry_run=dry_run))
+def rotate(dry_run: bool, force: bool, alg: str | None, as_json: bool) -> None:
+    """next -> current, current -> retired, and a fresh next key, for every configured
+    algorithm (or --alg's); a newly configured algorithm gets its first keys."""
+    store = _store()
+    if alg is not None and alg not in store.algs:
+        raise click.UsageError(f"--alg {alg} is not in AUTHSERVER_SIGNING_ALGS "
+                               f"({' '.join(store.algs)})")
+    results: list[RotationResult] = _run(lambda: store.rotate(force=force, dry_run=dry_run,
+                                                              alg=alg))
     if not dry_run:
-        audit_admin("keys_rotated", kid=result.current, retired_kid=result.retired,
-                    next_kid=result.next, forced=result.forced)
+        for result in results:
+            audit_admin("keys_rotated", alg=result.alg, kid=result.current,
+                        retired_kid=result.retired, next_kid=result.next, forced=result.forced)
     if as_json:
-        echo_json(result.to_dict())
+        # The first result's fields at the top (what one algorithm always printed), and all.
+        echo_json({**results[0].to_dict(), "rotations": [r.to_dict() for r in results]})
         return
     prefix = "would rotate" if dry_run else "rotated"
-    click.echo(f"{prefix}: {result.retired} current -> retired")
-    click.echo(f"{prefix}: {result.current} next -> current (signs from now on)")
-    click.echo(f"{prefix}: {result.next} new next key")
+    for result in results:
+        if result.retired is None:
+            click.echo(f"{'would create' if dry_run else 'created'}: the first {result.alg} "
+                       f"keys {result.current or ''} (signs from now on) {result.next or ''}")
+            continue
+        click.echo(f"{prefix} {result.alg}: {result.retired} current -> retired")
+        click.echo(f"{prefix} {result.alg}: {result.current} next -> current (signs from now on)")
+        click.echo(f"{prefix} {result.alg}: {result.next} new next key")
 
 
 @keys.command("prune")

@@ -4,6 +4,7 @@
 of keys; `files` the crash-safe on-disk backend, `database` the one in a table of the
 database (its keys sealed by `sealing`); `snapshot` the loaded view the hot path reads.
 `KeyStore` puts them together: a rotation is read, decide, write, all under the backend's lock.
+Every configured algorithm (`algorithms`) has its own lifecycle in the one store.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import Key, KeySet
 
 from . import lifecycle
+from .algorithms import SIGNING_ALGS, algorithm
 from .database import DatabaseBackend
 from .files import FileBackend
 from .lifecycle import (
@@ -38,9 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT", "NEXT", "PRIVATE_JWK_MEMBERS", "RETIRED", "KeyInfo", "KeyStore", "KeyStoreError",
-    "PruneResult", "RotationRefused", "RotationResult", "WithdrawResult",
+    "PruneResult", "RotationRefused", "RotationResult", "SIGNING_ALGS", "WithdrawResult",
 ]
-SUPPORTED_ALGS = ("RS256",)
 
 
 Backend = FileBackend | DatabaseBackend
@@ -56,13 +57,15 @@ class KeyStore:
         retire_after: int = 960,
         key_size: int = 2048,
         passphrase: str | None = None,
-        alg: str = "RS256",
+        algs: tuple[str, ...] = ("RS256",),
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
         lock_timeout: float = 30.0,
     ) -> None:
-        if alg not in SUPPORTED_ALGS:
-            raise KeyStoreError(f"unsupported key algorithm {alg!r}; supported: {SUPPORTED_ALGS}")
+        if not algs:
+            raise KeyStoreError("a key store needs at least one signing algorithm")
+        for alg in algs:
+            algorithm(alg)  # raises, naming it, for an unknown one
         if key_size < 2048:
             raise KeyStoreError("RSA keys must be at least 2048 bits (RFC 7518 §3.3)")
         if backend is None:
@@ -74,7 +77,7 @@ class KeyStore:
         self.jwks_max_age = jwks_max_age
         self.retire_after = retire_after
         self.key_size = key_size
-        self.alg = alg
+        self.algs = tuple(algs)  # the configured ones; the first is the default
         self.check_interval = check_interval
         self._clock = clock
         self._loaded: Snapshot | None = None
@@ -100,6 +103,7 @@ class KeyStore:
             retire_after=settings.longest_token_ttl + settings.leeway,
             key_size=settings.key_size,
             passphrase=settings.keys_passphrase,
+            algs=settings.signing_algs,
         )
 
     @property
@@ -121,16 +125,33 @@ class KeyStore:
 
     # -- start-up ---------------------------------------------------------------------------
 
+    @property
+    def default_alg(self) -> str:
+        return self.algs[0]
+
     def ensure(self) -> None:
-        """Load the store; create it (a current and a next key) only when there is none yet."""
+        """Load the store; create it when there is none yet, and give every configured
+        algorithm that has no keys its first ones (a current key that signs at once, and a
+        next key), in one write."""
         self.backend.prepare()
         with self.backend.locked():
-            if not self.backend.exists():
-                now = self._clock()
-                current = self._new_key(CURRENT, now, activated_at=now)
-                upcoming = self._new_key(NEXT, now)
-                self.backend.write_manifest([current, upcoming])
+            keys = self.list_keys() if self.backend.exists() else []
+            added = self._first_keys(keys, self._clock())
+            if added:
+                self.backend.write_manifest(keys + added)
         self.load()
+
+    def _first_keys(self, keys: list[KeyInfo], now: float,
+                    only: str | None = None) -> list[KeyInfo]:
+        """A current and a next key for each configured algorithm (or `only` that one) the
+        store has none of."""
+        present = set(lifecycle.algorithms_of(keys))
+        added: list[KeyInfo] = []
+        for alg in (a for a in SIGNING_ALGS
+                    if a in self.algs and a not in present and only in (None, a)):
+            added += [self._new_key(alg, CURRENT, now, activated_at=now),
+                      self._new_key(alg, NEXT, now)]
+        return added
 
     def load(self) -> None:
         """Load (or reload) the store; raises KeyStoreError if it is missing or broken."""
@@ -168,12 +189,18 @@ class KeyStore:
                 # keys and try again at the next check.
                 return
 
-    def signing_key(self) -> RSAKey:
-        return self._snapshot().signing_key
+    def signing_key(self, alg: str | None = None) -> Key:
+        """The current key of `alg` (default: the first configured algorithm)."""
+        return self._snapshot().signing_pair(alg or self.algs[0])[0]
 
-    def signing_keyset(self) -> KeySet:
-        """A set holding only the current key: joserfc writes `kid` when it picks from a set."""
-        return self._snapshot().signing_keyset
+    def signing_keyset(self, alg: str | None = None) -> KeySet:
+        """A set holding only the current key of `alg` (default: the first configured): joserfc
+        writes `kid` when it picks from a set."""
+        return self._snapshot().signing_pair(alg or self.algs[0])[1]
+
+    def missing_algs(self) -> list[str]:
+        """Configured algorithms the loaded store has no key of (serve's start creates them)."""
+        return [alg for alg in self.algs if alg not in self._snapshot().signing]
 
     def public_keyset(self) -> KeySet:
         return self._snapshot().public_keyset
@@ -194,23 +221,41 @@ class KeyStore:
 
     # -- operations ---------------------------------------------------------------------------
 
-    def rotate(self, *, force: bool = False, dry_run: bool = False) -> RotationResult:
-        """next -> current, current -> retired, and a fresh next."""
+    def rotate(self, *, force: bool = False, dry_run: bool = False,
+               alg: str | None = None) -> list[RotationResult]:
+        """For every algorithm of the store (or only `alg`): next -> current, current ->
+        retired, and a fresh next. A configured algorithm without keys gets its first ones
+        instead (retired: None). All or nothing: one refused rotation writes nothing."""
+        if alg is not None and alg not in self.algs:
+            algorithm(alg)
+            raise KeyStoreError(f"{alg} is not in AUTHSERVER_SIGNING_ALGS "
+                                f"({' '.join(self.algs)})")
         with self.backend.locked():
             keys = self.list_keys()
             now = self._clock()
-            forced = lifecycle.check_rotation(keys, now, self.jwks_max_age, force)
-            result = RotationResult(
-                retired=lifecycle.one(keys, CURRENT).kid, current=lifecycle.one(keys, NEXT).kid,
-                next=None, dry_run=dry_run, forced=forced,
-            )
+            present = lifecycle.algorithms_of(keys)
+            rotating = [a for a in SIGNING_ALGS if a in present and a in self.algs and alg in (None, a)]
+            results = [RotationResult(
+                retired=lifecycle.one(keys, CURRENT, a).kid,
+                current=lifecycle.one(keys, NEXT, a).kid, next=None, dry_run=dry_run,
+                forced=lifecycle.check_rotation(keys, a, now, self.jwks_max_age, force), alg=a,
+            ) for a in rotating]
+            first = [a for a in self.algs if a not in present and alg in (None, a)]
+            results += [RotationResult(retired=None, current="", next=None, dry_run=dry_run,
+                                       alg=a) for a in first]
             if dry_run:
-                return result
-            fresh = self._new_key(NEXT, now)
-            self.backend.write_manifest(lifecycle.rotated(keys, fresh, now))
-            result.next = fresh.kid
+                return results
+            for result in results[:len(rotating)]:
+                fresh = self._new_key(result.alg, NEXT, now)
+                keys = lifecycle.rotated(keys, fresh, now)
+                result.next = fresh.kid
+            added = self._first_keys(keys, now, only=alg)
+            for result in results[len(rotating):]:
+                made = [k for k in added if k.alg == result.alg]
+                result.current, result.next = made[0].kid, made[1].kid
+            self.backend.write_manifest(keys + added)
         self.load()
-        return result
+        return results
 
     def prune(self, *, dry_run: bool = False) -> PruneResult:
         """Drop retired keys whose every token has expired."""
@@ -234,7 +279,8 @@ class KeyStore:
             keys = self.list_keys()
             key = lifecycle.withdrawable(keys, kid, self.where)
             kept = [k for k in keys if k.kid != kid]
-            replacement = self._new_key(NEXT, self._clock()) if key.state == NEXT else None
+            replacement = (self._new_key(key.alg, NEXT, self._clock()) if key.state == NEXT
+                           else None)
             self.backend.write_manifest(kept + ([replacement] if replacement else []))
             self.backend.remove_key(kid)
         self.load()
@@ -273,13 +319,13 @@ class KeyStore:
     def _read(self) -> Snapshot:
         return build(*self._read_keys())
 
-    def _read_keys(self) -> tuple[list[KeyInfo], dict[str, RSAKey], Any]:
+    def _read_keys(self) -> tuple[list[KeyInfo], dict[str, Key], Any]:
         """Every key with its private half, and the backend's change stamp."""
         keys, stamp = self.backend.read_manifest()
         keys = [lifecycle.with_retirement(k, self.retire_after) for k in keys]
         return keys, {k.kid: self.backend.load_private(k) for k in keys}, stamp
 
-    def _new_key(self, state: str, now: float, activated_at: float | None = None) -> KeyInfo:
-        kid = self.backend.write_new_key(self.key_size)
-        return KeyInfo(kid=kid, state=state, alg=self.alg, created_at=now,
-                       activated_at=activated_at)
+    def _new_key(self, alg: str, state: str, now: float,
+                 activated_at: float | None = None) -> KeyInfo:
+        kid = self.backend.write_new_key(alg, self.key_size)
+        return KeyInfo(kid=kid, state=state, alg=alg, created_at=now, activated_at=activated_at)

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc.jwk import RSAKey
+from joserfc.jwk import Key
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..models import KeyStoreVersion, SigningKey
+from .algorithms import SIGNING_ALGS, algorithm
 from .lifecycle import KeyInfo, KeyStoreError, problems
 from .sealing import seal, unseal
 
@@ -40,7 +40,7 @@ class DatabaseBackend:
         self.lock_timeout = lock_timeout
         self._conn: Connection | None = None  # the writer's, inside locked()
         self._sealed: dict[str, str] = {}  # kid -> sealed key, as last read
-        self._opened: dict[str, RSAKey] = {}  # kid -> the key, opened once per process
+        self._opened: dict[str, Key] = {}  # kid -> the key, opened once per process
         self._pending: dict[str, str] = {}  # kid -> sealed key written by write_new_key
 
     def prepare(self) -> None:
@@ -93,39 +93,35 @@ class DatabaseBackend:
         self._opened = {kid: key for kid, key in self._opened.items() if kid in self._sealed}
         return keys, (int(version or 0),)
 
-    def load_private(self, key: KeyInfo) -> RSAKey:
+    def load_private(self, key: KeyInfo) -> Key:
         opened = self._opened.get(key.kid)
         if opened is not None:
             return opened
         der = unseal(self._sealed[key.kid], self.passphrase, key.kid)
         private = serialization.load_der_private_key(der, password=None)
-        if not isinstance(private, rsa.RSAPrivateKey):
-            raise KeyStoreError(f"the stored key {key.kid} is not an RSA private key")
-        jwk = RSAKey.import_key(private, {"alg": key.alg, "use": "sig"})
-        if jwk.thumbprint() != key.kid:
-            raise KeyStoreError(f"the stored key {key.kid} is another key (thumbprint mismatch)")
-        jwk.ensure_kid()
+        jwk = algorithm(key.alg).wrap(private, key.kid, f"the stored key {key.kid}")
         self._opened[key.kid] = jwk
         return jwk
 
     # -- writing: only inside locked(), all in its one transaction ----------------------------
 
-    def write_new_key(self, key_size: int) -> str:
-        """Generate a key and seal it; it is written with the manifest that names it."""
-        private = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-        kid = RSAKey.import_key(private).thumbprint()
+    def write_new_key(self, alg: str, key_size: int) -> str:
+        """Generate a key for `alg` and seal it; it is written with the manifest that names it."""
+        kind = algorithm(alg)
+        private = kind.generate(key_size)
+        kid = kind.thumbprint(private)
+        self._seal(kid, private)
+        return kid
+
+    def write_sealed(self, kid: str, private: Key) -> None:
+        """A key brought from another store (keys migrate): sealed here, written with the
+        manifest."""
+        self._seal(kid, private.private_key)
+
+    def _seal(self, kid: str, private: Any) -> None:
         der = private.private_bytes(serialization.Encoding.DER,
                                     serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-        self._pending[kid] = seal(der, self.passphrase, kid)
-        return kid
-
-    def write_sealed(self, kid: str, private: RSAKey) -> None:
-        """A key brought from another store (keys migrate): sealed here, written with the
-        manifest."""
-        der = cast(rsa.RSAPrivateKey, private.private_key).private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
         self._pending[kid] = seal(der, self.passphrase, kid)
 
     def write_manifest(self, keys: list[KeyInfo]) -> None:
@@ -203,12 +199,13 @@ class DatabaseBackend:
             raise KeyStoreError("key_store_version has no row: run `authserver db upgrade`")
 
 
-def _listing_order(key: KeyInfo) -> tuple[float, float, str]:
-    """The order keys/manifest.json keeps them in (by creation, then by when each began to
-    sign: the first current key before the next key made with it), so that `keys list` reads
-    the same on both backends."""
+def _listing_order(key: KeyInfo) -> tuple[float, int, float, str]:
+    """The order keys/manifest.json keeps them in (by creation, the algorithms in their
+    order, then by when each began to sign: the first current key before the next key made
+    with it), so that `keys list` reads the same on both backends."""
     activated = key.activated_at if key.activated_at is not None else float("inf")
-    return (key.created_at, activated, key.kid)
+    order = SIGNING_ALGS.index(key.alg) if key.alg in SIGNING_ALGS else len(SIGNING_ALGS)
+    return (key.created_at, order, activated, key.kid)
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -4,6 +4,7 @@ a store that loads.
 Layout of the directory (0700):
     manifest.json   the state: every published key with its lifecycle times (written atomically)
     <kid>.pem       one private key per file (0600), PKCS#8, encrypted when a passphrase is set
+                    (RSA, P-256 or Ed25519, as the manifest's `alg` for it says)
     .lock           flock()ed by every writer, so concurrent rotations queue instead of racing
 
 Writers put key files in place before the manifest names them and delete files only after the
@@ -21,12 +22,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc.jwk import RSAKey
+from joserfc.jwk import Key
 
+from .algorithms import algorithm
 from .lifecycle import KeyInfo, KeyStoreError, problems
 
 MANIFEST = "manifest.json"
@@ -104,7 +105,7 @@ class FileBackend:
                                 else f"{path}: {problem}")
         return keys, stamp
 
-    def load_private(self, key: KeyInfo) -> RSAKey:
+    def load_private(self, key: KeyInfo) -> Key:
         path = self.directory / f"{key.kid}.pem"
         try:
             pem = path.read_bytes()
@@ -129,31 +130,26 @@ class FileBackend:
             ) from None
         return self._checked(key, private, path)
 
-    def _checked(self, key: KeyInfo, private: object, path: Path) -> RSAKey:
-        if not isinstance(private, rsa.RSAPrivateKey):
-            raise KeyStoreError(f"{path} is not an RSA private key")
-        jwk = RSAKey.import_key(private, {"alg": key.alg, "use": "sig"})
+    def _checked(self, key: KeyInfo, private: object, path: Path) -> Key:
         # The kid is the key's RFC 7638 thumbprint: a file that holds another key is refused.
-        if jwk.thumbprint() != key.kid:
-            raise KeyStoreError(f"{path} does not hold the key {key.kid} (thumbprint mismatch)")
-        jwk.ensure_kid()
-        return jwk
+        return algorithm(key.alg).wrap(private, key.kid, str(path))
 
     # -- writing ------------------------------------------------------------------------------
 
-    def write_new_key(self, key_size: int) -> str:
-        """Generate a key, write its file, and return its kid (the RFC 7638 thumbprint:
-        stable, derived from the key, never reused). No manifest names it yet."""
-        private = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-        kid = RSAKey.import_key(private).thumbprint()
+    def write_new_key(self, alg: str, key_size: int) -> str:
+        """Generate a key for `alg`, write its file, and return its kid (the RFC 7638
+        thumbprint: stable, derived from the key, never reused). No manifest names it yet."""
+        kind = algorithm(alg)
+        private = kind.generate(key_size)
+        kid = kind.thumbprint(private)
         self._write_key(kid, private)
         return kid
 
-    def write_sealed(self, kid: str, private: RSAKey) -> None:
+    def write_sealed(self, kid: str, private: Key) -> None:
         """A key brought from another store (keys migrate): its file, before the manifest."""
-        self._write_key(kid, cast(rsa.RSAPrivateKey, private.private_key))
+        self._write_key(kid, private.private_key)
 
-    def _write_key(self, kid: str, private: rsa.RSAPrivateKey) -> None:
+    def _write_key(self, kid: str, private: Any) -> None:
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self.passphrase)
             if self.passphrase

@@ -1,7 +1,8 @@
 """The key lifecycle as rules on lists of keys, with no files and no clock of their own.
 
 `next` (published, not signing) -> `current` (the one signing key) -> `retired` (published until
-every token it signed has expired) -> pruned, or withdrawn at once when compromised.
+every token it signed has expired) -> pruned, or withdrawn at once when compromised. Each
+algorithm has its own lifecycle: one current and one next key per algorithm in the store.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class RotationResult:
     next: str | None  # None in a dry run: the fresh key does not exist yet
     dry_run: bool = False
     forced: bool = False
+    alg: str = "RS256"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,8 +88,13 @@ class WithdrawResult:
         return asdict(self)
 
 
-def one(keys: list[KeyInfo], state: str) -> KeyInfo:
-    return next(k for k in keys if k.state == state)
+def one(keys: list[KeyInfo], state: str, alg: str | None = None) -> KeyInfo:
+    return next(k for k in keys if k.state == state and alg in (None, k.alg))
+
+
+def algorithms_of(keys: list[KeyInfo]) -> list[str]:
+    """The algorithms the store has keys of, in the order it first names them."""
+    return list(dict.fromkeys(k.alg for k in keys))
 
 
 def problems(keys: list[KeyInfo]) -> str | None:
@@ -95,10 +102,14 @@ def problems(keys: list[KeyInfo]) -> str | None:
     for key in keys:
         if key.state not in STATES:
             return f"key {key.kid} has unknown state {key.state!r}"
-    for state in (CURRENT, NEXT):
-        count = sum(k.state == state for k in keys)
-        if count != 1:
-            return f"must name exactly one {state} key, it names {count}"
+    several = len(algorithms_of(keys)) > 1
+    groups: list[str | None] = [*algorithms_of(keys)] or [None]
+    for alg in groups:
+        for state in (CURRENT, NEXT):
+            count = sum(k.state == state and alg in (None, k.alg) for k in keys)
+            if count != 1:
+                kind = f"{state} {alg}" if several else state
+                return f"must name exactly one {kind} key, it names {count}"
     return None
 
 
@@ -108,17 +119,18 @@ def with_retirement(key: KeyInfo, retire_after: float) -> KeyInfo:
     return replace(key, retires_at=key.retired_at + retire_after)
 
 
-def check_rotation(keys: list[KeyInfo], now: float, jwks_max_age: int, force: bool) -> bool:
-    """May the next key start signing now? Returns whether that takes --force; raises
+def check_rotation(keys: list[KeyInfo], alg: str, now: float, jwks_max_age: int,
+                   force: bool) -> bool:
+    """May the next key of `alg` start signing now? Returns whether that takes --force; raises
     RotationRefused while caches may not know the next key yet (its JWKS max-age)."""
-    upcoming = one(keys, NEXT)
+    upcoming = one(keys, NEXT, alg)
     published_for = now - upcoming.created_at
     if published_for >= jwks_max_age:
         return False
     if not force:
         wait = int(jwks_max_age - published_for) + 1
         raise RotationRefused(
-            f"the next key {upcoming.kid} has been published for {int(published_for)}s, "
+            f"the next {alg} key {upcoming.kid} has been published for {int(published_for)}s, "
             f"less than the JWKS cache lifetime ({jwks_max_age}s): caches may not "
             f"know it yet. Try again in {wait}s, or use --force."
         )
@@ -126,8 +138,8 @@ def check_rotation(keys: list[KeyInfo], now: float, jwks_max_age: int, force: bo
 
 
 def rotated(keys: list[KeyInfo], fresh: KeyInfo, now: float) -> list[KeyInfo]:
-    """next -> current, current -> retired, and `fresh` as the new next."""
-    current, upcoming = one(keys, CURRENT), one(keys, NEXT)
+    """next -> current, current -> retired, and `fresh` as the new next, for fresh's algorithm."""
+    current, upcoming = one(keys, CURRENT, fresh.alg), one(keys, NEXT, fresh.alg)
     changed = {
         current.kid: replace(current, state=RETIRED, retired_at=now),
         upcoming.kid: replace(upcoming, state=CURRENT, activated_at=now),

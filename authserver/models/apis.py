@@ -25,6 +25,8 @@ class Api(Base):
     audience: Mapped[str] = mapped_column(String(500), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     access_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # The algorithm of its access tokens; None: the server's default.
+    signing_alg: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
 
     scopes: Mapped[list[ApiScope]] = relationship(

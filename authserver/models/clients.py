@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..hashing import secret_matches
+from ..profiles import ClientProfile, profile_of
 from .apis import Api, ApiScope
 from .base import Base, now
 from .roles import ClientRole, Role
@@ -46,6 +47,9 @@ class Client(Base, ClientMixin):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     # A security profile the client keeps to: "fapi2" (FAPI 2.0 Security Profile), or none.
     profile: Mapped[str | None] = mapped_column(String(10))
+    # The algorithm of its ID tokens and logout tokens (OIDC Dynamic Client Registration §2:
+    # id_token_signed_response_alg); None: the server's default.
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     # Tokens only DPoP-bound (RFC 9449 §5.2: dpop_bound_access_tokens).
     dpop_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     # Authorization requests only by PAR (RFC 9126 §6: require_pushed_authorization_requests).
@@ -95,6 +99,11 @@ class Client(Base, ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
+
+    @property
+    def security_profile(self) -> ClientProfile:
+        """The rules its profile adds (profiles.py); a client without one gets the plain rules."""
+        return profile_of(self.profile)
 
     @property
     def is_public(self) -> bool:

@@ -54,7 +54,7 @@ def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Sto
     server.register_endpoint(RefreshTokenIntrospection(store))
     server.register_endpoint(AccessTokenRevocation(validator))
     server.register_endpoint(RefreshTokenRevocation(store))
-    server.register_endpoint(EndSession(settings.issuer, keystore))
+    server.register_endpoint(EndSession(settings.issuer, keystore, settings.signing_algs))
     server.register_endpoint(DeviceAuthorizationRequests(settings, store))
     pushed = PushedAuthorization(settings, store)
     pushed.server = server

@@ -1,13 +1,15 @@
 """RFC 9068 JWT access tokens, and the opaque refresh tokens that ride along.
 
-Every signature uses the key store's single-key signing set: joserfc writes the `kid` header
-only when it picks the key from a KeySet, and resolving the set once per signature means a
-rotation can never pair one key's kid with another key's signature.
+Every signature uses the key store's single-key signing set of the token's algorithm (the
+API's, else the server's default; signing.py): joserfc writes the `kid` header only when it
+picks the key from a KeySet, and resolving the set once per signature means a rotation can
+never pair one key's kid with another key's signature.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,16 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from joserfc.jwk import KeySet
 
 from ..config import Settings
 from ..hashing import new_secret
 from ..keystore import KeyStore
 from ..models import Client, RefreshTokenFamily, User
-from ..policy import SIGNING_ALG
 from ..store import Store
 from ..store.roles import Holdings
 from .resources import Target
+from .signing import alg_for, sign
 
 
 @dataclass
@@ -101,19 +102,34 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def __init__(self, settings: Settings, keystore: KeyStore) -> None:
         super().__init__(
             issuer=settings.issuer,
-            alg=SIGNING_ALG,
+            alg=settings.signing_algs[0],
             refresh_token_generator=lambda **_: new_secret(32),
             expires_generator=self._lifetime,
         )
         self.default_ttl = settings.access_token_ttl
+        self.signing_algs = settings.signing_algs
         self.keystore = keystore
 
-    def get_jwks(self) -> KeySet:
-        keyset = self.keystore.signing_keyset()
+    def access_token_generator(self, client: Client, grant_type: str, user: User | None,
+                               scope: str) -> str:
+        """RFC 9068 §2.2's claims, as Authlib's generator makes them (it has no resource owner
+        claims to add here), signed with the token's own algorithm: Authlib's signs with one
+        algorithm per generator, through joserfc's registry of recommended ones only (no
+        PS256, no EdDSA)."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer, "exp": now + self._get_expires_in(client, grant_type),
+            "client_id": client.get_client_id(), "iat": now,
+            "jti": self.get_jti(client, grant_type, user, scope), "scope": scope,
+            "sub": str(user.get_user_id()) if user else client.get_client_id(),
+            "aud": self.get_audiences(client, user, scope),
+        }
+        claims.update(self.get_extra_claims(client, grant_type, user, scope))
+        alg = alg_for(client, self._current().target.api.signing_alg, self.signing_algs)
         signed = _last_signed.get()
         if signed is not None:
-            signed.kid = keyset.keys[0].kid  # the set's one key is the one that signs
-        return keyset
+            signed.kid = self.keystore.signing_key(alg).kid
+        return sign(self.keystore, {"typ": "at+jwt"}, claims, alg)
 
     @staticmethod
     def _current() -> Issuing:

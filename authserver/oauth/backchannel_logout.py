@@ -18,12 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from joserfc import jwt
 
 from .. import events
 from ..keystore import KeyStore
 from ..models import Client, LoginSession
-from ..policy import SIGNING_ALG
+from .signing import alg_for, sign
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYPE = "logout+jwt"
@@ -36,23 +35,25 @@ RETRY_DELAYS = (1.0, 4.0)
 
 class LogoutNotifier:
     def __init__(self, issuer: str, keystore: KeyStore, timeout: float,
-                 retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
+                 retry_delays: tuple[float, ...] = RETRY_DELAYS,
+                 signing_algs: tuple[str, ...] = ("RS256",)) -> None:
         self.issuer = issuer
+        self.signing_algs = signing_algs
         self.keystore = keystore
         self.timeout = timeout
         self.retry_delays = retry_delays
         self._pool: ThreadPoolExecutor | None = None
 
-    def logout_token(self, client_id: str, sub: str, sid: str | None) -> str:
+    def logout_token(self, client: Client, sub: str, sid: str | None) -> str:
+        """Signed as the client's ID tokens are (its id_token_signed_response_alg)."""
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": client_id, "iat": now, "exp": now + LOGOUT_TOKEN_TTL,
+            "iss": self.issuer, "aud": client.client_id, "iat": now, "exp": now + LOGOUT_TOKEN_TTL,
             "jti": secrets.token_urlsafe(16), "sub": sub, "events": {EVENT: {}}}
         if sid:
             claims["sid"] = sid
-        # The key store's one-key signing set: joserfc then writes its kid (access_tokens.py).
-        return jwt.encode({"alg": SIGNING_ALG, "typ": LOGOUT_TOKEN_TYPE}, claims,
-                          self.keystore.signing_keyset(), algorithms=[SIGNING_ALG])
+        alg = alg_for(client, client.id_token_signed_response_alg, self.signing_algs)
+        return sign(self.keystore, {"typ": LOGOUT_TOKEN_TYPE}, claims, alg)
 
     def session_ended(self, login_session: LoginSession, clients: list[Client]) -> list[Future[bool]]:
         """Send every client of the ended session that asked for it a logout token; returns
@@ -61,7 +62,7 @@ class LogoutNotifier:
         for client in clients:
             if not client.backchannel_logout_uri:
                 continue
-            token = self.logout_token(client.client_id, login_session.user.sub, login_session.sid)
+            token = self.logout_token(client, login_session.user.sub, login_session.sid)
             sent.append(self._executor().submit(
                 self._deliver, client.client_id, client.backchannel_logout_uri, token))
         return sent

@@ -45,7 +45,7 @@ def token_request_key(store: Store, issuer: str, client: Client, bound: str | No
                       nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key this token request proves, or None without a proof (when
     neither the client nor the grant needs one). `bound`: the key the grant is bound to."""
-    jkt = proved_key(store, issuer + TOKEN_PATH, nonces)
+    jkt = proved_key(store, issuer + TOKEN_PATH, client, nonces)
     if jkt is None:
         if client.dpop_bound or bound is not None:
             raise InvalidDPoPProof("this client's tokens are DPoP-bound: send a DPoP proof")
@@ -55,9 +55,11 @@ def token_request_key(store: Store, issuer: str, client: Client, bound: str | No
     return jkt
 
 
-def proved_key(store: Store, url: str, nonces: Nonces | None = None) -> str | None:
+def proved_key(store: Store, url: str, client: Client,
+               nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key whose proof this POST to `url` carries (the token and PAR
-    endpoints), or None without a DPoP header; a bad proof is invalid_dpop_proof."""
+    endpoints), or None without a DPoP header; a bad proof, or one in an algorithm the
+    client's profile does not allow, is invalid_dpop_proof."""
     header = flask_request.headers.get("DPoP")
     if header is None:
         return None
@@ -71,4 +73,7 @@ def proved_key(store: Store, url: str, nonces: Nonces | None = None) -> str | No
         raise UseDPoPNonce(exc.description, exc.nonce) from None
     except ProofError as exc:
         raise InvalidDPoPProof(exc.description) from None
+    if not client.security_profile.accepts_alg(proof.alg):
+        raise InvalidDPoPProof("this client's DPoP proofs must be signed with "
+                               + ", ".join(client.security_profile.accepted_algs()))
     return proof.jkt

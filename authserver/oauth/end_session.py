@@ -11,20 +11,22 @@ from joserfc.jwk import KeySet
 
 from .. import events
 from ..keystore import KeyStore
-from ..policy import SIGNING_ALG
 
 
 class EndSession(EndSessionEndpoint):
-    def __init__(self, issuer: str, keystore: KeyStore) -> None:
+    def __init__(self, issuer: str, keystore: KeyStore,
+                 signing_algs: tuple[str, ...] = ("RS256",)) -> None:
         super().__init__()
         self.issuer = issuer
         self.keystore = keystore
+        self.signing_algs = signing_algs
 
     def get_server_jwks(self) -> KeySet:
         return self.keystore.public_keyset()
 
     def get_algorithms(self) -> list[str]:
-        return [SIGNING_ALG]
+        # An ID token we issued, with whichever configured algorithm its client has.
+        return list(self.signing_algs)
 
     def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
         # Our keys also sign access tokens: a hint must be an ID token of this issuer

@@ -8,9 +8,9 @@ from typing import Any
 from ..policy import (
     ACR_VALUES_SUPPORTED,
     CLIENT_ASSERTION_ALGS,
+    DEFAULT_SIGNING_ALG,
     OPENID_SCOPES,
     SCOPE_CLAIMS,
-    SIGNING_ALG,
     SUPPORTED_AUTH_METHODS,
     SUPPORTED_GRANT_TYPES,
     SUPPORTED_SCOPES,
@@ -28,8 +28,8 @@ def scopes_supported(registry: ApiRegistry) -> list[str]:
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def server_metadata(issuer: str, *, registration: bool = False,
-                    require_par: bool = False) -> dict[str, Any]:
+def server_metadata(issuer: str, *, registration: bool = False, require_par: bool = False,
+                    signing_algs: tuple[str, ...] = (DEFAULT_SIGNING_ALG,)) -> dict[str, Any]:
     introspection_methods = [m for m in SUPPORTED_AUTH_METHODS if m != "none"]
     return {
         "issuer": issuer,
@@ -49,7 +49,7 @@ def server_metadata(issuer: str, *, registration: bool = False,
         "response_modes_supported": ["query"],
         "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [SIGNING_ALG],
+        "id_token_signing_alg_values_supported": list(signing_algs),
         "token_endpoint_auth_methods_supported": list(SUPPORTED_AUTH_METHODS),
         # RFC 8414 §2: REQUIRED wherever private_key_jwt is listed for that endpoint.
         "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),

@@ -14,9 +14,10 @@ from joserfc.jwk import KeySet
 from ..config import Settings
 from ..keystore import KeyStore
 from ..models import AuthorizationCode, Client, RefreshTokenFamily, User
-from ..policy import ACR_PASSWORD, AMR_PASSWORD, SCOPE_CLAIMS, SIGNING_ALG
+from ..policy import ACR_PASSWORD, AMR_PASSWORD, SCOPE_CLAIMS
 from ..store import Store
 from ..store.user_claims import claims_of
+from .signing import alg_for
 
 
 def user_claims(user: User, scope: str, requested: list[str] | None = None) -> UserInfo:
@@ -53,14 +54,15 @@ class IDTokenIssuer(OpenIDToken):
         self.store = store
 
     def resolve_client_private_key(self, client: Client) -> KeySet:
-        return self.keystore.signing_keyset()
+        return self.keystore.signing_keyset(self.get_client_algorithm(client))
 
     def get_client_algorithm(self, client: Client) -> str:
-        return SIGNING_ALG
+        """The client's id_token_signed_response_alg, else the server's default (signing.py)."""
+        return alg_for(client, client.id_token_signed_response_alg, self.settings.signing_algs)
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
         # No kid here: joserfc sets it from the one key of the signing set (see access_tokens).
-        return {"alg": SIGNING_ALG}
+        return {"alg": self.get_client_algorithm(client)}
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         return {

@@ -62,17 +62,18 @@ class PushedAuthorization:
         registry = self.store.apis.registry()
         check_scope(requested, client, has_user=True, known=registry.known_scopes,
                     ignore_unknown="openid" in (scope_to_list(requested) or []))
-        self._bind_to_proof(pushed)
+        self._bind_to_proof(pushed, client)
         request_uri = self.store.pushed_requests.push(client.client_id, pushed, REQUEST_URI_TTL)
         return 201, {"request_uri": request_uri, "expires_in": REQUEST_URI_TTL}, \
             default_json_headers
 
-    def _bind_to_proof(self, pushed: dict[str, Any]) -> None:
+    def _bind_to_proof(self, pushed: dict[str, Any], client: Any) -> None:
         """RFC 9449 §10.1: a DPoP proof sent with the push is checked, and its key is then the
         request's dpop_jkt (the code is exchanged only with that key); with a dpop_jkt too,
         "the authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt
         does not match the public key in the DPoP header"."""
-        jkt = proved_key(self.store, self.settings.issuer + PAR_PATH, self.server.dpop_nonces)
+        jkt = proved_key(self.store, self.settings.issuer + PAR_PATH, client,
+                         self.server.dpop_nonces)
         if jkt is None:
             return
         if pushed.get("dpop_jkt", jkt) != jkt:

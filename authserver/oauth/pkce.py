@@ -9,7 +9,6 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ..models import Client
-from ..policy import FAPI2
 
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
@@ -26,7 +25,7 @@ class StrictCodeChallenge(CodeChallenge):
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
         client: Client = grant.request.client
         # RFC 9700 §2.1.1: "public clients MUST use PKCE"; FAPI 2.0 §5.3.2.2: every client.
-        if not challenge and (client.is_public or client.profile == FAPI2):
+        if not challenge and (client.is_public or client.security_profile.forces_pkce):
             raise InvalidRequestError("this client must use PKCE (code_challenge, S256)")
         # "... MUST use S256 ... 'plain' SHOULD NOT be used" (RFC 7636 §4.2, RFC 9700 §2.1.1).
         if challenge and method != "S256":

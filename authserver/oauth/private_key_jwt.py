@@ -4,7 +4,7 @@ public JWK Set."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -13,8 +13,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..models import Client
-from ..policy import CLIENT_ASSERTION_ALGS, FAPI2
+from ..policy import CLIENT_ASSERTION_ALGS
 from ..store import Store
+from ..store.client_metadata import usable_keys
 
 AUTH_METHOD = "private_key_jwt"
 
@@ -32,16 +33,21 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [f"{self.issuer}/oauth/token", self.issuer]
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
-        return KeySet.import_key_set(cast(Any, client.jwks or {"keys": []}))
+        return usable_keys(client.jwks)
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(CLIENT_ASSERTION_ALGS))
         except (JoseError, ValueError) as exc:
             raise InvalidClientError(description="the client assertion does not verify") from exc
-        self.verify_claims(token.claims)
         client = self.store.clients.get(str(token.claims.get("sub")))
-        if client is not None and client.profile == FAPI2 and token.claims.get("aud") != self.issuer:
+        profile = client.security_profile if client is not None else None
+        if profile is not None and not profile.accepts_alg(token.header.get("alg")):
+            raise InvalidClientError(description="this client's assertions must be signed with "
+                                     + ", ".join(profile.accepted_algs()))
+        self.verify_claims(token.claims)
+        if (profile is not None and profile.issuer_audience_only
+                and token.claims.get("aud") != self.issuer):
             # FAPI 2.0 §5.3.2.1: the issuer identifier, and only it, as the audience.
             raise InvalidClientError(description="this client's assertion audience must be the "
                                      "issuer")

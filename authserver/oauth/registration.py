@@ -23,7 +23,6 @@ from .. import events
 from ..config import Settings
 from ..models import Client
 from ..policy import (
-    SIGNING_ALG,
     SUPPORTED_AUTH_METHODS,
     SUPPORTED_GRANT_TYPES,
     default_scope,
@@ -91,9 +90,12 @@ class _Shared:
 
     def metadata(self, request: Any, client_metadata: dict[str, Any]) -> Metadata:
         data = request.payload.data
-        alg = data.get("id_token_signed_response_alg", SIGNING_ALG)
-        if alg != SIGNING_ALG:
-            raise InvalidClientMetadataError(f"id_token_signed_response_alg must be {SIGNING_ALG}")
+        alg = data.get("id_token_signed_response_alg")
+        if alg is not None and alg not in self.settings.signing_algs:
+            # OIDC Dynamic Client Registration §2: only what we sign with.
+            raise InvalidClientMetadataError(
+                "id_token_signed_response_alg must be one of "
+                + ", ".join(self.settings.signing_algs))
         if "jwks_uri" in client_metadata:
             raise InvalidClientMetadataError("jwks_uri is not supported: send the keys as jwks")
         scope = client_metadata.get("scope")
@@ -119,6 +121,7 @@ class _Shared:
             auth_method=client_metadata.get("token_endpoint_auth_method"),
             jwks=client_metadata.get("jwks"),
             backchannel_logout_uri=backchannel,
+            id_token_signed_response_alg=alg,
         )
 
     def known_scopes(self) -> frozenset[str]:
@@ -136,7 +139,8 @@ class _Shared:
             "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
             "token_endpoint_auth_method": client.token_endpoint_auth_method,
             "scope": client.scope,
-            "id_token_signed_response_alg": SIGNING_ALG,
+            "id_token_signed_response_alg":
+                client.id_token_signed_response_alg or self.settings.signing_algs[0],
             "registration_access_token": access_token,
             "registration_client_uri":
                 f"{self.settings.issuer}{REGISTRATION_PATH}/{client.client_id}",
@@ -187,7 +191,9 @@ class Registration(_Shared, ClientRegistrationEndpoint):
                 post_logout_redirect_uris=metadata.post_logout_redirect_uris,
                 auth_method=metadata.auth_method, jwks=metadata.jwks,
                 backchannel_logout_uri=metadata.backchannel_logout_uri,
-                known_scopes=self.known_scopes(), default_scope_for=self.default_scope)
+                known_scopes=self.known_scopes(), default_scope_for=self.default_scope,
+                id_token_signed_response_alg=metadata.id_token_signed_response_alg,
+                signing_algs=self.settings.signing_algs)
         except RegistrationError as exc:
             raise _metadata_error(exc) from None
         request.registered = registered
@@ -242,7 +248,8 @@ class Configuration(_Shared, ClientConfigurationEndpoint):
         try:
             request.new_secret = update_client(client, metadata, self.known_scopes(),
                                                self.default_scope,
-                                               self.store.apis.registry().apis)
+                                               self.store.apis.registry().apis,
+                                               self.settings.signing_algs)
         except RegistrationError as exc:
             raise _metadata_error(exc) from None
         request.new_access_token = self.store.registrations.issue_access_token(client)

@@ -1,7 +1,8 @@
 """Request objects (RFC 9101, OIDC Core §6): an authorization request sent as a JWT the client
 signed (`request`), on Authlib's JWTAuthenticationRequest.
 
-Signed only: RS256, PS256 or ES256, with the keys the client registered (`client create
+Signed only: RS256, PS256, ES256 or EdDSA (a FAPI 2.0 client: not RS256), with the keys the
+client registered (`client create
 --jwks`); an unsigned one (alg "none") is refused with request_not_supported. `request_uri` is
 only a pushed authorization request's URN (RFC 9126, par.py); any other is refused with
 request_uri_not_supported: fetching a URI a client names would make the server an SSRF tool.
@@ -35,6 +36,7 @@ from joserfc.jws import extract_compact
 from ..models import Client
 from ..policy import CLIENT_ASSERTION_ALGS
 from ..store import Store
+from ..store.client_metadata import usable_keys
 from ..store.pushed_requests import is_pushed
 
 # The algorithms a request object may be signed with: those of client assertions.
@@ -57,7 +59,7 @@ class RequestObjects(JWTAuthenticationRequest):
         if not client.jwks:
             raise InvalidRequestObjectError(
                 "this client registered no keys to verify a request object with")
-        return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
+        return usable_keys(client.jwks)
 
     def get_server_metadata(self) -> dict[str, Any]:
         # Not require_signed_request_object: Authlib would then refuse plain requests too.
@@ -82,10 +84,15 @@ class RequestObjects(JWTAuthenticationRequest):
                 state=raw.get("state"))
         if "request" not in raw:
             return raw
-        if _algorithm(raw["request"]) == "none":
+        alg = _algorithm(raw["request"])
+        if alg == "none":
             raise RequestNotSupportedError(
                 "unsigned request objects are not accepted; sign it with one of "
                 + ", ".join(REQUEST_OBJECT_ALGS), state=raw.get("state"))
+        if not client.security_profile.accepts_alg(alg):
+            raise InvalidRequestObjectError(
+                "this client's request objects must be signed with "
+                + ", ".join(client.security_profile.accepted_algs()), state=raw.get("state"))
         request = OAuth2Request("GET", self.issuer)
         request.payload = BasicOAuth2Payload(raw)
         try:

@@ -85,7 +85,8 @@ class OAuth2Server(AuthorizationServer):
         self.dpop_nonces: Nonces | None = None
         self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
                                               settings.backchannel_logout_timeout,
-                                              settings.backchannel_logout_retry_delays)
+                                              settings.backchannel_logout_retry_delays,
+                                              signing_algs=settings.signing_algs)
         self.refresh_lifetimes = Lifetimes(
             ttl=settings.refresh_token_ttl,
             family_max_age=settings.refresh_family_max_age,

@@ -26,7 +26,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 PROOF_TYPE = "dpop+jwt"
-PROOF_ALGS = ("ES256", "RS256", "PS256")
+PROOF_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+RSA_MIN_BITS = 2048  # RFC 7518 §3.3
+# joserfc refuses a protected header over 512 bytes by default; a proof's header carries its
+# public key, and an RSA-2048 JWK alone is about 400 bytes before base64. 4 KB holds an
+# RSA-8192 key; the whole proof stays under MAX_PROOF_BYTES.
+_REGISTRY = jws.JWSRegistry(algorithms=PROOF_ALGS)
+_REGISTRY.max_header_length = 4096
 # How far a proof's iat may be from our clock (RFC 9449 §11.1 leaves it to the server).
 IAT_WINDOW = 60
 MAX_PROOF_BYTES = 8192
@@ -78,6 +84,7 @@ class Proof:
     jkt: str
     jti: str
     iat: int
+    alg: str = "ES256"
 
 
 def token_hash(access_token: str) -> str:
@@ -101,7 +108,7 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if len(proof) > MAX_PROOF_BYTES or "," in proof:
         raise ProofError("one DPoP proof, at most 8 KB")
     try:
-        signed = jws.extract_compact(proof.encode("ascii"))
+        signed = jws.extract_compact(proof.encode("ascii"), registry=_REGISTRY)
     except (JoseError, ValueError, UnicodeError):
         raise ProofError("the DPoP proof is not a JWS") from None
     header = signed.protected
@@ -117,7 +124,14 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
         raise ProofError("the DPoP proof's jwk holds a private key")
     try:
         key = JWKRegistry.import_key(jwk)
-        verified = jws.validate_compact(signed, key, [alg])
+    except (JoseError, ValueError, TypeError):
+        raise ProofError("the DPoP proof's jwk is not a public key") from None
+    if key.key_type == "RSA" and key.public_key.key_size < RSA_MIN_BITS:  # type: ignore[union-attr]
+        raise ProofError(f"the DPoP proof's RSA key is under {RSA_MIN_BITS} bits (RFC 7518 3.3)")
+    if key.key_type == "OKP" and key.get("crv") != "Ed25519":
+        raise ProofError("the DPoP proof's OKP key must be Ed25519 (EdDSA)")
+    try:
+        verified = jws.validate_compact(signed, key, [alg], registry=_REGISTRY)
     except (JoseError, ValueError, TypeError):
         verified = False
     if not verified:
@@ -145,7 +159,7 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
                             nonces.current())
     if not first_use(jti, int(iat) + IAT_WINDOW):
         raise ProofError("this DPoP proof was used already (jti)")
-    return Proof(jkt=key.thumbprint(), jti=jti, iat=int(iat))
+    return Proof(jkt=key.thumbprint(), jti=jti, iat=int(iat), alg=alg)
 
 
 class MemoryReplayCache:

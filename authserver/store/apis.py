@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Api, ApiScope, Client, Role
 from ..policy import OPENID_SCOPES, SAMPLE_API_SCOPES, is_loopback
-from .client_metadata import RegistrationError
+from .client_metadata import RegistrationError, validate_signing_alg
 
 if TYPE_CHECKING:
     from . import Store
@@ -47,6 +47,7 @@ class ApiInfo:
     scopes: tuple[ApiScopeInfo, ...]
     access_token_ttl: int | None
     built_in: bool = False
+    signing_alg: str | None = None  # its access tokens' algorithm; None: the server's default
 
     @property
     def scope_names(self) -> frozenset[str]:
@@ -55,7 +56,8 @@ class ApiInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"audience": self.audience, "name": self.name,
                 "scopes": [{"name": s.name, "description": s.description} for s in self.scopes],
-                "access_token_ttl": self.access_token_ttl, "built_in": self.built_in}
+                "access_token_ttl": self.access_token_ttl, "signing_alg": self.signing_alg,
+                "built_in": self.built_in}
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def sample_api(audience: str) -> ApiInfo:
 
 def _info(api: Api) -> ApiInfo:
     return ApiInfo(audience=api.audience, name=api.name, access_token_ttl=api.access_token_ttl,
+                   signing_alg=api.signing_alg,
                    scopes=tuple(ApiScopeInfo(s.name, s.description) for s in api.scopes))
 
 
@@ -166,8 +169,10 @@ def parse_scopes(specs: list[str]) -> list[tuple[str, str]]:
 
 
 def create_api(session: Session, registry: ApiRegistry, *, audience: str, name: str,
-               scopes: list[str], access_token_ttl: int | None) -> ApiInfo:
+               scopes: list[str], access_token_ttl: int | None, signing_alg: str | None = None,
+               signing_algs: tuple[str, ...] = ("RS256",)) -> ApiInfo:
     audience = validate_audience(audience)
+    validate_signing_alg(signing_alg, signing_algs, "--signing-alg")
     if not name.strip() or len(name) > 200 or not name.isprintable():
         raise RegistrationError("the API name must be printable text of 1 to 200 characters")
     if audience in registry.apis:
@@ -182,7 +187,7 @@ def create_api(session: Session, registry: ApiRegistry, *, audience: str, name: 
         if owner is not None:
             raise RegistrationError(f"scope {scope!r} belongs to the API {owner.audience!r}")
     api = Api(audience=audience, name=name.strip(), access_token_ttl=access_token_ttl,
-              scopes=[ApiScope(name=n, description=d) for n, d in parsed])
+              signing_alg=signing_alg, scopes=[ApiScope(name=n, description=d) for n, d in parsed])
     session.add(api)
     session.flush()
     return _info(api)
@@ -212,11 +217,15 @@ def _withdraw_scopes(session: Session, gone: set[str]) -> list[str]:
 def update_api(session: Session, registry: ApiRegistry, audience: str, *,
                name: str | None = None, add_scopes: list[str] | None = None,
                remove_scopes: list[str] | None = None,
-               access_token_ttl: int | None = None) -> tuple[ApiInfo, list[str]]:
-    """Rename, add scopes, remove scopes (they leave every client too), or set the token
-    lifetime (0: back to the server's default); all in one transaction. Returns the API and
-    the client_ids that lost scopes."""
+               access_token_ttl: int | None = None, signing_alg: str | None = None,
+               signing_algs: tuple[str, ...] = ("RS256",)) -> tuple[ApiInfo, list[str]]:
+    """Rename, add scopes, remove scopes (they leave every client too), set the token
+    lifetime (0: back to the server's default) or the tokens' algorithm ("default": the
+    server's); all in one transaction. Returns the API and the client_ids that lost scopes."""
     api = _stored(session, registry, audience, "changed")
+    if signing_alg is not None:
+        api.signing_alg = (None if signing_alg == "default"
+                           else validate_signing_alg(signing_alg, signing_algs, "--signing-alg"))
     if name is not None:
         if not name.strip() or len(name) > 200 or not name.isprintable():
             raise RegistrationError("the API name must be printable text of 1 to 200 characters")

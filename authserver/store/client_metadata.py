@@ -9,7 +9,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key, KeySet
 
 from ..keystore import PRIVATE_JWK_MEMBERS
 from ..policy import (
@@ -94,20 +94,57 @@ def _valid_host(host: str | None) -> bool:
         return bool(_HOST.fullmatch(host)) and len(host) <= 253
 
 
+class UnconfiguredAlgorithm(RegistrationError):
+    """An algorithm the server supports but does not sign with (AUTHSERVER_SIGNING_ALGS)."""
+
+
+def validate_signing_alg(alg: str | None, configured: tuple[str, ...], what: str) -> str | None:
+    """An algorithm a client or an API asks its tokens to be signed with: a configured one."""
+    if alg is not None and alg not in configured:
+        raise UnconfiguredAlgorithm(f"{what} {alg!r} is not one of AUTHSERVER_SIGNING_ALGS "
+                                    f"({' '.join(configured)})")
+    return alg
+
+
+RSA_MIN_BITS = 2048  # RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used"
+
+
+def key_problem(key: Key) -> str | None:
+    """Why a client's public key cannot verify anything here, or None: RSA under 2048 bits
+    (RFC 7518 §3.3), an OKP key other than Ed25519 (EdDSA here is Ed25519, RFC 8037)."""
+    if key.key_type == "RSA" and key.public_key.key_size < RSA_MIN_BITS:  # type: ignore[union-attr]
+        return f"RSA keys under {RSA_MIN_BITS} bits are refused (RFC 7518 3.3)"
+    if key.key_type == "OKP" and key.get("crv") != "Ed25519":
+        return "OKP keys must be Ed25519 (EdDSA)"
+    return None
+
+
 def validate_jwks(jwks: Any) -> dict[str, Any]:
-    """A client's public keys for private_key_jwt: a JWK Set of RSA or EC public keys."""
+    """A client's public keys for private_key_jwt and request objects: a JWK Set of RSA
+    (2048 bits or more), EC or Ed25519 public keys."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         raise RegistrationError('the JWKS must be a JSON object {"keys": [...]} with a key')
     for key in jwks["keys"]:
-        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
-            raise RegistrationError("every JWKS key must be an RSA or EC public key")
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC", "OKP"):
+            raise RegistrationError("every JWKS key must be an RSA, EC or OKP (Ed25519) public key")
         if any(member in key for member in PRIVATE_JWK_MEMBERS):
             raise RegistrationError("the JWKS holds a private key: register public keys only")
     try:
-        KeySet.import_key_set(cast(Any, jwks))
+        imported = KeySet.import_key_set(cast(Any, jwks))
     except (JoseError, ValueError, TypeError) as exc:
         raise RegistrationError(f"the JWKS is not valid: {exc}") from None
+    for key in imported.keys:
+        problem = key_problem(key)
+        if problem:
+            raise RegistrationError(f"the JWKS key {key.kid or ''} is refused: {problem}")
     return jwks
+
+
+def usable_keys(jwks: dict[str, Any] | None) -> KeySet:
+    """The client's registered keys that may verify its JWTs (a client registered before a
+    rule was enforced keeps its other keys, unused)."""
+    keys = KeySet.import_key_set(cast(Any, jwks or {"keys": []}))
+    return KeySet([key for key in keys.keys if key_problem(key) is None])
 
 
 def validate_grants(grant_types: list[str], method: str) -> list[str]:

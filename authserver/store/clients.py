@@ -15,11 +15,11 @@ from ..models import Client
 from ..policy import (
     DEFAULT_AUTH_METHOD,
     DEFAULT_GRANT_TYPES,
-    FAPI2,
-    FAPI2_GRANT_TYPES,
+    DEFAULT_SIGNING_ALG,
     SUPPORTED_SCOPES,
     default_scope,
 )
+from ..profiles import ProfileError, profile_of
 from .client_cache import ClientCache
 from .client_metadata import (
     RegistrationError,
@@ -30,6 +30,7 @@ from .client_metadata import (
     validate_origin,
     validate_redirect_uri,
     validate_scope,
+    validate_signing_alg,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class Metadata:
     profile: str | None = None
     allowed_origins: list[str] | None = None
     resource_server: str | None = None  # an API's audience
+    id_token_signed_response_alg: str | None = None
 
 
 def current_metadata(client: Client) -> Metadata:
@@ -99,28 +101,18 @@ def current_metadata(client: Client) -> Metadata:
         backchannel_logout_uri=client.backchannel_logout_uri,
         require_par=bool(client.require_par), dpop_bound=bool(client.dpop_bound),
         profile=client.profile, allowed_origins=list(client.allowed_origins or []),
-        resource_server=client.resource_server)
-
-
-def _fapi2(method: str, grants: list[str], jwks: Any) -> None:
-    """What the FAPI 2.0 Security Profile leaves a client (§5.3.2): private_key_jwt (mTLS is
-    not offered here), the code grant (and refresh), PAR, PKCE S256, DPoP-bound tokens."""
-    if method != "private_key_jwt":
-        raise RegistrationError("--profile fapi2 needs --auth-method private_key_jwt (FAPI 2.0 "
-                                "5.3.2.1: no client secrets)")
-    if "authorization_code" not in grants or not set(grants) <= FAPI2_GRANT_TYPES:
-        raise RegistrationError("--profile fapi2 allows only the authorization_code grant "
-                                "(and refresh_token)")
-    if jwks is None:
-        raise RegistrationError("--profile fapi2 needs the client's keys (--jwks FILE)")
+        resource_server=client.resource_server,
+        id_token_signed_response_alg=client.id_token_signed_response_alg)
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
               default_scope_for: Any = default_scope,
-              known_audiences: Collection[str] = ()) -> dict[str, Any]:
+              known_audiences: Collection[str] = (),
+              signing_algs: tuple[str, ...] = (DEFAULT_SIGNING_ALG,)) -> dict[str, Any]:
     """Every check of a registration, one code path for `client create`, `client update` and
     RFC 7591/7592 (`default_scope_for(grants)`: the scope when none is asked for;
-    `known_audiences`: the registered APIs). Returns the columns."""
+    `known_audiences`: the registered APIs; `signing_algs`: AUTHSERVER_SIGNING_ALGS). Returns
+    the columns."""
     name = validate_name(metadata.name)
     method = metadata.auth_method or DEFAULT_AUTH_METHOD
     resource_server = metadata.resource_server
@@ -148,18 +140,22 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
         metadata.scope if metadata.scope is not None else
         default_scope_for(grants) if grants else "",
         known_scopes if known_scopes is not None else SUPPORTED_SCOPES)
-    fapi2 = metadata.profile == FAPI2
-    if metadata.profile not in (None, FAPI2):
-        raise RegistrationError(f"unknown profile {metadata.profile!r} (only {FAPI2!r})")
-    if fapi2:
-        _fapi2(method, grants, jwks)
+    id_token_alg = validate_signing_alg(metadata.id_token_signed_response_alg, signing_algs,
+                                        "id_token_signed_response_alg")
+    try:
+        profile = profile_of(metadata.profile)
+        profile.check_registration(method=method, grants=grants, has_keys=jwks is not None,
+                                   configured=signing_algs)
+    except ProfileError as exc:
+        raise RegistrationError(str(exc)) from None
     return {"name": name, "grant_types": grants, "redirect_uris": uris,
             "post_logout_redirect_uris": logout_uris, "scope": scope,
             "token_endpoint_auth_method": method, "jwks": jwks,
             "backchannel_logout_uri": backchannel_logout_uri,
-            "require_par": metadata.require_par or fapi2,
-            "dpop_bound": metadata.dpop_bound or fapi2, "profile": metadata.profile,
-            "allowed_origins": origins, "resource_server": resource_server}
+            "require_par": metadata.require_par or profile.forces_par,
+            "dpop_bound": metadata.dpop_bound or profile.forces_dpop, "profile": metadata.profile,
+            "allowed_origins": origins, "resource_server": resource_server,
+            "id_token_signed_response_alg": id_token_alg}
 
 
 def register_client(
@@ -181,19 +177,23 @@ def register_client(
     allowed_origins: list[str] | None = None,
     resource_server: str | None = None,
     known_audiences: Collection[str] = (),
+    id_token_signed_response_alg: str | None = None,
+    signing_algs: tuple[str, ...] = (DEFAULT_SIGNING_ALG,),
 ) -> RegisteredClient:
     """`known_scopes`: every scope there is now (the registry's), else the built-in ones."""
     metadata = Metadata(name, grant_types, scope, redirect_uris, post_logout_redirect_uris,
                         auth_method, jwks, backchannel_logout_uri, require_par, dpop_bound,
-                        profile, allowed_origins, resource_server)
-    return register(session, metadata, known_scopes, default_scope_for, known_audiences)
+                        profile, allowed_origins, resource_server, id_token_signed_response_alg)
+    return register(session, metadata, known_scopes, default_scope_for, known_audiences,
+                    signing_algs)
 
 
 def register(session: Session, metadata: Metadata, known_scopes: frozenset[str] | None = None,
-             default_scope_for: Any = default_scope, known_audiences: Collection[str] = ()
-             ) -> RegisteredClient:
+             default_scope_for: Any = default_scope, known_audiences: Collection[str] = (),
+             signing_algs: tuple[str, ...] = (DEFAULT_SIGNING_ALG,)) -> RegisteredClient:
     """A new client, with every check of `validated`; its secret is returned once."""
-    columns = validated(metadata, known_scopes, default_scope_for, known_audiences)
+    columns = validated(metadata, known_scopes, default_scope_for, known_audiences,
+                        signing_algs)
     # A secret only for the methods that use one.
     method = columns["token_endpoint_auth_method"]
     secret = new_secret(32) if method.startswith("client_secret") else None
@@ -210,12 +210,14 @@ def register(session: Session, metadata: Metadata, known_scopes: frozenset[str] 
 
 def update_client(client: Client, metadata: Metadata, known_scopes: frozenset[str],
                   default_scope_for: Any = default_scope,
-                  known_audiences: Collection[str] = ()) -> str | None:
+                  known_audiences: Collection[str] = (),
+                  signing_algs: tuple[str, ...] = (DEFAULT_SIGNING_ALG,)) -> str | None:
     """Replace a client's registration (RFC 7592 §2.2: the request is the whole new one;
     `client update`: the current one with the options given), with the checks of a new one.
     Nothing is changed unless all of it passes. A change of auth method to one with a secret
     issues a new secret (returned); to one without, the secret goes."""
-    columns = validated(metadata, known_scopes, default_scope_for, known_audiences)
+    columns = validated(metadata, known_scopes, default_scope_for, known_audiences,
+                        signing_algs)
     secret = None
     uses_secret = columns["token_endpoint_auth_method"].startswith("client_secret")
     if uses_secret and client.client_secret_hash is None:
@@ -252,6 +254,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "require_pushed_authorization_requests": bool(client.require_par),
         "dpop_bound_access_tokens": bool(client.dpop_bound),
         "profile": client.profile,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "created_at": client.created_at,
     }

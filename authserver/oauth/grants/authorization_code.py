@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ... import events
 from ...models import AuthorizationCode, Client, User
-from ...policy import CONFIDENTIAL_AUTH_METHODS, FAPI2, FAPI2_CODE_TTL, check_scope
+from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ...store.codes import Claim
 from ..resources import grant_resources, resource_list
 from .linked import IssuesTokens
@@ -70,8 +70,8 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
             sid=login_session.sid,
             resources=request.resources,
             dpop_jkt=data.get("dpop_jkt"),
-            ttl=self.server.settings.authorization_code_ttl if request.client.profile != FAPI2
-            else min(self.server.settings.authorization_code_ttl, FAPI2_CODE_TTL),
+            ttl=request.client.security_profile.code_lifetime(
+                self.server.settings.authorization_code_ttl),
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

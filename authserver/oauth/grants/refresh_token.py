@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from ... import events
 from ...models import RefreshToken, User
-from ...policy import CONFIDENTIAL_AUTH_METHODS, FAPI2, FAPI2_REFRESH_GRACE
+from ...policy import CONFIDENTIAL_AUTH_METHODS
 from .linked import IssuesTokens
 
 
@@ -26,10 +26,9 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
         the check that this token is the live one."""
         store = self.server.store
         lifetimes = self.server.refresh_lifetimes
-        if self.request.client.profile == FAPI2 and lifetimes.grace < FAPI2_REFRESH_GRACE:
-            # FAPI 2.0 §5.3.2.1: a client whose refresh response was lost keeps working: its
-            # previous token is accepted again for a while (its child then goes stale).
-            lifetimes = replace(lifetimes, grace=FAPI2_REFRESH_GRACE)
+        least_grace = self.request.client.security_profile.refresh_grace
+        if lifetimes.grace < least_grace:
+            lifetimes = replace(lifetimes, grace=least_grace)
         client_id = self.request.client.client_id
         live = store.refresh_tokens.claim_live(refresh_token, client_id, lifetimes)
         if live is not None:
