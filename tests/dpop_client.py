@@ -11,13 +11,17 @@ import time
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+# RFC 7638 §3.2: the members each key type's thumbprint covers.
+_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
+                       "OKP": ("crv", "kty", "x")}
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 for an EC key."""
-    members = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"),
-                         sort_keys=True)
+    """RFC 7638."""
+    members = json.dumps({k: jwk[k] for k in _THUMBPRINT_MEMBERS[jwk["kty"]]},
+                         separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest()).rstrip(b"=").decode()
 
 
@@ -27,9 +31,21 @@ def ath(access_token: str) -> str:
 
 
 class DPoPKey:
-    def __init__(self) -> None:
-        self.private = ec.generate_private_key(ec.SECP256R1())
-        self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
+    """ES256 by default; RS256 or PS256 with an RSA key of `bits`, or EdDSA (Ed25519)."""
+
+    def __init__(self, alg: str = "ES256", bits: int = 2048) -> None:
+        self.alg = alg
+        private: Any
+        if alg == "ES256":
+            private = ec.generate_private_key(ec.SECP256R1())
+            self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+        elif alg == "EdDSA":
+            private = ed25519.Ed25519PrivateKey.generate()
+            self.jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(private.public_key()))
+        else:
+            private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+            self.jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+        self.private = private
         self.jkt = thumbprint(self.jwk)
 
     def proof(self, method: str, url: str, *, access_token: str | None = None,
@@ -41,4 +57,4 @@ class DPoPKey:
         body.update(claims)
         headers = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
         return jwt.encode({k: v for k, v in body.items() if v is not None}, self.private,
-                          algorithm="ES256", headers=headers)
+                          algorithm=self.alg, headers=headers)

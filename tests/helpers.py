@@ -60,7 +60,7 @@ def verify(app: Flask, token: str, audience: str) -> dict[str, Any]:
     return jwt.decode(
         token,
         jwt.PyJWK(public).key,
-        algorithms=["RS256"],
+        algorithms=[public["alg"]],  # the published key's own (RFC 8725 §3.1)
         audience=audience,
         issuer=app.extensions["authserver.settings"].issuer,
     )

@@ -22,6 +22,8 @@ from .keys import KeySource
 MAX_TOKEN_BYTES = 8192
 # RFC 9068 §2.1: "at+jwt"; §4: the "application/" prefix may be present too.
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# The algorithms a token may name; the key it names pins the one it must use (RFC 8725 §3.1).
+TOKEN_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 # Verified tokens remembered per validator (about 2 KB each); 0 turns the cache off.
 VERIFIED_CACHE_SIZE = 4096
 
@@ -80,7 +82,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         keys: KeySource,
         *,
         leeway: int = 60,
-        algorithms: Iterable[str] = ("RS256",),
+        algorithms: Iterable[str] = TOKEN_ALGS,
         verified_cache_size: int = VERIFIED_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
         dpop_replay: Callable[[str, int], bool] | None = None,
@@ -125,8 +127,12 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         key = self.keys.get_key(kid) if isinstance(kid, str) else None
         if key is None:
             raise _invalid("unknown_key", "the token is signed by a key the issuer does not publish")
+        # RFC 8725 §3.1: the algorithm is the published key's, never the header's alone.
+        pinned = key.get("alg")
+        if pinned is not None and header["alg"] != pinned:
+            raise _invalid("wrong_alg", f"the token's alg is not its key's ({pinned})")
         try:
-            verified = jws.validate_compact(signed, key, self.algorithms)
+            verified = jws.validate_compact(signed, key, [pinned] if pinned else self.algorithms)
             claims = json.loads(signed.payload) if verified else None
         except (JoseError, ValueError):
             verified = False
