@@ -22,9 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .browser import REDIRECT, Browser, query
 from .dpop_client import DPoPKey
 from .helpers import pkce
-from .support import ServerProcess
+from .support import AUTHSERVER, ServerProcess
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# RS256 stays the server's default; a FAPI 2.0 client's JWTs use ES256 (FAPI 2.0 §5.4.1).
+SERVER_ENV = {"AUTHSERVER_SIGNING_ALGS": "RS256 ES256"}
 
 
 class Bank:
@@ -44,12 +46,12 @@ class Bank:
             "--scope", "openid profile")
         self.client_id = self.app["client_id"]
 
-    def assertion(self, audience: str | None = None) -> dict[str, str]:
+    def assertion(self, audience: str | None = None, alg: str = "PS256") -> dict[str, str]:
         now = int(time.time())
         signed = jwt.encode({"iss": self.client_id, "sub": self.client_id,
                              "aud": audience or self.server.base_url, "iat": now,
                              "exp": now + 60, "jti": secrets.token_urlsafe(12)},
-                            self.key, algorithm="PS256", headers={"kid": "bank-1"})
+                            self.key, algorithm=alg, headers={"kid": "bank-1"})
         return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": signed}
 
 
@@ -104,6 +106,17 @@ def test_par_pkce_private_key_jwt_and_dpop_end_to_end(
                 "code_verifier": verifier, "redirect_uri": REDIRECT}
     no_dpop = server.http.post("/oauth/token", data={**exchange, **bank.assertion()})
     assert no_dpop.status_code == 400 and no_dpop.json()["error"] == "invalid_dpop_proof"
+    # FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA only, for the client's JWTs as for ours.
+    rs256_proof = server.http.post("/oauth/token", data={**exchange, **bank.assertion()},
+                                   headers={"DPoP": DPoPKey("RS256").proof("POST", token_url)})
+    assert rs256_proof.status_code == 400, rs256_proof.text
+    assert rs256_proof.json()["error"] == "invalid_dpop_proof"
+    assert "ES256" in rs256_proof.json()["error_description"]
+    rs256_assertion = server.http.post(
+        "/oauth/token", data={**exchange, **bank.assertion(alg="RS256")},
+        headers={"DPoP": bank.dpop.proof("POST", token_url)})
+    assert rs256_assertion.status_code in (400, 401), rs256_assertion.text
+    assert rs256_assertion.json()["error"] == "invalid_client"
     token_endpoint_aud = server.http.post(
         "/oauth/token", data={**exchange, **bank.assertion(token_url)},
         headers={"DPoP": bank.dpop.proof("POST", token_url)})
@@ -114,6 +127,13 @@ def test_par_pkce_private_key_jwt_and_dpop_end_to_end(
     assert tokens.status_code == 200, tokens.text
     assert tokens.json()["token_type"] == "DPoP"
     access = tokens.json()["access_token"]
+    jwks = server.http.get("/.well-known/jwks.json").json()["keys"]
+    for token, audience in ((access, f"{server.base_url}/api"),
+                            (tokens.json()["id_token"], bank.client_id)):
+        kid = jwt.get_unverified_header(token)["kid"]
+        public = next(k for k in jwks if k["kid"] == kid)
+        assert public["alg"] == "ES256"  # not the server's default RS256
+        jwt.decode(token, jwt.PyJWK(public).key, algorithms=["ES256"], audience=audience)
     me = httpx.get(f"{server.base_url}/api/me", headers={
         "Authorization": f"DPoP {access}",
         "DPoP": bank.dpop.proof("GET", f"{server.base_url}/api/me", access_token=access)})
@@ -131,6 +151,30 @@ def test_par_pkce_private_key_jwt_and_dpop_end_to_end(
     retried = refresh(tokens.json()["refresh_token"])  # as if the first answer was lost
     assert retried.status_code == 200, retried.text
     assert refresh(retried.json()["refresh_token"]).status_code == 200
+
+
+def test_an_rs256_request_object_is_refused(server: ServerProcess, bank: Bank) -> None:
+    now = int(time.time())
+    claims = {"iss": bank.client_id, "aud": server.base_url, "client_id": bank.client_id,
+              "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid",
+              "exp": now + 60, "nbf": now, "code_challenge": pkce()[1],
+              "code_challenge_method": "S256"}
+    for alg, status in (("RS256", 400), ("PS256", 201)):
+        signed = jwt.encode(claims, bank.key, algorithm=alg, headers={"kid": "bank-1"})
+        pushed = server.http.post("/oauth/par", data={
+            "client_id": bank.client_id, "request": signed, **bank.assertion()})
+        assert pushed.status_code == status, pushed.text
+        if alg == "RS256":
+            assert pushed.json()["error"] == "invalid_request_object"
+
+
+def test_the_profile_needs_a_fapi_algorithm(tmp_path: Path, bank: Bank) -> None:
+    env = {**bank.server.env, "AUTHSERVER_SIGNING_ALGS": "RS256"}
+    result = subprocess.run(
+        [*AUTHSERVER, "client", "create", "--name", "no", "--profile", "fapi2", "--auth-method",
+         "private_key_jwt", "--jwks", str(bank.jwks), "--grant-type", "authorization_code",
+         "--redirect-uri", REDIRECT], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "AUTHSERVER_SIGNING_ALGS" in result.stderr, result.stderr
 
 
 def test_a_plain_request_or_one_without_pkce_is_refused(
@@ -167,6 +211,7 @@ def test_openid_client_runs_the_profile(
 
         (tmp_path / "node.jwks").write_text(json.dumps(line()["jwks"]))
         app = server.cli_json("client", "create", "--name", "Node bank", "--profile", "fapi2",
+                              "--id-token-signed-response-alg", "ES256",
                               "--auth-method", "private_key_jwt", "--jwks",
                               str(tmp_path / "node.jwks"), "--grant-type", "authorization_code",
                               "--redirect-uri", REDIRECT, "--scope", "openid profile")
@@ -182,6 +227,7 @@ def test_openid_client_runs_the_profile(
             rp.kill()
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["token_type"].lower() == "dpop" and result["status"] == 200
+    assert result["id_token_alg"] == "ES256"  # verified by openid-client, against the JWKS
     assert result["me"]["username"] == browser.username
 
 

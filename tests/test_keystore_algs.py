@@ -16,7 +16,11 @@ from authserver.cli import main
 from authserver.config import Settings
 from authserver.keystore import CURRENT, NEXT, RETIRED, SIGNING_ALGS, KeyStore, KeyStoreError
 
-from .test_keystore import PASSPHRASE, Clock, Place, clock, place  # noqa: F401
+from . import test_keystore
+from .test_keystore import PASSPHRASE, Clock, Place
+
+# The key-store test module's fixtures: a store on each backend, and a clock to move.
+place, clock = test_keystore.place, test_keystore.clock
 
 BOTH = pytest.mark.parametrize("place", ["files", "sqlite"], indirect=True)
 

@@ -129,10 +129,11 @@ class AccessTokenValidator(JWTBearerTokenValidator):
             raise _invalid("unknown_key", "the token is signed by a key the issuer does not publish")
         # RFC 8725 §3.1: the algorithm is the published key's, never the header's alone.
         pinned = key.get("alg")
-        if pinned is not None and header["alg"] != pinned:
+        if isinstance(pinned, str) and header["alg"] != pinned:
             raise _invalid("wrong_alg", f"the token's alg is not its key's ({pinned})")
         try:
-            verified = jws.validate_compact(signed, key, [pinned] if pinned else self.algorithms)
+            verified = jws.validate_compact(
+                signed, key, [pinned] if isinstance(pinned, str) else self.algorithms)
             claims = json.loads(signed.payload) if verified else None
         except (JoseError, ValueError):
             verified = False

@@ -1,7 +1,8 @@
 // The FAPI 2.0 flow done by openid-client: private_key_jwt client authentication, a pushed
 // authorization request (PAR) with PKCE, the code exchange with a DPoP proof, then a
-// DPoP-protected call to /api/me. Given the client_id and then the callback URL on stdin.
-// Prints one JSON line per step.
+// DPoP-protected call to /api/me. The server signs this client's ID token with ES256 (FAPI 2.0
+// §5.4.1), which openid-client checks against the JWKS. Given the client_id and then the
+// callback URL on stdin. Prints one JSON line per step.
 import * as client from 'openid-client'
 import * as jose from 'jose'
 import { createInterface } from 'node:readline'
@@ -16,7 +17,8 @@ print({ jwks: { keys: [jwk] } })
 
 const clientId = (await lines.next()).value
 const config = await client.discovery(
-  new URL(issuer), clientId, { token_endpoint_auth_method: 'private_key_jwt' },
+  new URL(issuer), clientId,
+  { token_endpoint_auth_method: 'private_key_jwt', id_token_signed_response_alg: 'ES256' },
   client.PrivateKeyJwt({ key: signing.privateKey, kid: jwk.kid }),
   { execute: [client.allowInsecureRequests] },
 )
@@ -40,5 +42,10 @@ const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
 const response = await client.fetchProtectedResource(
   config, tokens.access_token, new URL(`${issuer}/api/me`), 'GET', undefined, undefined,
   { DPoP: dpop })
-print({ token_type: tokens.token_type, status: response.status, me: await response.json() })
+print({
+  token_type: tokens.token_type,
+  status: response.status,
+  me: await response.json(),
+  id_token_alg: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).alg,
+})
 process.exit(0)
