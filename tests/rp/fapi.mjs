@@ -22,6 +22,7 @@ const config = await client.discovery(
   client.PrivateKeyJwt({ key: signing.privateKey, kid: jwk.kid }),
   { execute: [client.allowInsecureRequests] },
 )
+client.enableNonRepudiationChecks(config) // the ID token's signature, against the JWKS
 const dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
 const verifier = client.randomPKCECodeVerifier()
 const state = client.randomState()
