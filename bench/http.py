@@ -57,11 +57,12 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30) ->
 
 class Authserver:
     def __init__(self, workdir: Path, database_url: str, workers: int,
-                 threads: int | None) -> None:
+                 threads: int | None, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "AUTHSERVER_DATABASE_URL": database_url,
-                    "AUTHSERVER_KEYS_DIR": str(workdir / "keys"), "AUTHSERVER_ISSUER": self.url}
+                    "AUTHSERVER_KEYS_DIR": str(workdir / "keys"), "AUTHSERVER_ISSUER": self.url,
+                    **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "authserver", "serve", "--port", str(self.port),
              "--workers", str(workers),
@@ -85,10 +86,10 @@ class Authserver:
 
 
 @contextmanager
-def authserver(database_url: str, workers: int,
-               threads: int | None = None) -> Iterator[Authserver]:
+def authserver(database_url: str, workers: int, threads: int | None = None,
+               env: dict[str, str] | None = None) -> Iterator[Authserver]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    server = Authserver(workdir, database_url, workers, threads)
+    server = Authserver(workdir, database_url, workers, threads, env)
     try:
         yield server
     finally:

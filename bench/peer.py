@@ -23,7 +23,8 @@ class Peer:
 
 
 @contextmanager
-def oidc_provider() -> Iterator[Peer]:
+def oidc_provider(alg: str = "RS256") -> Iterator[Peer]:
+    """The peer signing its access tokens with `alg` (RS256 or ES256)."""
     if shutil.which("node") is None:
         raise SystemExit("node is needed for the peer benchmark")
     if not (PEER_DIR / "node_modules" / "oidc-provider").exists():
@@ -33,7 +34,7 @@ def oidc_provider() -> Iterator[Peer]:
     from .http import free_port, wait_for
 
     port = free_port()
-    process = subprocess.Popen(["node", "server.mjs", str(port)], cwd=PEER_DIR,
+    process = subprocess.Popen(["node", "server.mjs", str(port), alg], cwd=PEER_DIR,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/.well-known/openid-configuration", process)  # type: ignore[arg-type]

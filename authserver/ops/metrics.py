@@ -66,9 +66,11 @@ class SigningKeyAge:
         self.keystore = keystore
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        current = next((k for k in self.keystore.published_keys() if k.state == "current"), None)
+        current = next((k for k in self.keystore.published_keys()
+                        if k.state == "current" and k.alg == self.keystore.default_alg), None)
         gauge = GaugeMetricFamily("authserver_signing_key_age_seconds",
-                                  "Seconds since the current signing key started signing")
+                                  "Seconds since the current signing key of the default "
+                                  "algorithm started signing")
         if current is not None:
             gauge.add_metric([], time.time() - (current.activated_at or current.created_at))
         yield gauge

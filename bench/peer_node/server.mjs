@@ -1,11 +1,18 @@
 // node oidc-provider configured like authserver's benchmark: one confidential client,
-// client_credentials, RS256 JWT access tokens (resource indicators, accessTokenFormat 'jwt').
+// client_credentials, JWT access tokens (resource indicators, accessTokenFormat 'jwt') signed
+// with the algorithm given after the port: RS256 (default, an RSA-2048 key) or ES256 (P-256).
 import { generateKeyPairSync } from 'node:crypto'
 import Provider from 'oidc-provider'
 
 const port = Number(process.argv[2] || 3000)
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig', kid: 'bench' }
+const alg = process.argv[3] || 'RS256'
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+const keys = [{ ...rsa.export({ format: 'jwk' }), alg: 'RS256', use: 'sig', kid: 'bench' }]
+if (alg === 'ES256') {
+  // The RSA key stays for what oidc-provider signs with RS256 by default (ID tokens).
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  keys.unshift({ ...ec.export({ format: 'jwk' }), alg, use: 'sig', kid: 'bench-es256' })
+}
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [{
@@ -16,7 +23,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     response_types: [],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
-  jwks: { keys: [jwk] },
+  jwks: { keys },
   scopes: ['api'],
   features: {
     devInteractions: { enabled: false },
@@ -29,7 +36,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
         scope: 'api',
         accessTokenFormat: 'jwt',
         accessTokenTTL: 900,
-        jwt: { sign: { alg: 'RS256' } },
+        jwt: { sign: { alg } },
       }),
     },
   },
