@@ -279,11 +279,13 @@ class IndependentVerifier:
         header = jwt.get_unverified_header(token)
         if typ is not None:
             assert header.get("typ") == typ, header
-        assert header["alg"] == "RS256" and header.get("kid"), header
+        assert header.get("kid"), header
         key = self.jwks_client.get_signing_key(header["kid"])
+        # The published key's algorithm, never the header's alone (RFC 8725 §3.1).
+        assert header["alg"] == key.algorithm_name, header
         return jwt.decode(
-            token, key.key, algorithms=["RS256"], audience=audience, issuer=self.issuer
-        )
+            token, key.key, algorithms=[key.algorithm_name], audience=audience,
+            issuer=self.issuer)
 
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -70,12 +70,12 @@ def test_a_proof_binds_the_token_and_the_api_wants_it_back(
     without = _me(server, token, None)
     assert without.status_code == 401 and without.json()["error"] == "invalid_dpop_proof"
     assert without.headers["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof"')
-    assert 'algs="ES256 RS256 PS256"' in without.headers["WWW-Authenticate"]
+    assert 'algs="RS256 PS256 ES256 EdDSA"' in without.headers["WWW-Authenticate"]
     found = server.http.post("/oauth/introspect", auth=machine, data={"token": token}).json()
     assert found["active"] is True and found["cnf"] == {"jkt": key.jkt}
     assert found["token_type"] == "DPoP"
     metadata = server.http.get("/.well-known/openid-configuration").json()
-    assert metadata["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256"]
+    assert metadata["dpop_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
 
 
 def test_a_bearer_token_is_not_accepted_as_dpop(

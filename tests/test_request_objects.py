@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .helpers import pkce
@@ -29,14 +29,18 @@ class Signer:
     def __init__(self) -> None:
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec = ec.generate_private_key(ec.SECP256R1())
+        self.ed = ed25519.Ed25519PrivateKey.generate()
 
     def jwks(self) -> dict[str, Any]:
         rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.rsa.public_key()))
         ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.ec.public_key()))
-        return {"keys": [{**rsa_jwk, "kid": "rsa-1"}, {**ec_jwk, "kid": "ec-1"}]}
+        ed_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.ed.public_key()))
+        return {"keys": [{**rsa_jwk, "kid": "rsa-1"}, {**ec_jwk, "kid": "ec-1"},
+                         {**ed_jwk, "kid": "ed-1"}]}
 
     def sign(self, claims: dict[str, Any], alg: str = "RS256") -> str:
-        key, kid = (self.ec, "ec-1") if alg.startswith("ES") else (self.rsa, "rsa-1")
+        key, kid = {"ES256": (self.ec, "ec-1"), "EdDSA": (self.ed, "ed-1")}.get(
+            alg, (self.rsa, "rsa-1"))
         return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
 
 
@@ -77,7 +81,7 @@ def _outer(rp: RelyingParty, request_object: str, **extra: str) -> dict[str, str
             "request": request_object, **extra}
 
 
-@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
 def test_a_signed_request_object_is_the_request(
     server: ServerProcess, rp: RelyingParty, browser: Browser, signer: Signer, alg: str
 ) -> None:
@@ -116,7 +120,8 @@ def test_request_uri_is_request_uri_not_supported(
     metadata = server.http.get("/.well-known/openid-configuration").json()
     assert metadata["request_parameter_supported"] is True
     assert metadata["request_uri_parameter_supported"] is False
-    assert metadata["request_object_signing_alg_values_supported"] == ["RS256", "PS256", "ES256"]
+    assert metadata["request_object_signing_alg_values_supported"] == [
+        "RS256", "PS256", "ES256", "EdDSA"]
 
 
 def _refused(server: ServerProcess, rp: RelyingParty, browser: Browser, request_object: str
