@@ -137,6 +137,13 @@ def test_a_clients_id_tokens_and_an_apis_access_tokens_use_their_own_algorithm(
     verify(alg_app, tokens["id_token"], made["client_id"])
     back = cli_json(runner, "api", "update", "https://orders.example", "--signing-alg", "default")
     assert back["signing_alg"] is None
+    changed = cli_json(runner, "client", "update", made["client_id"],
+                       "--id-token-signed-response-alg", "PS256")
+    assert changed["id_token_signed_response_alg"] == "PS256"
+    again = password_grant(alg_app.test_client(), (made["client_id"], made["client_secret"]),
+                           scope="openid orders:read").get_json()
+    assert header(again["id_token"])["alg"] == "PS256"
+    assert header(again["access_token"])["alg"] == "RS256"  # the API's is the default again
 
 
 @pytest.mark.parametrize("alg_app", [("RS256", "ES256")], indirect=True, ids=["rs-es"])
