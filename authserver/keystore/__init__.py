@@ -223,7 +223,7 @@ class KeyStore:
 
     def rotate(self, *, force: bool = False, dry_run: bool = False,
                alg: str | None = None) -> list[RotationResult]:
-        """For every algorithm of the store (or only `alg`): next -> current, current ->
+        """For every configured algorithm of the store (or only `alg`): next -> current, current ->
         retired, and a fresh next. A configured algorithm without keys gets its first ones
         instead (retired: None). All or nothing: one refused rotation writes nothing."""
         if alg is not None and alg not in self.algs:

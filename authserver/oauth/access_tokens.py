@@ -1,9 +1,8 @@
 """RFC 9068 JWT access tokens, and the opaque refresh tokens that ride along.
 
-Every signature uses the key store's single-key signing set of the token's algorithm (the
-API's, else the server's default; signing.py): joserfc writes the `kid` header only when it
-picks the key from a KeySet, and resolving the set once per signature means a rotation can
-never pair one key's kid with another key's signature.
+Every signature uses the key store's current key of the token's algorithm (the API's, else
+the server's default; signing.py), read once per signature with its kid written beside it,
+so that a rotation can never pair one key's kid with another key's signature.
 """
 
 from __future__ import annotations
@@ -126,10 +125,11 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         }
         claims.update(self.get_extra_claims(client, grant_type, user, scope))
         alg = alg_for(client, self._current().target.api.signing_alg, self.signing_algs)
+        key = self.keystore.signing_key(alg)
         signed = _last_signed.get()
         if signed is not None:
-            signed.kid = self.keystore.signing_key(alg).kid
-        return sign(self.keystore, {"typ": "at+jwt"}, claims, alg)
+            signed.kid = key.kid
+        return sign(key, {"typ": "at+jwt"}, claims, alg)
 
     @staticmethod
     def _current() -> Issuing:

@@ -53,7 +53,7 @@ class LogoutNotifier:
         if sid:
             claims["sid"] = sid
         alg = alg_for(client, client.id_token_signed_response_alg, self.signing_algs)
-        return sign(self.keystore, {"typ": LOGOUT_TOKEN_TYPE}, claims, alg)
+        return sign(self.keystore.signing_key(alg), {"typ": LOGOUT_TOKEN_TYPE}, claims, alg)
 
     def session_ended(self, login_session: LoginSession, clients: list[Client]) -> list[Future[bool]]:
         """Send every client of the ended session that asked for it a logout token; returns
