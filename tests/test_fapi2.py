@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .browser import REDIRECT, Browser, query
 from .dpop_client import DPoPKey
 from .helpers import pkce
-from .support import AUTHSERVER, ServerProcess
+from .support import ServerProcess, cli_in_process
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # RS256 stays the server's default; a FAPI 2.0 client's JWTs use ES256 (FAPI 2.0 §5.4.1).
@@ -168,12 +168,11 @@ def test_an_rs256_request_object_is_refused(server: ServerProcess, bank: Bank) -
             assert pushed.json()["error"] == "invalid_request_object"
 
 
-def test_the_profile_needs_a_fapi_algorithm(tmp_path: Path, bank: Bank) -> None:
-    env = {**bank.server.env, "AUTHSERVER_SIGNING_ALGS": "RS256"}
-    result = subprocess.run(
-        [*AUTHSERVER, "client", "create", "--name", "no", "--profile", "fapi2", "--auth-method",
+def test_the_profile_needs_a_fapi_algorithm(bank: Bank) -> None:
+    result = cli_in_process(
+        ["client", "create", "--name", "no", "--profile", "fapi2", "--auth-method",
          "private_key_jwt", "--jwks", str(bank.jwks), "--grant-type", "authorization_code",
-         "--redirect-uri", REDIRECT], env=env, capture_output=True, text=True, timeout=60)
+         "--redirect-uri", REDIRECT], env={**bank.server.env, "AUTHSERVER_SIGNING_ALGS": "RS256"})
     assert result.returncode == 2 and "AUTHSERVER_SIGNING_ALGS" in result.stderr, result.stderr
 
 
