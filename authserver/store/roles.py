@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, literal, select, union
+from sqlalchemy import Connection, bindparam, literal, select, union
 
 from ..models import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
 
@@ -79,7 +79,7 @@ class Roles:
         """The user's roles of the API `audience` and, `with_groups`, their groups."""
         if not self._has_roles(audience):
             return Holdings(groups=self.groups_of(user_id) if with_groups else None)
-        rows = self.store.session().execute(
+        rows = self._connection().execute(
             USER_ROLES_AND_GROUPS if with_groups else USER_ROLES,
             {"user_id": user_id, "audience": audience}).all()
         roles = tuple(sorted(name for kind, name in rows if kind == ROLE))
@@ -87,7 +87,7 @@ class Roles:
         return Holdings(roles=roles, groups=groups if with_groups else None)
 
     def groups_of(self, user_id: int) -> tuple[str, ...]:
-        rows = self.store.session().execute(_GROUPS, {"user_id": user_id}).all()
+        rows = self._connection().execute(_GROUPS, {"user_id": user_id}).all()
         return tuple(sorted(name for _, name in rows))
 
     def for_client(self, client_pk: int, audience: str) -> tuple[str, ...]:
@@ -98,14 +98,19 @@ class Roles:
         key = (client_pk, audience)
         if snapshot is not None and key in snapshot.clients:
             return snapshot.clients[key]
-        names = self.store.session().scalars(
-            CLIENT_ROLES, {"client_pk": client_pk, "audience": audience}).all()
+        names = self._connection().execute(
+            CLIENT_ROLES, {"client_pk": client_pk, "audience": audience}).scalars().all()
         roles = tuple(sorted(names))
         if snapshot is not None:
             if len(snapshot.clients) >= MAX_CLIENT_ENTRIES:
                 snapshot.clients.clear()
             snapshot.clients[key] = roles
         return roles
+
+    def _connection(self) -> Connection:
+        # Core, not ORM: this runs on every token for a user, and the ORM's statement handling
+        # cost more than the query (as for the client lookup, store/clients.py).
+        return self.store.session().connection()
 
     def _has_roles(self, audience: str) -> bool:
         snapshot = self._current()
@@ -125,7 +130,7 @@ class Roles:
             return snapshot
         # Loaded after the version was read: at worst newer than the version says, never older
         # (a change moves the version, and the next request then loads again).
-        audiences = frozenset(self.store.session().scalars(AUDIENCES_WITH_ROLES).all())
+        audiences = frozenset(self._connection().execute(AUDIENCES_WITH_ROLES).scalars().all())
         snapshot = _Snapshot(version, audiences)
         with self._lock:
             self._snapshot = snapshot
