@@ -26,6 +26,7 @@ from .web import (
     authorize,
     device,
     health,
+    interaction,
     logout,
     oauth,
     register,
@@ -97,8 +98,8 @@ def build_app(settings: Settings) -> Flask:
 
     session.configure_sessions(app, settings)
     metrics.install(app, keystore)
-    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, logout.bp, userinfo.bp, api.bp,
-                      health.bp, register.bp, device.bp):
+    for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
+                      userinfo.bp, api.bp, health.bp, register.bp, device.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

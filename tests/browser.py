@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from .helpers import csrf, pkce
+from .helpers import action, csrf, pkce
 from .support import ServerProcess
 
 REDIRECT = "http://127.0.0.1:9/cb"  # nothing listens: only the Location is read
@@ -43,12 +43,18 @@ class Browser:
         url = f"{self.server.base_url}/oauth/authorize?" + urlencode(params)
         answer = self.http.get(url)
         if 'name="password"' in answer.text:
-            answer = self.http.post(url, data={"username": self.username,
-                                               "password": self.password,
-                                               "csrf_token": csrf(answer.text)})
+            answer = self.http.post(self.form_url(answer), data={
+                "username": self.username, "password": self.password,
+                "csrf_token": csrf(answer.text)})
         if 'name="decision"' in answer.text:
-            answer = self.http.post(url, data={**hidden_fields(answer.text), "decision": "allow"})
+            answer = self.http.post(self.form_url(answer),
+                                    data={**hidden_fields(answer.text), "decision": "allow"})
         return answer
+
+    @staticmethod
+    def form_url(page: httpx.Response) -> str:
+        """Where the page's form posts, as an absolute URL."""
+        return str(page.url.join(action(page.text)))
 
     def close(self) -> None:
         self.http.close()

@@ -35,6 +35,13 @@ def csrf(html: str) -> str:
     return match.group(1)
 
 
+def action(html: str) -> str:
+    """Where one of our pages' forms posts (the interaction step of an authorization)."""
+    match = re.search(r'<form method="post" action="([^"]*)"', html)
+    assert match, html
+    return match.group(1).replace("&amp;", "&")
+
+
 def basic(client_id: str, secret: str | None) -> dict[str, str]:
     raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {raw}"}

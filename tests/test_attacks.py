@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from .browser import Browser
 from .helpers import csrf, pkce
 from .support import ServerProcess
 
@@ -282,10 +283,11 @@ def test_a_fresh_login_with_first_time_consent_completes(
     with httpx.Client(timeout=10) as browser:
         url, page = _browser_flow(server, browser, spa["client_id"], **extra)
         assert 'name="password"' in page.text
-        consent = browser.post(url, data={"username": accounts["username"],
-                                          "password": PASSWORD, "csrf_token": csrf(page.text)})
+        consent = browser.post(Browser.form_url(page), data={
+            "username": accounts["username"], "password": PASSWORD, "csrf_token": csrf(page.text)})
         assert 'name="decision"' in consent.text
-        answer = browser.post(url, data={**_hidden(consent.text), "decision": "allow"})
+        answer = browser.post(Browser.form_url(consent),
+                              data={**_hidden(consent.text), "decision": "allow"})
     assert answer.status_code == 302, answer.text
     assert "code" in parse_qs(urlsplit(answer.headers["Location"]).query)
 
@@ -297,9 +299,10 @@ def _hidden(html: str) -> dict[str, str]:
 def _signed_in_browser(server: ServerProcess, accounts: dict[str, Any]) -> httpx.Client:
     browser = httpx.Client(timeout=10)
     url, page = _browser_flow(server, browser, accounts["spa"]["client_id"])
-    consent = browser.post(url, data={"username": accounts["username"], "password": PASSWORD,
-                                      "csrf_token": csrf(page.text)})
-    browser.post(url, data={**_hidden(consent.text), "decision": "allow"})
+    consent = browser.post(Browser.form_url(page), data={
+        "username": accounts["username"], "password": PASSWORD, "csrf_token": csrf(page.text)})
+    if 'name="decision"' in consent.text:  # else consented before: the code came already
+        browser.post(Browser.form_url(consent), data={**_hidden(consent.text), "decision": "allow"})
     return browser
 
 

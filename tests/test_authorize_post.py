@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT, pkce
+from .helpers import PASSWORD, REDIRECT, action, pkce
 from .test_code_flow import exchange, location_params
 
 
@@ -32,13 +32,12 @@ def test_a_form_post_authorization_request_completes_the_code_flow(
     assert page.status_code == 200, page.get_data(as_text=True)
     html = page.get_data(as_text=True)
     assert 'name="username"' in html
-    # The login form carries the posted request on: there is no query to post back to.
-    carried = _hidden_fields(html)
-    assert carried["state"] == "posted-state" and carried["client_id"] == public_client
-    consent_page = client.post("/oauth/authorize", data={
-        **carried, "username": "alice", "password": PASSWORD})
+    # The posted request is kept with the interaction: the login form carries none of it.
+    assert action(html).startswith("/interaction/") and "posted-state" not in html
+    consent_page = client.post(action(html), data={
+        **_hidden_fields(html), "username": "alice", "password": PASSWORD})
     assert 'name="decision"' in consent_page.get_data(as_text=True)
-    decided = client.post("/oauth/authorize", data={
+    decided = client.post(action(consent_page.get_data(as_text=True)), data={
         **_hidden_fields(consent_page.get_data(as_text=True)), "decision": "allow"})
     params = location_params(decided)
     assert params["state"] == "posted-state"
@@ -51,9 +50,9 @@ def test_a_posted_login_without_the_csrf_token_is_refused(
     client: FlaskClient, public_client: str, user: str
 ) -> None:
     _, challenge = pkce()
-    form = {**_authorization_form(public_client, challenge), "username": "alice",
-            "password": PASSWORD}
-    refused = client.post("/oauth/authorize", data=form)
+    page = client.post("/oauth/authorize", data=_authorization_form(public_client, challenge))
+    refused = client.post(action(page.get_data(as_text=True)),
+                          data={"username": "alice", "password": PASSWORD})
     assert refused.status_code == 400
     assert "did not come from this site" in refused.get_data(as_text=True)
 
@@ -69,7 +68,7 @@ def test_a_post_for_an_unknown_client_is_an_error_page_not_a_redirect(client: Fl
 def _signed_in(client: FlaskClient, public_client: str) -> Any:
     _, challenge = pkce()
     page = client.post("/oauth/authorize", data=_authorization_form(public_client, challenge))
-    return client.post("/oauth/authorize", data={
+    return client.post(action(page.get_data(as_text=True)), data={
         **_hidden_fields(page.get_data(as_text=True)), "username": "alice", "password": PASSWORD})
 
 

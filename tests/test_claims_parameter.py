@@ -87,7 +87,7 @@ def test_the_consent_page_asks_for_the_scopes_of_the_claims_named(
                         claims=json.dumps({"userinfo": {"email": None}}))
     url = f"{server.base_url}/oauth/authorize"
     page = browser.http.get(url, params=params)
-    consent = browser.http.post(url, params=params, data={
+    consent = browser.http.post(Browser.form_url(page), data={
         "username": browser.username, "password": browser.password,
         "csrf_token": page.text.split('name="csrf_token" value="')[1].split('"')[0]})
     assert "See your email address" in consent.text

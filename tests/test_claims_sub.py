@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT, csrf, make_client, make_user, pkce, verify
+from .helpers import PASSWORD, REDIRECT, action, csrf, make_client, make_user, pkce, verify
 from .test_code_flow import authorize_url, consent, exchange, location_params, login
 
 pytestmark = pytest.mark.usefixtures("no_traceback")
@@ -52,12 +52,12 @@ def test_another_users_sub_asks_for_a_sign_in_as_that_user(
     html = page.get_data(as_text=True)
     assert 'name="password"' in html and "another account" in html
     # Alice signing in again is not who was asked for: no code, and no sign-in.
-    as_alice = client.post(url, data={"username": "alice", "password": PASSWORD,
-                                      "csrf_token": csrf(html)})
+    as_alice = client.post(action(html), data={"username": "alice", "password": PASSWORD,
+                                              "csrf_token": csrf(html)})
     assert as_alice.status_code == 401 and "Location" not in as_alice.headers
     assert "another account" in as_alice.get_data(as_text=True)
-    as_bob = client.post(url, data={"username": "bob", "password": PASSWORD,
-                                    "csrf_token": csrf(as_alice.get_data(as_text=True))})
+    as_bob = client.post(action(html), data={
+        "username": "bob", "password": PASSWORD, "csrf_token": csrf(as_alice.get_data(as_text=True))})
     code = location_params(consent(client, url, as_bob))["code"]
     tokens = exchange(client, rp, code, verifier).json
     assert verify(app, tokens["id_token"], rp)["sub"] == bob

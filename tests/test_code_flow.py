@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import PASSWORD, REDIRECT, advance_clock, basic, csrf, make_client, pkce, verify
+from .helpers import PASSWORD, REDIRECT, action, advance_clock, basic, csrf, make_client, pkce, verify
 
 ISSUER = "http://authserver.test"
 
@@ -43,15 +43,16 @@ def authorize_url(client_id: str, challenge: str | None = None, **extra: str) ->
 def login(browser: FlaskClient, url: str, username: str = "alice", password: str = PASSWORD) -> Any:
     page = browser.get(url)
     assert page.status_code == 200
-    assert 'name="username"' in page.get_data(as_text=True)
-    return browser.post(url, data={"username": username, "password": password,
-                                   "csrf_token": csrf(page.get_data(as_text=True))})
+    html = page.get_data(as_text=True)
+    assert 'name="username"' in html
+    return browser.post(action(html), data={"username": username, "password": password,
+                                            "csrf_token": csrf(html)})
 
 
 def consent(browser: FlaskClient, url: str, page: Any, decision: str = "allow") -> Any:
     html = page.get_data(as_text=True)
     assert 'name="decision"' in html and 'value="allow"' in html and 'value="deny"' in html
-    return browser.post(url, data={"decision": decision, "csrf_token": csrf(html)})
+    return browser.post(action(html), data={"decision": decision, "csrf_token": csrf(html)})
 
 
 def get_code(browser: FlaskClient, client_id: str, challenge: str | None, **extra: str) -> dict[str, str]:
@@ -190,8 +191,7 @@ def test_login_post_without_csrf_token_is_refused(
     client: FlaskClient, public_client: str, user: str
 ) -> None:
     _, challenge = pkce()
-    url = authorize_url(public_client, challenge)
-    client.get(url)
+    url = action(client.get(authorize_url(public_client, challenge)).get_data(as_text=True))
     response = client.post(url, data={"username": "alice", "password": PASSWORD})
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)

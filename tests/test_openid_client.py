@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from .browser import Browser
 from .helpers import csrf, pkce
 from .support import ServerProcess
 
@@ -63,13 +64,13 @@ def test_openid_client_completes_the_code_flow(
         assert "request=" in authorization_url and "state=" not in authorization_url
 
         login_page = browser.get(authorization_url)
-        consent_page = browser.post(authorization_url, data={
+        consent_page = browser.post(Browser.form_url(login_page), data={
             "username": "dora", "password": "dora-password",
             "csrf_token": csrf(login_page.text)})
         assert consent_page.status_code == 200, consent_page.text
         assert "See your email address" in consent_page.text  # asked for by the claims parameter
         assert "See the groups you belong to" in consent_page.text  # the groups scope
-        redirected = browser.post(authorization_url, data={
+        redirected = browser.post(Browser.form_url(consent_page), data={
             "decision": "allow", "csrf_token": csrf(consent_page.text)})
         assert redirected.status_code == 302, redirected.text
         callback = redirected.headers["Location"]

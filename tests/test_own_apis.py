@@ -210,13 +210,13 @@ def test_one_grant_for_two_apis_gives_one_api_per_token(
               "resource": [orders["audience"], billing["audience"]]}
     url = f"{server.base_url}/oauth/authorize"
     login = browser.http.get(url, params=params)
-    consent = browser.http.post(url, params=params, data={
+    consent = browser.http.post(Browser.form_url(login), data={
         "username": browser.username, "password": browser.password, "csrf_token": csrf(login.text)})
     # The consent page names each API and shows the scopes' descriptions, escaped.
     assert orders["name"] in consent.text and billing["name"] in consent.text
     assert "See your &lt;b&gt;orders&lt;/b&gt;" in consent.text and "<b>orders" not in consent.text
     assert "See your invoices" in consent.text
-    code = query(browser.http.post(url, params=params, data={
+    code = query(browser.http.post(Browser.form_url(consent), data={
         **hidden_fields(consent.text), "decision": "allow"}))["code"]
 
     without = rp.exchange(code, verifier)  # two APIs and no resource: which one?

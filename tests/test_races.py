@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from .browser import Browser
 from .helpers import csrf, pkce
 from .support import ServerProcess
 
@@ -78,11 +79,11 @@ def test_concurrent_exchanges_of_one_code_give_exactly_one_success(server: Serve
         "response_type": "code", "client_id": spa["client_id"], "redirect_uri": REDIRECT,
         "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
     with httpx.Client(timeout=10) as browser:
-        page = browser.get(url).text
-        consent = browser.post(url, data={"username": "codeuser", "password": "code-pass-1",
-                                          "csrf_token": csrf(page)}).text
-        location = browser.post(url, data={"decision": "allow",
-                                           "csrf_token": csrf(consent)}).headers["Location"]
+        page = browser.get(url)
+        consent = browser.post(Browser.form_url(page), data={
+            "username": "codeuser", "password": "code-pass-1", "csrf_token": csrf(page.text)})
+        location = browser.post(Browser.form_url(consent), data={
+            "decision": "allow", "csrf_token": csrf(consent.text)}).headers["Location"]
     code = parse_qs(urlsplit(location).query)["code"][0]
     results = all_at_once(server, lambda http: http.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,

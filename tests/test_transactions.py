@@ -19,7 +19,7 @@ from authserver.config import Settings
 from authserver.models import Consent, RefreshTokenFamily, User
 from authserver.store import users as store_users
 
-from .helpers import PASSWORD, csrf, make_client, make_user, password_grant, refresh
+from .helpers import PASSWORD, action, csrf, make_client, make_user, password_grant, refresh
 from .test_code_flow import authorize_url
 
 WEAK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -68,9 +68,9 @@ def test_the_login_form_checks_the_password_without_holding_the_write_lock(
 ) -> None:
     writable = _record_whether_the_database_is_writable(app, monkeypatch)
     url = authorize_url(public_client, "x" * 43)
-    page = client.get(url)
-    answer = client.post(url, data={"username": "alice", "password": PASSWORD,
-                                    "csrf_token": csrf(page.get_data(as_text=True))})
+    html = client.get(url).get_data(as_text=True)
+    answer = client.post(action(html), data={"username": "alice", "password": PASSWORD,
+                                             "csrf_token": csrf(html)})
     assert 'name="decision"' in answer.get_data(as_text=True)
     assert writable == [True]
 
@@ -103,9 +103,9 @@ def test_the_login_form_replaces_a_weak_hash(
 ) -> None:
     weak = _weaken_hash(app)
     url = authorize_url(public_client, "x" * 43)
-    page = client.get(url)
-    client.post(url, data={"username": "alice", "password": PASSWORD,
-                           "csrf_token": csrf(page.get_data(as_text=True))})
+    html = client.get(url).get_data(as_text=True)
+    client.post(action(html), data={"username": "alice", "password": PASSWORD,
+                                    "csrf_token": csrf(html)})
     assert _stored_hash(app) != weak
 
 

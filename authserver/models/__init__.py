@@ -1,6 +1,7 @@
 """The stored data, one module a concern: accounts (users, consents, sign-in sessions), clients,
-grants (refresh families and tokens, codes, device authorizations, pushed requests), apis,
-keys (the database key store), notes, roles (roles and groups). Import them from here.
+grants (refresh families and tokens, codes, device authorizations, pushed requests),
+interactions (a request's login and consent steps), apis, keys (the database key store),
+notes, roles (roles and groups). Import them from here.
 
 Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
 Authlib's abstract interfaces (rfc6749.ClientMixin, AuthorizationCodeMixin, TokenMixin) instead
@@ -12,6 +13,7 @@ from .apis import Api, ApiScope
 from .base import Base, now
 from .clients import Client, ClientAssertionUse, ClientsVersion, InitialAccessToken
 from .grants import AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, RefreshTokenFamily
+from .interactions import Interaction
 from .keys import KeyStoreVersion, SigningKey
 from .notes import Note
 from .roles import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
@@ -31,6 +33,7 @@ __all__ = [
     "GroupMember",
     "GroupRole",
     "InitialAccessToken",
+    "Interaction",
     "KeyStoreVersion",
     "LoginSession",
     "LoginSessionClient",

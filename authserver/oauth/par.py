@@ -2,11 +2,10 @@
 /oauth/par (authenticated as at the token endpoint) and gets a request_uri, a URN valid 60 s,
 that the browser then carries to /oauth/authorize instead of the parameters.
 
-Written by hand: Authlib has no PAR endpoint. The pushed request is checked as an
-authorization request would be before it is stored (§2.1): its client, a signed request
-object if it has one (request_objects.py), the redirect URI, the response type, the scopes,
-and a DPoP proof if one is sent (RFC 9449 §10.1: its key becomes the request's dpop_jkt); the
-rest is checked at /oauth/authorize, where it is used.
+Written by hand: Authlib has no PAR endpoint. The pushed request is checked by the steps
+of an authorization request (authorization_request.py, §2.1) before it is stored, and so is a
+DPoP proof if one is sent (RFC 9449 §10.1: its key becomes the request's dpop_jkt); the
+authorization endpoint checks it again when the browser brings its request_uri.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ from typing import Any
 
 from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ..config import Settings
-from ..policy import CONFIDENTIAL_AUTH_METHODS, check_scope
+from ..policy import CONFIDENTIAL_AUTH_METHODS
 from ..store import Store
+from .authorization_request import validate_pushed
 from .dpop import proved_key
 from .request_objects import sent_parameters
 from .server import parameters
@@ -52,17 +51,10 @@ class PushedAuthorization:
         raw["client_id"] = client.client_id
         for name in ("client_secret", "client_assertion", "client_assertion_type"):
             raw.pop(name, None)  # the client's credentials, not the request's
-        pushed = self.server.request_objects.parameters(self.server, raw, client)
-        redirect_uri = pushed.get("redirect_uri") or client.get_default_redirect_uri()
-        if not redirect_uri or not client.check_redirect_uri(redirect_uri):
-            raise InvalidRequestError("redirect_uri is missing or not registered for this client")
-        if pushed.get("response_type") != "code" or not client.check_response_type("code"):
-            raise InvalidRequestError("response_type must be code, for a client of that grant")
-        requested = pushed.get("scope")
-        registry = self.store.apis.registry()
-        check_scope(requested, client, has_user=True, known=registry.known_scopes,
-                    ignore_unknown="openid" in (scope_to_list(requested) or []))
+        pushed = validate_pushed(self.server, client, raw).parameters
         self._bind_to_proof(pushed, client)
+        # The parameters (a request object's verified claims): the authorization endpoint
+        # validates them again as the request they then are.
         request_uri = self.store.pushed_requests.push(client.client_id, pushed, REQUEST_URI_TTL)
         return 201, {"request_uri": request_uri, "expires_in": REQUEST_URI_TTL}, \
             default_json_headers

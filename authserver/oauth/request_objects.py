@@ -8,8 +8,8 @@ only a pushed authorization request's URN (RFC 9126, par.py); any other is refus
 request_uri_not_supported: fetching a URI a client names would make the server an SSRF tool.
 
 Once verified, the object's claims are the request (RFC 9101 §5: only those are used); the
-outer client_id and response_type must agree with them. The authorization view and Authlib's
-grant read the same parameters (`authorization_parameters`).
+outer client_id and response_type must agree with them (oauth/authorization_request.py's
+steps validate those parameters, for /oauth/authorize and /oauth/par alike).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from authlib.oauth2.rfc9101.errors import (
     RequestNotSupportedError,
     RequestUriNotSupportedError,
 )
-from flask import g
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -140,9 +139,3 @@ def sent_parameters(values: Any) -> dict[str, Any]:
     if "resource" in sent:
         sent["resource"] = values.getlist("resource")
     return sent
-
-
-def authorization_parameters() -> dict[str, Any]:
-    """What the current authorization request asks for, once its request object (if any) is
-    verified; set by the authorization view (web/authorize.py) before anything reads it."""
-    return g.authorization_parameters  # type: ignore[no-any-return]

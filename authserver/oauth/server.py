@@ -11,9 +11,9 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
 from flask import request as flask_request
@@ -27,6 +27,7 @@ from ..resource_server.dpop import Nonces
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
 from .access_tokens import issues_refresh_token
+from .authorization_request import ValidatedRequest, oauth2_request
 from .backchannel_logout import LogoutNotifier
 from .request_objects import RequestObjects
 
@@ -145,16 +146,34 @@ class OAuth2Server(AuthorizationServer):
                                       scope=scope, expires_at=expires_at)
 
     def create_oauth2_request(self, request: Any) -> Any:
+        if isinstance(request, OAuth2Request):
+            return request  # an authorization request's, built from its validated parameters
         oauth_request = IssuerRequest(flask_request, self.settings.issuer)
         if flask_request.blueprint == BACK_CHANNEL:
             # Token, introspection, revocation: the form body alone. (The authorization and
             # logout endpoints take the query or the form, OIDC Core §3.1.2.1.)
             oauth_request.payload = BodyPayload(flask_request)
-        elif "authorization_parameters" in g:
-            # The authorization view has verified the request object, if any (request_objects).
-            oauth_request.payload = BasicOAuth2Payload(g.authorization_parameters)
-        oauth_request.settings = self.settings
         return oauth_request
+
+    def authorization_response(self, validated: ValidatedRequest, user: User | None,
+                               login_session: Any) -> Any:
+        """The answer to an authorization request validated before (authorization_request.py),
+        without validating it again: a code for `user`, or access_denied when None. Authlib's
+        create_authorization_response would validate the request once more first."""
+        request = oauth2_request(self.settings.issuer, validated.parameters)
+        request.client = validated.client
+        request.resources, request.requested_claims = validated.resources, validated.claims
+        request.login_session = login_session
+        grant = self.get_authorization_grant(request)
+        try:
+            response = self.handle_response(
+                *grant.create_authorization_response(validated.redirect_uri, user))
+        except OAuth2Error as error:
+            error.state = request.payload.state
+            response = self.handle_error_response(request, error)
+        grant.execute_hook("after_authorization_response", response)
+        self.execute_hook("after_create_authorization_response", response)  # RFC 9207's iss
+        return response
 
     def get_authorization_grant(self, request: Any) -> Any:
         try:

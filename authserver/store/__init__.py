@@ -24,6 +24,7 @@ from .clients import Clients
 from .codes import Codes
 from .consents import Consents
 from .devices import Devices
+from .interactions import Interactions
 from .login_sessions import LoginSessions
 from .notes import Notes
 from .pushed_requests import PushedRequests
@@ -50,6 +51,7 @@ class Store:
         self.registrations = Registrations(self)
         self.devices = Devices(self)
         self.pushed_requests = PushedRequests(self)
+        self.interactions = Interactions(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -1,6 +1,6 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
 used client assertions, ended or expired sign-in sessions, expired initial access tokens
-device authorizations and pushed requests.
+device authorizations, pushed requests and interactions.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -22,6 +22,7 @@ from ..models import (
     ClientAssertionUse,
     DeviceAuthorization,
     InitialAccessToken,
+    Interaction,
     LoginSession,
     PushedRequest,
     RefreshToken,
@@ -42,6 +43,7 @@ class PruneCounts:
     initial_access_tokens: int = 0
     device_authorizations: int = 0
     pushed_requests: int = 0
+    interactions: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -103,4 +105,7 @@ def prune(
     counts.pushed_requests = _delete_in_batches(
         session_factory, PushedRequest, PushedRequest.expires_at < now, batch_size,
         key=PushedRequest.request_uri_hash)
+    counts.interactions = _delete_in_batches(
+        session_factory, Interaction, Interaction.expires_at < now, batch_size,
+        key=Interaction.id_hash)
     return counts

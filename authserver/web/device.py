@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from .. import context, events
-from .authorize import scope_groups
+from .consent_words import scope_groups
 from .pages import page
 from .session import auth_time, csrf_valid, signed_in_user, try_login
 
@@ -45,11 +45,11 @@ def device() -> ResponseReturnValue:
     user, login_error = try_login() if "username" in request.form else (signed_in_user(), None)
     if user is None:
         return page("login.html", 401 if login_error else 200, client=client, error=login_error,
-                     carried=carried, login_hint=request.form.get("username", ""))
+                    action="", carried=carried, login_hint=request.form.get("username", ""))
     decision = request.form.get("decision")
     if decision not in ("allow", "deny"):
-        return page("consent.html", client=client, user=user, carried=carried,
-                     scopes=scope_groups(pending.scope), signed_in_at=auth_time())
+        return page("consent.html", client=client, user=user, action="", carried=carried,
+                    scopes=scope_groups(pending.scope))
     allowed = decision == "allow"
     if not store.devices.decide(pending, user, auth_time() or store.now(), allowed):
         return page("device.html", 400, user_code="",

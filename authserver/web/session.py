@@ -86,9 +86,22 @@ def csrf_valid(submitted: str | None) -> bool:
     return bool(expected and submitted and hmac.compare_digest(str(expected), submitted))
 
 
+def browser_id() -> str:
+    """A random id of this browser, in its session cookie: pending interactions belong to it."""
+    browser = session.get("bid")
+    if not isinstance(browser, str):
+        browser = secrets.token_urlsafe(24)
+        session["bid"] = browser
+    return browser
+
+
 def sign_in(user: User) -> None:
-    """A new server-side sign-in; the cookie gets only its id."""
+    """A new server-side sign-in; the cookie gets only its id (and keeps the browser's id, so
+    the interaction that asked for this sign-in goes on)."""
+    browser = session.get("bid")
     session.clear()  # a fresh session on login: no fixation of a pre-login session
+    if isinstance(browser, str):
+        session["bid"] = browser
     session.permanent = True
     session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME)
     session["sid"] = session_id

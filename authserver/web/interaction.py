@@ -1,0 +1,161 @@
+"""/interaction/<id>: the steps of a pending authorization request, in the browser.
+
+/oauth/authorize validates the request once (oauth/authorization_request.py) and, when the user
+must do something, keeps it as an interaction bound to this browser and shows its first step.
+Each step posts to a route of its own, which resumes the stored request without validating it
+again: login (`/login`), then consent (`/consent`); the answer to the client (a code, or
+access_denied) ends the interaction. A second factor or an upstream provider will be steps here.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, request, url_for
+from flask.typing import ResponseReturnValue
+
+from .. import context, events
+from ..models import Interaction, User
+from ..oauth.authorization_request import ValidatedRequest
+from ..ops.security_headers import allow_form_redirect_to
+from .consent_words import scope_groups
+from .pages import page
+from .session import browser_id, csrf_valid, login_session, try_login
+
+bp = Blueprint("interaction", __name__, url_prefix="/interaction")
+
+FORM_EXPIRED = "This form expired or did not come from this site. Please start again."
+GONE = ("This sign-in page has expired or was already used. Go back to the application and "
+        "start again.")
+
+
+def error_page(message: str, status: int = 400) -> Response:
+    return page("error.html", status, message=message)
+
+
+def error_redirect(error: OAuth2Error) -> Response:
+    """An authorization error back to the client (with `state` and RFC 9207's `iss`), or a
+    page when the error has nowhere safe to go."""
+    status, _, headers = error()
+    location = dict(headers).get("Location")
+    if status != 302 or not location:
+        return error_page(error.get_error_description() or error.error)
+    server = context.oauth_server()
+    response = Response(status=302, headers={"Location": location})
+    server.issuer_parameter.add_issuer_parameter(server, response)
+    return response
+
+
+def consent_needed(validated: ValidatedRequest, user: User) -> bool:
+    """Unless prompt=consent, a consent the user gave this client before covers the request."""
+    if "consent" in validated.prompts:
+        return True
+    consent = context.store().consents.find(user.id, validated.client.client_id)
+    return consent is None or not consent.covers(validated.consent_scope)
+
+
+def answer(validated: ValidatedRequest, user: User, allowed: bool,
+           interaction: Interaction | None = None) -> Response:
+    """The code (or access_denied) for the client; remembers a consent given, spends the
+    pushed request (RFC 9126 §4) and the interaction, all in the answer's transaction."""
+    store = context.store()
+    if interaction is not None and not store.interactions.end(interaction):
+        return error_page(GONE)  # a second submit of the same page
+    if allowed:
+        store.consents.remember(user.id, validated.client.client_id, validated.consent_scope)
+    if validated.request_uri:
+        store.pushed_requests.use(validated.request_uri)
+    events.record("authorization.granted" if allowed else "authorization.denied",
+                  client_id=validated.client.client_id, sub=user.sub,
+                  scope=validated.parameters.get("scope"))
+    return context.oauth_server().authorization_response(  # type: ignore[no-any-return]
+        validated, user if allowed else None, login_session())
+
+
+def show_step(interaction_id: str, validated: ValidatedRequest, user: User | None,
+              error: str | None = None, status: int = 200) -> Response:
+    """The page of the step the interaction is at: login while nobody satisfies it, else
+    consent."""
+    allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
+    if user is None:
+        return page("login.html", status, client=validated.client, error=error,
+                    action=url_for("interaction.login", interaction_id=interaction_id),
+                    login_hint=request.form.get("username")
+                    or validated.parameters.get("login_hint", ""))
+    return page("consent.html", status, client=validated.client, user=user,
+                action=url_for("interaction.consent", interaction_id=interaction_id),
+                scopes=scope_groups(validated.consent_scope))
+
+
+def next_step(interaction_id: str, interaction: Interaction, validated: ValidatedRequest,
+              user: User) -> Response:
+    if consent_needed(validated, user):
+        return show_step(interaction_id, validated, user)
+    return answer(validated, user, True, interaction)
+
+
+def _resume(interaction_id: str) -> tuple[Interaction, ValidatedRequest] | Response:
+    store = context.store()
+    interaction = store.interactions.find(interaction_id, browser_id())
+    if interaction is None:
+        return error_page(GONE)
+    client = store.clients.get(interaction.client_id)
+    if client is None:
+        return error_page("The application of this sign-in is no longer registered here.")
+    return interaction, ValidatedRequest.restored(client, interaction.request)
+
+
+def _user(interaction: Interaction, validated: ValidatedRequest) -> User | None:
+    """Who is signed in for this interaction: the sign-in that satisfied the request when it
+    came, or, when it asked for a new one, a sign-in made since (its login step), while that
+    sign-in lasts; only the end-user the request asked for, if it named one."""
+    current = login_session()
+    if current is None:
+        return None
+    if interaction.login_sid is not None:
+        satisfied = current.sid == interaction.login_sid
+    else:
+        satisfied = (current.sid != interaction.stale_sid
+                     and current.auth_time >= interaction.created_at)
+    if validated.subject is not None and current.user.sub != validated.subject:
+        satisfied = False
+    return current.user if satisfied else None
+
+
+@bp.get("/<interaction_id>")
+def show(interaction_id: str) -> ResponseReturnValue:
+    resumed = _resume(interaction_id)
+    if isinstance(resumed, Response):
+        return resumed
+    interaction, validated = resumed
+    return show_step(interaction_id, validated, _user(interaction, validated))
+
+
+@bp.post("/<interaction_id>/login")
+def login(interaction_id: str) -> ResponseReturnValue:
+    resumed = _resume(interaction_id)
+    if isinstance(resumed, Response):
+        return resumed
+    interaction, validated = resumed
+    if not csrf_valid(request.form.get("csrf_token")):
+        return error_page(FORM_EXPIRED)
+    user, login_error = try_login(validated.subject)
+    if user is None:
+        return show_step(interaction_id, validated, None, login_error, 401)
+    return next_step(interaction_id, interaction, validated, user)
+
+
+@bp.post("/<interaction_id>/consent")
+def consent(interaction_id: str) -> ResponseReturnValue:
+    resumed = _resume(interaction_id)
+    if isinstance(resumed, Response):
+        return resumed
+    interaction, validated = resumed
+    if not csrf_valid(request.form.get("csrf_token")):
+        return error_page(FORM_EXPIRED)
+    user = _user(interaction, validated)
+    if user is None:  # the sign-in ended meanwhile (logout, another tab, a password change)
+        return show_step(interaction_id, validated, None)
+    decision = request.form.get("decision")
+    if decision not in ("allow", "deny"):
+        return error_page("Unknown decision.")
+    return answer(validated, user, decision == "allow", interaction)

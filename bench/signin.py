@@ -1,0 +1,128 @@
+"""A whole sign-in in process, beside the argon2id verification it contains (same run):
+the authorization request, the login form, the consent form, the code exchange. Also counts
+the SQL statements each of those requests runs.
+
+    python -m bench.signin
+
+The pages are followed as a browser would (each form's action), so the same script measures
+an older checkout too: copy it outside bench/ (whose http.py shadows the standard library's
+when the script is run by path) and run it with that checkout's Python.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from argon2 import PasswordHasher
+from sqlalchemy import event, select
+
+from authserver import create_app
+from authserver.config import Settings
+from authserver.db import migrate
+from authserver.keystore import KeyStore
+from authserver.models import User
+from authserver.store.clients import register_client
+from authserver.store.users import create_user
+
+PASSWORD = "correct horse battery"
+REDIRECT = "https://app.example.com/cb"
+SIGN_INS = 40
+
+
+def _form(html: str, url: str) -> tuple[str, dict[str, str]]:
+    """The page's form: where it posts (an empty action is the page itself) and its hidden
+    fields."""
+    action = re.search(r'<form method="post" action="([^"]*)"', html)
+    target = (action.group(1).replace("&amp;", "&") if action else "") or url
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    return target, hidden
+
+
+def main() -> None:
+    directory = Path(tempfile.mkdtemp())
+    settings = Settings(issuer="http://bench.test", allow_insecure_issuer=True,
+                        database_url=f"sqlite:///{directory / 'bench.db'}",
+                        keys_dir=str(directory / "keys"),
+                        instance_dir=str(directory / "instance")).with_defaults()
+    migrate(settings)
+    KeyStore.from_settings(settings).ensure()
+    app = create_app(settings)
+    database = app.extensions["authserver.db"]
+    with database.session() as session:
+        client_id = register_client(session, name="bench", grant_types=["authorization_code"],
+                                    redirect_uris=[REDIRECT], auth_method="none",
+                                    scope="openid profile").client.client_id
+        create_user(session, username="bench", password=PASSWORD)
+    with database.session() as session:
+        stored_hash = session.scalar(select(User.password_hash).where(User.username == "bench"))
+
+    statements: dict[str, int] = {}
+    step = ["-"]
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        statements[step[0]] = statements.get(step[0], 0) + 1
+
+    def sign_in() -> None:
+        browser = app.test_client()
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        url = "/oauth/authorize?" + urlencode({
+            "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+            "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
+            "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
+        step[0] = "authorize"
+        page = browser.get(url).get_data(as_text=True)
+        target, hidden = _form(page, url)
+        step[0] = "login"
+        consent = browser.post(target, data={**hidden, "username": "bench",
+                                             "password": PASSWORD}).get_data(as_text=True)
+        target, hidden = _form(consent, url)
+        step[0] = "consent"
+        answer = browser.post(target, data={**hidden, "decision": "allow"})
+        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        step[0] = "token"
+        tokens = browser.post("/oauth/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id, "code_verifier": verifier})
+        assert tokens.status_code == 200, tokens.get_data(as_text=True)
+        step[0] = "-"
+
+    hasher = PasswordHasher()
+    sign_in()  # warm up (caches, first key load)
+    statements.clear()
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(SIGN_INS):
+            sign_in()
+        runs.append((time.perf_counter() - start) / SIGN_INS)
+    start = time.perf_counter()
+    for _ in range(SIGN_INS):
+        hasher.verify(stored_hash, PASSWORD)
+    argon2_s = (time.perf_counter() - start) / SIGN_INS
+    sign_in_s = statistics.median(runs)
+    total = 3 * SIGN_INS
+    print(json.dumps({
+        "checkout": str(Path(sys.modules["authserver"].__file__ or "").parent.parent),
+        "sign_in_ms": round(sign_in_s * 1000, 2),
+        "argon2_verify_ms": round(argon2_s * 1000, 2),
+        "sign_in_vs_argon2": round(sign_in_s / argon2_s, 3),
+        "sql_statements_per_sign_in": {k: round(v / total, 1) for k, v in statements.items()},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
