@@ -18,7 +18,11 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    UnauthorizedClientError,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import scope_to_list
 
@@ -217,6 +221,10 @@ def validate_pushed(server: Any, client: Client, sent: dict[str, Any]) -> Valida
         claims = check_claims(client, parameters, redirect_uri)
     except UnsafeRequest as problem:
         raise InvalidRequestError(problem.message) from None
+    except (UnsupportedResponseTypeError, UnauthorizedClientError):
+        # As /oauth/par has always answered these (RFC 9126 §2.3 allows either code).
+        raise InvalidRequestError(
+            "response_type must be code, for a client of that grant") from None
     except OAuth2Error as error:
         error.redirect_uri = None  # answered as JSON, not redirected
         raise
