@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from .browser import hidden_fields
 from .conftest import CHROMIUM_ARGS
-from .helpers import advance_clock, csrf, make_client
+from .helpers import action, advance_clock, csrf, make_client
 from .support import IndependentVerifier, ServerProcess, clear_counters
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -75,11 +75,11 @@ def _answer(server: ServerProcess, person: dict[str, Any], user_code: str, decis
     with httpx.Client(base_url=server.base_url, timeout=10) as browser:
         page = browser.get("/device", params={"user_code": user_code})
         login = browser.post("/device", data={"user_code": user_code, "csrf_token": csrf(page.text)})
-        consent = browser.post("/device", data={
-            "user_code": user_code, "csrf_token": csrf(login.text),
-            "username": person["username"], "password": PASSWORD})
+        consent = browser.post(action(login.text), data={
+            "csrf_token": csrf(login.text), "username": person["username"], "password": PASSWORD})
         assert 'name="decision"' in consent.text, consent.text
-        done = browser.post("/device", data={**hidden_fields(consent.text), "decision": decision})
+        done = browser.post(action(consent.text),
+                            data={**hidden_fields(consent.text), "decision": decision})
         assert done.status_code == 200
         return done.text
 

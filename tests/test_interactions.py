@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from authserver.store.housekeeping import prune
 from authserver.store.interactions import INTERACTION_TTL
 
-from .helpers import PASSWORD, action, advance_clock, csrf, pkce
+from .helpers import PASSWORD, action, advance_clock, csrf, make_client, pkce
 from .test_code_flow import authorize_url, consent, location_params, login
 
 GONE = "expired or was already used"
@@ -121,3 +121,25 @@ def test_prompt_login_needs_a_sign_in_made_during_the_interaction(
     signed_in = client.post(action(html), data={"username": "alice", "password": PASSWORD,
                                                 "csrf_token": csrf(html)})
     assert "code" in location_params(signed_in)  # consent remembered: straight to the client
+
+
+def test_a_device_approval_is_an_interaction_answered_once(
+    app: Flask, client: FlaskClient, user: str
+) -> None:
+    device_grant = "urn:ietf:params:oauth:grant-type:device_code"
+    client_id, _ = make_client(app, grant_types=[device_grant], auth_method="none",
+                               scope="openid")
+    started = client.post("/oauth/device_authorization", data={"client_id": client_id}).json
+    form = client.get("/device").get_data(as_text=True)
+    login_page = client.post("/device", data={"user_code": started["user_code"],
+                                              "csrf_token": csrf(form)}).get_data(as_text=True)
+    assert action(login_page).startswith("/interaction/")
+    consent_page = client.post(action(login_page), data={
+        "username": "alice", "password": PASSWORD, "csrf_token": csrf(login_page)})
+    done = consent(client, "", consent_page)
+    assert done.status_code == 200 and "Device connected" in done.get_data(as_text=True)
+    again = consent(client, "", consent_page)
+    assert again.status_code == 400 and GONE in again.get_data(as_text=True)
+    tokens = client.post("/oauth/token", data={
+        "grant_type": device_grant, "device_code": started["device_code"], "client_id": client_id})
+    assert tokens.status_code == 200, tokens.json

@@ -56,6 +56,9 @@ class Devices:
         return self.store.session().scalar(select(DeviceAuthorization).where(
             DeviceAuthorization.device_code_hash == hash_secret(device_code)))
 
+    def get(self, device_id: int) -> DeviceAuthorization | None:
+        return self.store.session().get(DeviceAuthorization, device_id)
+
     def pending(self, user_code: str) -> DeviceAuthorization | None:
         """The live, undecided request of this user code (typed any way), if there is one."""
         code = normalize_user_code(user_code)

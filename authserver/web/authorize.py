@@ -22,8 +22,8 @@ from flask.typing import ResponseReturnValue
 from .. import context
 from ..models import User
 from ..oauth.authorization_request import UnsafeRequest, max_age, validate
-from .interaction import answer, consent_needed, error_page, error_redirect, show_step
-from .session import ANOTHER_ACCOUNT, browser_id, login_session, signed_in_user
+from .interaction import answer, consent_needed, error_page, error_redirect, show_step, start
+from .session import ANOTHER_ACCOUNT, signed_in_user
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
 
@@ -43,15 +43,7 @@ def authorize() -> ResponseReturnValue:
         # OIDC Core §3.1.2.6 (nobody signed in was login_required, from Authlib's check).
         return error_redirect(ConsentRequiredError(redirect_uri=validated.redirect_uri,
                                                    state=validated.state))
-    current = login_session()
-    current_sid = current.sid if current is not None else None
-    store = context.store()
-    interaction_id = store.interactions.start(
-        browser_id(), validated.client.client_id, validated.stored(),
-        # The current sign-in satisfies the request, or the request asks for a new one.
-        login_sid=current_sid if user is not None else None,
-        stale_sid=current_sid if user is None else None)
-    store.commit()
+    interaction_id = start(validated, user)
     return show_step(interaction_id, validated, user,
                      ANOTHER_ACCOUNT if validated.another_account_signed_in else None)
 

@@ -18,6 +18,8 @@ from ..models import Interaction, User
 from ..oauth.authorization_request import ValidatedRequest
 from ..ops.security_headers import allow_form_redirect_to
 from .consent_words import scope_groups
+from .device_approval import KIND as DEVICE
+from .device_approval import DeviceApproval
 from .pages import page
 from .session import browser_id, csrf_valid, login_session, try_login
 
@@ -45,7 +47,11 @@ def error_redirect(error: OAuth2Error) -> Response:
     return response
 
 
-def consent_needed(validated: ValidatedRequest, user: User) -> bool:
+# A pending request: an authorization request, or a device's (device_approval.py).
+Pending = ValidatedRequest | DeviceApproval
+
+
+def consent_needed(validated: Pending, user: User) -> bool:
     """Unless prompt=consent, a consent the user gave this client before covers the request."""
     if "consent" in validated.prompts:
         return True
@@ -53,13 +59,16 @@ def consent_needed(validated: ValidatedRequest, user: User) -> bool:
     return consent is None or not consent.covers(validated.consent_scope)
 
 
-def answer(validated: ValidatedRequest, user: User, allowed: bool,
+def answer(validated: Pending, user: User, allowed: bool,
            interaction: Interaction | None = None) -> Response:
     """The code (or access_denied) for the client; remembers a consent given, spends the
-    pushed request (RFC 9126 §4) and the interaction, all in the answer's transaction."""
+    pushed request (RFC 9126 §4) and the interaction, all in the answer's transaction. A
+    device's request is decided instead."""
     store = context.store()
     if interaction is not None and not store.interactions.end(interaction):
         return error_page(GONE)  # a second submit of the same page
+    if isinstance(validated, DeviceApproval):
+        return validated.finish(user, allowed)
     if allowed:
         store.consents.remember(user.id, validated.client.client_id, validated.consent_scope)
     if validated.request_uri:
@@ -71,11 +80,26 @@ def answer(validated: ValidatedRequest, user: User, allowed: bool,
         validated, user if allowed else None, login_session())
 
 
-def show_step(interaction_id: str, validated: ValidatedRequest, user: User | None,
+def start(validated: Pending, user: User | None) -> str:
+    """Keeps a request the user must act on, bound to this browser; its id."""
+    current = login_session()
+    current_sid = current.sid if current is not None else None
+    store = context.store()
+    interaction_id = store.interactions.start(
+        browser_id(), validated.client.client_id, validated.stored(),
+        # The current sign-in satisfies the request, or the request asks for a new one.
+        login_sid=current_sid if user is not None else None,
+        stale_sid=current_sid if user is None else None)
+    store.commit()
+    return interaction_id
+
+
+def show_step(interaction_id: str, validated: Pending, user: User | None,
               error: str | None = None, status: int = 200) -> Response:
     """The page of the step the interaction is at: login while nobody satisfies it, else
     consent."""
-    allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
+    if validated.redirect_uri:
+        allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
     if user is None:
         return page("login.html", status, client=validated.client, error=error,
                     action=url_for("interaction.login", interaction_id=interaction_id),
@@ -86,14 +110,14 @@ def show_step(interaction_id: str, validated: ValidatedRequest, user: User | Non
                 scopes=scope_groups(validated.consent_scope))
 
 
-def next_step(interaction_id: str, interaction: Interaction, validated: ValidatedRequest,
+def next_step(interaction_id: str, interaction: Interaction, validated: Pending,
               user: User) -> Response:
     if consent_needed(validated, user):
         return show_step(interaction_id, validated, user)
     return answer(validated, user, True, interaction)
 
 
-def _resume(interaction_id: str) -> tuple[Interaction, ValidatedRequest] | Response:
+def _resume(interaction_id: str) -> tuple[Interaction, Pending] | Response:
     store = context.store()
     interaction = store.interactions.find(interaction_id, browser_id())
     if interaction is None:
@@ -101,10 +125,11 @@ def _resume(interaction_id: str) -> tuple[Interaction, ValidatedRequest] | Respo
     client = store.clients.get(interaction.client_id)
     if client is None:
         return error_page("The application of this sign-in is no longer registered here.")
-    return interaction, ValidatedRequest.restored(client, interaction.request)
+    kind = DeviceApproval if interaction.request.get("kind") == DEVICE else ValidatedRequest
+    return interaction, kind.restored(client, interaction.request)
 
 
-def _user(interaction: Interaction, validated: ValidatedRequest) -> User | None:
+def _user(interaction: Interaction, validated: Pending) -> User | None:
     """Who is signed in for this interaction: the sign-in that satisfied the request when it
     came, or, when it asked for a new one, a sign-in made since (its login step), while that
     sign-in lasts; only the end-user the request asked for, if it named one."""
