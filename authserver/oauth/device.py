@@ -32,7 +32,6 @@ from ..policy import CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT, check_scope
 from ..store import Store
 from .grants.linked import IssuesTokens
 from .resources import grant_resources
-from .server import parameters
 
 VERIFICATION_PATH = "/device"
 
@@ -55,7 +54,8 @@ class DeviceAuthorizationRequests(DeviceAuthorizationEndpoint):
         scope = request.payload.scope or client.scope
         registry = self.store.apis.registry()
         check_scope(scope, client, has_user=True, known=registry.known_scopes)
-        resources = grant_resources(registry, scope, parameters().getlist("resource"))
+        resources = grant_resources(registry, scope,
+                                    list(request.payload.datalist.get("resource", [])))
         device_code, user_code = self.store.devices.create(
             client_id=client.client_id, scope=scope, resources=resources,
             ttl=self.settings.device_code_ttl, interval=self.settings.device_poll_interval)

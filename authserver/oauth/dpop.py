@@ -6,8 +6,9 @@ every worker and host."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlib.oauth2 import OAuth2Error
-from flask import request as flask_request
 
 from ..models import Client
 from ..resource_server.dpop import NonceRequired, Nonces, ProofError, check_proof
@@ -41,11 +42,11 @@ def replay_cache(store: Store):  # type: ignore[no-untyped-def]
     return lambda jti, until: store.assertions.use_once("dpop", jti, until)
 
 
-def token_request_key(store: Store, issuer: str, client: Client, bound: str | None,
-                      nonces: Nonces | None = None) -> str | None:
+def token_request_key(store: Store, issuer: str, client: Client, headers: Any,
+                      bound: str | None, nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key this token request proves, or None without a proof (when
     neither the client nor the grant needs one). `bound`: the key the grant is bound to."""
-    jkt = proved_key(store, issuer + TOKEN_PATH, client, nonces)
+    jkt = proved_key(store, issuer + TOKEN_PATH, client, headers, nonces)
     if jkt is None:
         if client.dpop_bound or bound is not None:
             raise InvalidDPoPProof("this client's tokens are DPoP-bound: send a DPoP proof")
@@ -55,12 +56,12 @@ def token_request_key(store: Store, issuer: str, client: Client, bound: str | No
     return jkt
 
 
-def proved_key(store: Store, url: str, client: Client,
+def proved_key(store: Store, url: str, client: Client, headers: Any,
                nonces: Nonces | None = None) -> str | None:
     """The thumbprint of the key whose proof this POST to `url` carries (the token and PAR
-    endpoints), or None without a DPoP header; a bad proof, or one in an algorithm the
-    client's profile does not allow, is invalid_dpop_proof."""
-    header = flask_request.headers.get("DPoP")
+    endpoints; `headers`: the request's), or None without a DPoP header; a bad proof, or one
+    in an algorithm the client's profile does not allow, is invalid_dpop_proof."""
+    header = headers.get("DPoP")
     if header is None:
         return None
     try:

@@ -21,7 +21,6 @@ from ..store import Store
 from .authorization_request import validate_pushed
 from .dpop import proved_key
 from .request_objects import sent_parameters
-from .server import parameters
 
 ENDPOINT_NAME = "pushed_authorization"
 PAR_PATH = "/oauth/par"
@@ -43,7 +42,7 @@ class PushedAuthorization:
     def __call__(self, request: Any) -> tuple[int, dict[str, Any], Any]:
         client = self.server.authenticate_client(request, self.CLIENT_AUTH_METHODS,
                                                  ENDPOINT_NAME)
-        raw = sent_parameters(parameters())
+        raw = sent_parameters(request.payload.data)  # the form body (server.BodyPayload)
         if "request_uri" in raw:
             raise InvalidRequestError("request_uri cannot be pushed (RFC 9126 section 2.1)")
         if raw.get("client_id", client.client_id) != client.client_id:
@@ -52,19 +51,19 @@ class PushedAuthorization:
         for name in ("client_secret", "client_assertion", "client_assertion_type"):
             raw.pop(name, None)  # the client's credentials, not the request's
         pushed = validate_pushed(self.server, client, raw).parameters
-        self._bind_to_proof(pushed, client)
+        self._bind_to_proof(pushed, client, request.headers)
         # The parameters (a request object's verified claims): the authorization endpoint
         # validates them again as the request they then are.
         request_uri = self.store.pushed_requests.push(client.client_id, pushed, REQUEST_URI_TTL)
         return 201, {"request_uri": request_uri, "expires_in": REQUEST_URI_TTL}, \
             default_json_headers
 
-    def _bind_to_proof(self, pushed: dict[str, Any], client: Any) -> None:
+    def _bind_to_proof(self, pushed: dict[str, Any], client: Any, headers: Any) -> None:
         """RFC 9449 §10.1: a DPoP proof sent with the push is checked, and its key is then the
         request's dpop_jkt (the code is exchanged only with that key); with a dpop_jkt too,
         "the authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt
         does not match the public key in the DPoP header"."""
-        jkt = proved_key(self.store, self.settings.issuer + PAR_PATH, client,
+        jkt = proved_key(self.store, self.settings.issuer + PAR_PATH, client, headers,
                          self.server.dpop_nonces)
         if jkt is None:
             return

@@ -68,11 +68,6 @@ class BodyPayload(FlaskOAuth2Payload):
 BACK_CHANNEL = "oauth"
 
 
-def parameters() -> MultiDict[str, str]:
-    """What the current back-channel request says: its form body."""
-    return flask_request.form
-
-
 class OAuth2Server(AuthorizationServer):
     def __init__(self, settings: Settings, keystore: KeyStore, store: Store) -> None:
         super().__init__()

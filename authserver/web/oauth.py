@@ -11,15 +11,22 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, Response, g, request
 from joserfc import jws
 from joserfc.errors import JoseError
+from werkzeug.datastructures import MultiDict
 
 from .. import context, events
 from ..errors import error_response
 from ..oauth.access_tokens import last_signed
-from ..oauth.server import BACK_CHANNEL, parameters
+from ..oauth.server import BACK_CHANNEL
 from ..ops import metrics
 from ..policy import shown
 
 bp = Blueprint(BACK_CHANNEL, __name__, url_prefix="/oauth")
+
+
+def parameters() -> MultiDict[str, str]:
+    """What the current back-channel request says: its form body (as oauth/server.py's
+    BodyPayload gives the grants)."""
+    return request.form
 # Requests that name no client at all share this throttle account (they all fail anyway).
 ANONYMOUS = "-"
 

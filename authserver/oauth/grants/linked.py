@@ -21,7 +21,6 @@ from ...store.roles import Holdings
 from ..access_tokens import issuing
 from ..dpop import token_request_key
 from ..resources import Target, grant_resources, token_target
-from ..server import parameters
 
 
 class IssuesTokens:
@@ -66,12 +65,12 @@ class IssuesTokens:
         if not scope:  # RFC 6749 §3.3: the default is what the client may have
             scope = client.scope if user is not None else machine_scope(client.scope)
         registry = self.server.store.apis.registry()
-        named = parameters().getlist("resource")
+        named = list(self.request.payload.datalist.get("resource", []))
         grant = self.grant_resources()
         target = token_target(registry, scope, named=named, explicit_scope=self.scope_was_asked(),
                               grant=grant)
         jkt = token_request_key(self.server.store, self.server.settings.issuer, client,
-                                self.bound_key(), self.server.dpop_nonces)
+                                self.request.headers, self.bound_key(), self.server.dpop_nonces)
         # A public client's refresh tokens are bound to the key (RFC 9449 §5).
         self.request.grant_dpop_jkt = jkt if client.is_public else None
         grant_id = None
