@@ -24,6 +24,7 @@ from .store import Store
 from .web import (
     api,
     authorize,
+    cors,
     device,
     health,
     interaction,
@@ -97,6 +98,7 @@ def build_app(settings: Settings) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     session.configure_sessions(app, settings)
+    cors.install(app)
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
                       userinfo.bp, api.bp, health.bp, register.bp, device.bp):

@@ -44,10 +44,15 @@ def client() -> None:
 @click.option("--profile", type=click.Choice(["fapi2"]), default=None,
               help="Keep the client to the FAPI 2.0 Security Profile: PAR, PKCE S256, "
                    "private_key_jwt, DPoP-bound tokens, the code grant only.")
+@click.option("--resource-server", "resource_server", metavar="AUDIENCE", default=None,
+              help="Make it the resource server of this API (`authserver api list`): it may "
+                   "introspect every access token for the API. Needs no --grant-type.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def create(name: str, profile: str | None, as_json: bool, **options: Any) -> None:
+def create(name: str, profile: str | None, resource_server: str | None, as_json: bool,
+           **options: Any) -> None:
     """Register a client. Its secret is printed once and stored only as a hash."""
-    metadata = Metadata(name=name, profile=profile, **given_metadata(options))
+    metadata = Metadata(name=name, profile=profile, resource_server=resource_server,
+                        **given_metadata(options))
     with database_session() as session:
         registry = load_registry(session, sample_api(load_settings().api_audience))
         try:

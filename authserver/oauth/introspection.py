@@ -2,7 +2,8 @@
 
 Two Authlib endpoints registered under one name: the access-token one answers for tokens that
 are ours by the server's one access-token validator (the same that guards the APIs) and passes
-anything else on to the refresh-token one. A client may introspect only its own tokens.
+anything else on to the refresh-token one. A client may introspect only its own tokens; the
+resource server of an API, the access tokens for that API.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from ..policy import CONFIDENTIAL_AUTH_METHODS
 from ..resource_server import AccessTokenValidator
 from ..store import Store
 from .access_tokens import grant_of, grant_revoked
+
+
+def may_see(client: Client, claims: dict[str, Any]) -> bool:
+    """A client sees its own access tokens; an API's resource server (`client create
+    --resource-server`) sees every token for that API and nothing else (INTERFACE.md)."""
+    if client.resource_server is not None:
+        audience = claims.get("aud")
+        return audience == client.resource_server or (
+            isinstance(audience, list) and client.resource_server in audience)
+    return bool(claims.get("client_id") == client.client_id)
 
 
 class AccessTokenIntrospection(IntrospectionEndpoint):
@@ -48,7 +59,7 @@ class AccessTokenIntrospection(IntrospectionEndpoint):
             claims = self.validator.authenticate_token(request.form["token"])
         except InvalidTokenError:
             raise ContinueIteration() from None  # not an access token of ours: maybe a refresh token
-        return claims if claims.get("client_id") == client.client_id else None
+        return claims if may_see(client, claims) else None
 
     def create_introspection_payload(self, token: dict[str, Any] | None) -> dict[str, Any]:
         # RFC 7662 §2.2: a token that is not active (expired, or failing any check the APIs
@@ -86,7 +97,8 @@ class RefreshTokenIntrospection(IntrospectionEndpoint):
         return self.store.refresh_tokens.find(token_string)
 
     def check_permission(self, token: RefreshToken, client: Client, request: Any) -> bool:
-        return token.check_client(client)
+        # A resource server is shown access tokens only: refresh tokens are the client's own.
+        return client.resource_server is None and token.check_client(client)
 
     def create_introspection_payload(self, token: RefreshToken | None) -> dict[str, Any]:
         # A rotated-away token is as dead as a revoked one.

@@ -33,6 +33,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [f"{self.issuer}/oauth/token", self.issuer]
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
+        if not client.jwks:  # an assertion naming a client that registered no keys (was a 500)
+            raise InvalidClientError(description="this client registered no keys to verify "
+                                     "an assertion with")
         return usable_keys(client.jwks)
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:

@@ -29,6 +29,7 @@ from ..store.refresh_tokens import Lifetimes
 from .access_tokens import issues_refresh_token
 from .authorization_request import ValidatedRequest, oauth2_request
 from .backchannel_logout import LogoutNotifier
+from .client_auth import RegisteredMethodAuthentication
 from .request_objects import RequestObjects
 
 
@@ -74,6 +75,8 @@ class OAuth2Server(AuthorizationServer):
         self.settings = settings
         self.keystore = keystore
         self.store = store
+        # Said before any method is registered, so every method is registered on it.
+        self._client_auth = RegisteredMethodAuthentication(self.query_client)
         self.issuer_parameter = Issuer(settings.issuer)
         self.request_objects = RequestObjects(settings.issuer, settings.leeway, store)
         # Server DPoP nonces (RFC 9449 §8), when AUTHSERVER_DPOP_NONCE is on (set by the app,

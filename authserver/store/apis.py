@@ -257,11 +257,14 @@ def update_api(session: Session, registry: ApiRegistry, audience: str, *,
 
 
 def delete_api(session: Session, registry: ApiRegistry, audience: str) -> list[str]:
-    """Delete an API; its scopes leave every client's registration and its roles (with their
-    grants) go with it (one transaction). Returns the client_ids that lost scopes."""
+    """Delete an API; its scopes leave every client's registration, its roles (with their
+    grants) go with it, and its resource servers stop being one (one transaction). Returns
+    the client_ids that lost scopes."""
     api = _stored(session, registry, audience, "deleted")
     changed = _withdraw_scopes(session, {s.name for s in api.scopes})
     session.execute(delete(Role).where(Role.audience == api.audience))
+    for client in session.scalars(select(Client).where(Client.resource_server == audience)):
+        client.resource_server = None  # its tokens are gone with it
     session.delete(api)
     session.flush()
     return changed

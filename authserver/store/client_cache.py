@@ -41,8 +41,12 @@ class ClientCache:
         self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
-    def get(self, client_id: str) -> Client | None:
-        version = self.current_version()
+    def get(self, client_id: str, *, reuse_version: bool = False) -> Client | None:
+        """The client; `reuse_version`: trust the version this request has read already, if
+        it has read one (a second look at the same client in one request costs no query)."""
+        version = self.version_seen() if reuse_version else None
+        if version is None:
+            version = self.current_version()
         if version is None:
             return self.load(client_id)
         if version != self._version:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..hashing import hash_secret, new_secret
 from ..models import Client
 from ..policy import (
+    CONFIDENTIAL_AUTH_METHODS,
     DEFAULT_AUTH_METHOD,
     DEFAULT_GRANT_TYPES,
     DEFAULT_SIGNING_ALG,
@@ -52,6 +53,11 @@ class Clients:
     def get(self, client_id: str) -> Client | None:
         """The client, from the per-worker cache while no client has changed since."""
         return self.cache.get(client_id)
+
+    def get_again(self, client_id: str) -> Client | None:
+        """The client, trusting the clients version this request has read already (CORS looks
+        at the client the endpoint has just authenticated): no query when it is cached."""
+        return self.cache.get(client_id, reuse_version=True)
 
     def load(self, client_id: str) -> Client | None:
         if "\x00" in client_id:  # from a decoded Basic header: PostgreSQL text cannot hold it
@@ -123,6 +129,9 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
     default_grants = [] if resource_server is not None else DEFAULT_GRANT_TYPES
     grant_types = metadata.grant_types if metadata.grant_types is not None else default_grants
     grants = validate_grants(list(grant_types or default_grants), method)
+    if resource_server is not None and method not in CONFIDENTIAL_AUTH_METHODS:
+        raise RegistrationError("a resource server authenticates at introspection: it needs a "
+                                "confidential --auth-method, not 'none'")
     jwks = validate_keys(method, metadata.jwks)
     uris = [validate_redirect_uri(u) for u in dict.fromkeys(metadata.redirect_uris or [])]
     logout_uris = [validate_redirect_uri(u)

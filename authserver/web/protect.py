@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import g
 from flask import request as flask_request
 
 from .. import context
@@ -21,7 +22,11 @@ class _CurrentAppValidator(BearerTokenValidator):
         return context.validator()
 
     def authenticate_token(self, token_string: str) -> Any:
-        return self._validator().authenticate_token(token_string)
+        claims = self._validator().authenticate_token(token_string)
+        # Its signature verified: whatever is refused next (expiry, scope, a DPoP proof), the
+        # answer is for this client's pages to read (web/cors.py).
+        g.token_client_id = claims.get("client_id")
+        return claims
 
     def validate_token(self, token: Any, scopes: Any, request: Any, **kwargs: Any) -> None:
         self._validator().validate_token(token, scopes, request, **kwargs)
