@@ -1,6 +1,7 @@
-"""The OpenAPI description of the pages a browser visits: the authorization endpoint (login
-and consent), RP-initiated logout and the device flow's user-code page. They answer HTML (or a
-redirect); described so that the fuzzer reaches them too."""
+"""The OpenAPI description of the pages a browser visits: the authorization endpoint, the
+steps of a pending request (login, consent), RP-initiated logout and the device flow's
+user-code page. They answer HTML (or a redirect); described so that the fuzzer reaches them
+too."""
 
 from __future__ import annotations
 
@@ -46,5 +47,33 @@ DEVICE_PAGE = {
 }
 
 
+# The steps of a pending authorization request (web/interaction.py): its id is in the path.
+INTERACTION_ID = [{"name": "interaction_id", "in": "path", "required": True, "schema": STRING}]
+STEP_RESPONSES = {**PAGE_RESPONSES, "401": html("Wrong username or password"),
+                  "404": html("No such interaction (ended, expired, or another browser's)")}
+INTERACTION = {
+    "parameters": INTERACTION_ID,
+    "get": {"summary": "The current step of a pending authorization request",
+            "responses": STEP_RESPONSES},
+}
+INTERACTION_LOGIN = {
+    "parameters": INTERACTION_ID,
+    "post": {"summary": "The login step of a pending authorization request",
+             "requestBody": form({"csrf_token": STRING, "username": STRING,
+                                  "password": STRING}, []),
+             "responses": STEP_RESPONSES},
+}
+INTERACTION_CONSENT = {
+    "parameters": INTERACTION_ID,
+    "post": {"summary": "The consent step of a pending authorization request",
+             "requestBody": form({"csrf_token": STRING, "decision": {
+                 "type": "string", "enum": ["allow", "deny"]}}, []),
+             "responses": STEP_RESPONSES},
+}
+
+
 def browser_paths() -> dict[str, Any]:
-    return {"/oauth/authorize": AUTHORIZE, "/oauth/logout": LOGOUT, "/device": DEVICE_PAGE}
+    return {"/oauth/authorize": AUTHORIZE, "/oauth/logout": LOGOUT, "/device": DEVICE_PAGE,
+            "/interaction/{interaction_id}": INTERACTION,
+            "/interaction/{interaction_id}/login": INTERACTION_LOGIN,
+            "/interaction/{interaction_id}/consent": INTERACTION_CONSENT}
