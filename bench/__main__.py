@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> None:
                                 ("refresh_scale", "bench.refresh_scale", []),
                                 ("api_scale", "bench.api_scale", []),
                                 ("dpop_cost", "bench.dpop_cost", []),
-                                ("roles_cost", "bench.roles_cost", [])):
+                                ("roles_cost", "bench.roles_cost", []),
+                                ("signing_algs", "bench.signing_algs", [])):
         output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
                                 capture_output=True, text=True).stdout
         figures[name] = json.loads(output)
