@@ -24,6 +24,7 @@ from authserver import create_app
 from authserver.cli import main
 from authserver.config import ConfigError, Settings
 from authserver.keystore import SIGNING_ALGS, KeyStore
+from authserver.store.clients import find_client
 
 from .dpop_client import DPoPKey
 from .helpers import basic, make_client, make_user, password_grant, verify
@@ -41,57 +42,67 @@ def every_alg_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def app_with(settings: Settings, keys: Path, tmp_path: Path, algs: tuple[str, ...],
-             key_store: str = "files") -> Flask:
-    """The app with `algs` configured, its keys from `keys` (copied into the database for the
-    database key store, as `keys migrate` does)."""
+             key_store: str = "files") -> Iterator[Flask]:
+    """The app with `algs` configured: its keys copied from `keys`, or, for the database key
+    store, made there by the start `serve` makes (only the configured algorithms': each key
+    sealed costs an scrypt)."""
     configured = settings.override(signing_algs=algs,
                                    keys_dir=str(copy_keys(keys, tmp_path / "alg-keys")))
     if key_store == "database":
         configured = configured.override(key_store="database", keys_passphrase=PASSPHRASE)
-        KeyStore(configured.keys_dir, algs=algs).copy_to(KeyStore.from_settings(configured))
-    return create_app(configured)
+        made = KeyStore.from_settings(configured)
+        made.ensure()
+        made.close()
+    application = create_app(configured)
+    yield application
+    application.extensions["authserver.db"].dispose()
 
 
 @pytest.fixture
 def alg_app(request: pytest.FixtureRequest, settings: Settings, every_alg_keys: Path,
             tmp_path: Path) -> Iterator[Flask]:
-    algs = request.param
-    # One key-store backend per database run: files on SQLite, the database's on PostgreSQL.
+    """The app with the algorithms of the test's parameter, the files key store."""
+    yield from app_with(settings, every_alg_keys, tmp_path, request.param)
+
+
+@pytest.fixture
+def default_alg_app(request: pytest.FixtureRequest, settings: Settings, every_alg_keys: Path,
+                    tmp_path: Path) -> Iterator[Flask]:
+    """The same, with one key-store backend per database run: files on SQLite, the
+    database's on PostgreSQL."""
     key_store = "database" if settings.database_url.startswith("postgresql") else "files"
-    application = app_with(settings, every_alg_keys, tmp_path, algs, key_store)
-    yield application
-    application.extensions["authserver.db"].dispose()
+    yield from app_with(settings, every_alg_keys, tmp_path, request.param, key_store)
 
 
 def header(token: str) -> dict[str, Any]:
     return dict(jwt.get_unverified_header(token))
 
 
-@pytest.mark.parametrize("alg_app", [(alg,) for alg in SIGNING_ALGS], indirect=True,
+@pytest.mark.parametrize("default_alg_app", [(alg,) for alg in SIGNING_ALGS], indirect=True,
                          ids=list(SIGNING_ALGS))
-def test_every_algorithm_signs_as_the_default(alg_app: Flask) -> None:
+def test_every_algorithm_signs_as_the_default(default_alg_app: Flask) -> None:
     """Access tokens and ID tokens in the default algorithm, verified by PyJWT against the
     JWKS (every published key of every algorithm, with kid, alg and use); the API accepts the
     token; discovery lists the configured algorithm."""
-    alg = alg_app.extensions["authserver.settings"].signing_algs[0]
-    client = alg_app.test_client()
+    alg = default_alg_app.extensions["authserver.settings"].signing_algs[0]
+    client = default_alg_app.test_client()
     discovery = client.get("/.well-known/openid-configuration").get_json()
     assert discovery["id_token_signing_alg_values_supported"] == [alg]
     for name in ("token_endpoint_auth", "request_object", "dpop"):
         assert discovery[f"{name}_signing_alg_values_supported"] == list(SIGNING_ALGS)
     published = client.get("/.well-known/jwks.json").get_json()["keys"]
-    assert {k["alg"] for k in published} == set(SIGNING_ALGS)
-    assert all(k["use"] == "sig" and k["kid"] for k in published)
+    assert alg in {k["alg"] for k in published}
+    assert all(k["use"] == "sig" and k["kid"] and k["alg"] in SIGNING_ALGS for k in published)
 
-    make_user(alg_app)
-    creds = make_client(alg_app, grant_types=["password", "client_credentials"])
+    make_user(default_alg_app)
+    creds = make_client(default_alg_app, grant_types=["password", "client_credentials"])
     answer = password_grant(client, creds, scope="openid notes:read")
     assert answer.status_code == 200, answer.get_json()
     tokens = answer.get_json()
-    audience = alg_app.extensions["authserver.settings"].api_audience
+    audience = default_alg_app.extensions["authserver.settings"].api_audience
     for token, aud in ((tokens["access_token"], audience), (tokens["id_token"], creds[0])):
         assert header(token)["alg"] == alg
-        assert verify(alg_app, token, aud)["iss"]
+        assert verify(default_alg_app, token, aud)["iss"]
     machine = client.post("/oauth/token", data={"grant_type": "client_credentials",
                                                 "scope": "notes:read"}, headers=basic(*creds))
     assert header(machine.get_json()["access_token"])["alg"] == alg
@@ -135,6 +146,14 @@ def test_a_clients_id_tokens_and_an_apis_access_tokens_use_their_own_algorithm(
     assert header(tokens["access_token"])["alg"] == "PS256"
     verify(alg_app, tokens["access_token"], "https://orders.example")
     verify(alg_app, tokens["id_token"], made["client_id"])
+    # Its logout tokens (Back-Channel Logout §2.4) are signed as its ID tokens are.
+    with alg_app.extensions["authserver.db"].session() as session:
+        found = find_client(session, made["client_id"])
+        assert found is not None
+        logout = alg_app.extensions["authserver.oauth2"].logout_notifier.logout_token(
+            found, "someone", "a-session")
+    assert header(logout)["alg"] == "EdDSA" and header(logout)["typ"] == "logout+jwt"
+    assert verify(alg_app, logout, made["client_id"])["sid"] == "a-session"
     back = cli_json(runner, "api", "update", "https://orders.example", "--signing-alg", "default")
     assert back["signing_alg"] is None
     changed = cli_json(runner, "client", "update", made["client_id"],
