@@ -185,11 +185,10 @@ def test_a_plain_request_or_one_without_pkce_is_refused(
         "scope": "openid", "state": "s", "code_challenge": challenge,
         "code_challenge_method": "S256"}))
     assert plain["error"] == "invalid_request"
-    pushed = _push(server, bank, None)  # no PKCE: refused when it is used
-    assert pushed.status_code == 201
-    found = query(browser.authorize({"client_id": bank.client_id,
-                                     "request_uri": pushed.json()["request_uri"]}))
-    assert found["error"] == "invalid_request" and "PKCE" in found["error_description"]
+    pushed = _push(server, bank, None)  # no PKCE: refused at the push (PAR runs every check)
+    assert pushed.status_code == 400, pushed.text
+    assert pushed.json()["error"] == "invalid_request"
+    assert "PKCE" in pushed.json()["error_description"]
 
 
 def test_openid_client_runs_the_profile(
