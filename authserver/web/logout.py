@@ -2,10 +2,14 @@
 
 With a valid id_token_hint the session ends at once and the browser goes back to the client's
 registered post_logout_redirect_uri; without one, anyone could have sent the user here (a
-logout CSRF), so the user is asked to confirm, and is not redirected afterwards.
+logout CSRF), so the user is asked to confirm, and is not redirected afterwards. A valid hint
+for another user than the one signed in is asked about too (§2: the OP should ask "whether
+the End-User wants to log out of the OP" when the hint is not for the current session).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, request
@@ -13,7 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from .. import context
 from .pages import page
-from .session import csrf_valid, sign_out
+from .session import csrf_valid, sign_out, signed_in_user
 
 bp = Blueprint("logout", __name__, url_prefix="/oauth")
 LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state",
@@ -33,7 +37,7 @@ def logout() -> ResponseReturnValue:
     if confirmed and not csrf_valid(request.form.get("csrf_token")):
         return page("error.html", 400,
                      message="This form expired or did not come from this site.")
-    if end_session.needs_confirmation and not confirmed:
+    if (end_session.needs_confirmation or _hint_for_someone_else(end_session)) and not confirmed:
         carried = [(k, request.values[k]) for k in LOGOUT_PARAMS if k in request.values]
         client = end_session.client
         return page("confirm_logout.html", carried=carried,
@@ -44,3 +48,11 @@ def logout() -> ResponseReturnValue:
         server.logout_notifier.session_ended(ended, context.store().login_sessions.clients(ended))
     response = server.create_endpoint_response("end_session", end_session)
     return response if response is not None else page("signed_out.html")
+
+
+def _hint_for_someone_else(end_session: Any) -> bool:
+    """The hint names another end-user than the one signed in (nobody signed in: no one's
+    session would end)."""
+    current = signed_in_user()
+    hinted = (end_session.id_token_claims or {}).get("sub")
+    return current is not None and hinted is not None and hinted != current.sub
