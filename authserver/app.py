@@ -46,6 +46,7 @@ def build_app(settings: Settings) -> Flask:
     # No redirect from //a to /a: werkzeug builds its Location from the request's Host header,
     # and every absolute URL we write must come from the configured issuer.
     app.url_map.merge_slashes = False
+    app.json = errors.OutsideJSON(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     if settings.allow_insecure_issuer:

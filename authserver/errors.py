@@ -4,11 +4,15 @@ handlers: a client never sees a traceback, and a database outage is a 503, not a
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from .resource_server import untrusted
 
 log = logging.getLogger("authserver")
 FORM = "application/x-www-form-urlencoded"
@@ -22,6 +26,15 @@ def error_response(status: int, error: str, description: str, *,
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+class OutsideJSON(DefaultJSONProvider):
+    """Flask's JSON, but request bodies (registration, the notes API) are outside input: one
+    nested too deep is malformed JSON, which `get_json(silent=True)` answers with None."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        with untrusted.parsing():
+            return super().loads(s, **kwargs)
 
 
 def _refuse_nul_characters() -> Response | None:

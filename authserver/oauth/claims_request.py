@@ -10,13 +10,13 @@ not returned). An essential acr the server cannot meet is the one refusal (§5.5
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ..policy import ACR_PASSWORD, SCOPE_CLAIMS
+from ..resource_server import untrusted
 
 # Where requested claims are returned (§5.5): the ID token, and the userinfo response.
 TARGETS = ("id_token", "userinfo")
@@ -40,8 +40,8 @@ def parse_claims_request(raw: Any, client_scope: str) -> dict[str, list[str]] | 
         return None
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep to be claims
+            raw = untrusted.loads(raw)
+        except ValueError:
             raise InvalidRequestError("the claims parameter is not JSON") from None
     if not isinstance(raw, dict):
         raise InvalidRequestError("the claims parameter must be a JSON object")
@@ -72,8 +72,8 @@ def requested_subject(raw: Any) -> str | None:
     JSON is parse_claims_request's to refuse."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):
+            raw = untrusted.loads(raw)
+        except ValueError:
             return None
     if not isinstance(raw, dict):
         return None
@@ -95,6 +95,10 @@ def _check_acr(name: str, request: dict[str, Any] | None) -> None:
     if name != "acr" or not request or not request.get("essential"):
         return
     values = request.get("values", [request["value"]] if "value" in request else None)
+    if values is not None and not (isinstance(values, list)
+                                   and all(isinstance(v, str) for v in values)):
+        # §5.5.1: "value" is a string, "values" an array of them.
+        raise InvalidRequestError("claims acr value must be a string, values a list of them")
     if values is not None and ACR_PASSWORD not in values:
         raise UnmetAuthenticationRequirements(
             f"this server authenticates at acr {ACR_PASSWORD!r} only")

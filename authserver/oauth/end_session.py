@@ -18,6 +18,7 @@ from joserfc.jws import extract_compact
 
 from .. import events
 from ..keystore import KeyStore
+from ..resource_server import untrusted
 
 # What an ID token of ours says in its header (joserfc's default typ) and never holds: a
 # logout token's `events`, an access token's `scope` and `client_id`.
@@ -41,7 +42,11 @@ class EndSession(EndSessionEndpoint):
         return list(self.signing_algs)
 
     def validate_request(self, request: Any) -> Any:
-        end_session_request = super().validate_request(request)
+        try:
+            with untrusted.parsing():
+                end_session_request = super().validate_request(request)
+        except untrusted.NestedTooDeep:
+            raise InvalidRequestError("id_token_hint is not a JWT") from None
         if end_session_request.id_token_claims is not None:
             self._check_is_our_id_token(request.payload.data["id_token_hint"],
                                         end_session_request.id_token_claims)
@@ -51,7 +56,8 @@ class EndSession(EndSessionEndpoint):
         """§2: "the OP MUST validate that it was the issuer of the ID Token". The signature is
         checked by now: what is left is whether what we signed is an ID token, for a client."""
         try:
-            typ = extract_compact(hint.encode()).protected.get("typ")
+            with untrusted.parsing():
+                typ = extract_compact(hint.encode()).protected.get("typ")
         except (JoseError, ValueError):  # verified already; kept for safety
             typ = "unreadable"
         if typ not in ID_TOKEN_TYPES or any(name in claims for name in NOT_IN_ID_TOKENS):

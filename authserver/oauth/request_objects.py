@@ -34,6 +34,7 @@ from joserfc.jws import extract_compact
 
 from ..models import Client
 from ..policy import CLIENT_ASSERTION_ALGS
+from ..resource_server import untrusted
 from ..store import Store
 from ..store.client_metadata import usable_keys
 from ..store.pushed_requests import is_pushed
@@ -95,8 +96,9 @@ class RequestObjects(JWTAuthenticationRequest):
         request = OAuth2Request("GET", self.issuer)
         request.payload = BasicOAuth2Payload(raw)
         try:
-            self.parse_authorization_request(server, request)
-        except RecursionError:  # a signed payload nested too deep for json
+            with untrusted.parsing():
+                self.parse_authorization_request(server, request)
+        except untrusted.NestedTooDeep:  # a signed payload nested too deep for json
             raise InvalidRequestObjectError("the request object's claims are nested too deep",
                                             state=raw.get("state")) from None
         claims: dict[str, Any] = dict(request.payload.data)
@@ -115,7 +117,8 @@ class RequestObjects(JWTAuthenticationRequest):
 
 def _algorithm(compact: str) -> str | None:
     try:
-        return str(extract_compact(compact.encode()).protected.get("alg"))
+        with untrusted.parsing():
+            return str(extract_compact(compact.encode()).protected.get("alg"))
     except (JoseError, ValueError):
         raise InvalidRequestObjectError("the request object is not a compact JWS") from None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
+
+from . import untrusted
 
 PROOF_TYPE = "dpop+jwt"
 PROOF_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -75,8 +76,7 @@ class Nonces:
 
     def valid(self, nonce: Any) -> bool:
         window = int(self.clock()) // self.period
-        return isinstance(nonce, str) and any(
-            hmac.compare_digest(nonce, self._for(w)) for w in (window, window - 1))
+        return any(untrusted.same_text(nonce, self._for(w)) for w in (window, window - 1))
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if len(proof) > MAX_PROOF_BYTES or "," in proof:
         raise ProofError("one DPoP proof, at most 8 KB")
     try:
-        signed = jws.extract_compact(proof.encode("ascii"), registry=_REGISTRY)
+        with untrusted.parsing():
+            signed = jws.extract_compact(proof.encode("ascii"), registry=_REGISTRY)
     except (JoseError, ValueError, UnicodeError):
         raise ProofError("the DPoP proof is not a JWS") from None
     header = signed.protected
@@ -137,7 +138,7 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if not verified:
         raise ProofError("the DPoP proof's signature does not verify with its jwk")
     try:
-        claims: Any = json.loads(signed.payload)
+        claims: Any = untrusted.loads(signed.payload)
     except ValueError:
         raise ProofError("the DPoP proof's claims are not JSON") from None
     if not isinstance(claims, dict):

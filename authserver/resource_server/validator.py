@@ -3,7 +3,6 @@ the protected APIs, introspection and revocation alike."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -15,6 +14,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from . import untrusted
 from .dpop import MemoryReplayCache, NonceRequired, Nonces, ProofError, check_proof
 from .keys import KeySource
 
@@ -115,7 +115,8 @@ class AccessTokenValidator(JWTBearerTokenValidator):
 
     def _verify(self, token_string: str) -> tuple[dict[str, Any], dict[str, Any], Key]:
         try:
-            signed = jws.extract_compact(token_string.encode("ascii"))
+            with untrusted.parsing():
+                signed = jws.extract_compact(token_string.encode("ascii"))
         except (JoseError, ValueError, UnicodeError):
             raise _invalid("malformed", "the access token is not a signed JWT") from None
         header = signed.protected
@@ -134,7 +135,7 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         try:
             verified = jws.validate_compact(
                 signed, key, [pinned] if isinstance(pinned, str) else self.algorithms)
-            claims = json.loads(signed.payload) if verified else None
+            claims = untrusted.loads(signed.payload) if verified else None
         except (JoseError, ValueError):
             verified = False
         if not verified or not isinstance(claims, dict):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -19,6 +18,7 @@ from ..oauth.access_tokens import last_signed
 from ..oauth.server import BACK_CHANNEL
 from ..ops import metrics
 from ..policy import shown
+from ..resource_server import untrusted
 
 bp = Blueprint(BACK_CHANNEL, __name__, url_prefix="/oauth")
 
@@ -79,7 +79,8 @@ def presented_client_id() -> str:
     assertion = form.get("client_assertion")
     if assertion:
         try:
-            subject = json.loads(jws.extract_compact(assertion.encode()).payload).get("sub")
+            with untrusted.parsing():
+                subject = untrusted.loads(jws.extract_compact(assertion.encode()).payload).get("sub")
         except (JoseError, ValueError, UnicodeError, AttributeError):
             subject = None
         if isinstance(subject, str) and subject:

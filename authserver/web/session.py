@@ -7,7 +7,6 @@ worker (so a login made on one worker is valid on the others).
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
 import tempfile
@@ -19,6 +18,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from .. import context, events
 from ..config import Settings
 from ..models import LoginSession, User
+from ..resource_server.untrusted import same_text
 
 SECRET_KEY_FILE = "secret_key"
 # A sign-in is remembered this long; max_age and prompt=login can ask for a fresher one.
@@ -83,7 +83,7 @@ def csrf_token() -> str:
 
 def csrf_valid(submitted: str | None) -> bool:
     expected = session.get("csrf")
-    return bool(expected and submitted and hmac.compare_digest(str(expected), submitted))
+    return bool(expected) and same_text(submitted, str(expected))
 
 
 def browser_id() -> str:
