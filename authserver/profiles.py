@@ -35,6 +35,7 @@ class ClientProfile:
     code_ttl: int | None = None  # the most seconds a code may live (None: the server's)
     refresh_grace: int = 0  # the least seconds a rotated refresh token stays accepted
     issuer_audience_only: bool = False  # client assertions name the issuer, and only it
+    pushed_redirect_uri: bool = False  # a pushed request must give its redirect_uri
 
     def accepts_alg(self, alg: object) -> bool:
         """May a JWT from this client (assertion, request object, DPoP proof) use `alg`?"""
@@ -96,6 +97,7 @@ FAPI2_PROFILE = Fapi2(
     # accepted again for a while (its child then goes stale).
     refresh_grace=60,
     issuer_audience_only=True,  # §5.3.2.1: the issuer identifier, and only it
+    pushed_redirect_uri=True,  # §5.3.2.2: "shall require the redirect_uri parameter in PAR"
 )
 
 

@@ -146,6 +146,14 @@ def check_pushed_if_required(server: Any, client: Client, sent: dict[str, Any],
             redirect_uri=redirect_uri, state=parameters.get("state"))
 
 
+def check_pushed_redirect_uri(client: Client, parameters: dict[str, Any]) -> None:
+    """FAPI 2.0 §5.3.2.2: the authorization server "shall require the redirect_uri parameter
+    in pushed authorization requests" (a profile's rule, profiles.py)."""
+    if client.security_profile.pushed_redirect_uri and not parameters.get("redirect_uri"):
+        raise InvalidRequestError("this client's pushed requests must give redirect_uri "
+                                  "(FAPI 2.0 5.3.2.2)")
+
+
 def check_max_age(parameters: dict[str, Any], redirect_uri: str) -> None:
     raw = parameters.get("max_age")
     if raw is not None and not is_ascii_digits(raw):
@@ -214,6 +222,7 @@ def validate_pushed(server: Any, client: Client, sent: dict[str, Any]) -> Valida
         client, redirect_uri = check_client_and_redirect(server, sent)
         parameters = resolve_request_object(server, sent, client, redirect_uri)
         client, redirect_uri = check_client_and_redirect(server, parameters)
+        check_pushed_redirect_uri(client, parameters)
         check_max_age(parameters, redirect_uri)
         subject = check_requested_subject(parameters, redirect_uri)
         grant = server.get_authorization_grant(oauth2_request(server.settings.issuer, parameters))

@@ -8,14 +8,17 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from flask import request as flask_request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..models import Client
 from ..policy import CLIENT_ASSERTION_ALGS
+from ..resource_server import untrusted
 from ..store import Store
 from ..store.client_metadata import usable_keys
+from .par import PAR_PATH
 
 AUTH_METHOD = "private_key_jwt"
 
@@ -29,8 +32,13 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         self.store = store
 
     def get_audiences(self) -> list[str]:
-        # RFC 7523 §3 item 3: the token endpoint URL; OIDC also allows the issuer.
-        return [f"{self.issuer}/oauth/token", self.issuer]
+        # RFC 7523 §3 item 3: the token endpoint URL; OIDC also allows the issuer. At PAR,
+        # RFC 9126 §2: "the issuer identifier URL ..., the token endpoint URL, or the pushed
+        # authorization request endpoint URL" (a FAPI 2.0 client: the issuer only, below).
+        audiences = [f"{self.issuer}/oauth/token", self.issuer]
+        if flask_request.path == PAR_PATH:
+            audiences.append(self.issuer + PAR_PATH)
+        return audiences
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
         if not client.jwks:  # an assertion naming a client that registered no keys (was a 500)
@@ -38,9 +46,19 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                                      "an assertion with")
         return usable_keys(client.jwks)
 
+    def extract_assertion(self, assertion: str) -> Any:
+        """Authlib reads the unverified claims for the client's id (RFC 7523 §3: sub)."""
+        try:
+            with untrusted.parsing():
+                return super().extract_assertion(assertion)
+        except untrusted.NestedTooDeep:
+            raise InvalidClientError(description="the client assertion is not a JWT") from None
+
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         try:
-            token = jwt.decode(assertion, resolve_key, algorithms=list(CLIENT_ASSERTION_ALGS))
+            with untrusted.parsing():
+                token = jwt.decode(assertion, resolve_key,
+                                   algorithms=list(CLIENT_ASSERTION_ALGS))
         except (JoseError, ValueError) as exc:
             raise InvalidClientError(description="the client assertion does not verify") from exc
         client = self.store.clients.get(str(token.claims.get("sub")))
