@@ -107,6 +107,19 @@ def _algorithms(name: str, raw: str) -> tuple[str, ...]:
     return algs
 
 
+def _rate(name: str, raw: str) -> tuple[int, int]:
+    """COUNT/SECONDS: at most COUNT in any window of SECONDS, both at least 1."""
+    count, slash, seconds = raw.strip().partition("/")
+    try:
+        rate = (int(count), int(seconds)) if slash and "/" not in seconds else None
+    except ValueError:
+        rate = None
+    if rate is None or min(rate) < 1:
+        raise ConfigError(f"{name} must be COUNT/SECONDS with both at least 1 (such as 5/300), "
+                          f"got {raw!r}")
+    return rate
+
+
 SECONDS = _whole(0, "seconds")
 POSITIVE_SECONDS = _whole(1, "seconds")
 ONE_YEAR = 365 * 86_400
@@ -164,6 +177,9 @@ class Settings:
     # The most a client that registers itself may ask for (the operator's registrations,
     # with `client create`, are not bound by it).
     registration_scopes: str = _setting("openid profile email address phone offline_access")
+    # Open registration: at most this many registration requests per address per window
+    # (COUNT/SECONDS), whatever their outcome; failures are counted apart, as for logins.
+    registration_rate: tuple[int, int] = _setting((5, 300), _rate)
     # How long one back-channel logout POST may take (OIDC Back-Channel Logout §2.5).
     backchannel_logout_timeout: int = _setting(5, POSITIVE_SECONDS)
     # Seconds before each retry of a failed back-channel logout delivery (one more attempt

@@ -54,11 +54,12 @@ def test_openid_client_completes_the_code_flow(
         rp_client = server.cli_json(
             "client", "create", "--name", "openid-client RP", "--grant-type",
             "authorization_code", "--redirect-uri", REDIRECT, "--post-logout-redirect-uri",
-            SIGNED_OUT, "--auth-method", "none", "--scope", "openid profile email groups",
+            SIGNED_OUT, "--scope", "openid profile email groups",
             "--jwks", str(tmp_path / "rp-jwks.json"),
             "--backchannel-logout-uri", keys["backchannel_logout_uri"],
         )
         _send(rp, rp_client["client_id"])
+        _send(rp, rp_client["client_secret"])
         authorization_url = _line(rp)["authorization_url"]
         assert authorization_url.startswith(f"{server.base_url}/oauth/authorize?")
         assert "request=" in authorization_url and "state=" not in authorization_url

@@ -73,8 +73,20 @@ class DeviceAuthorizationRequests(DeviceAuthorizationEndpoint):
 class DeviceCodeGrant(IssuesTokens, AuthlibDeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
 
+    def authenticate_token_endpoint_client(self) -> Any:
+        client = super().authenticate_token_endpoint_client()
+        self.request.client = client  # before the device code is looked up, for its check
+        return client
+
     def query_device_credential(self, device_code: str) -> DeviceAuthorization | None:
-        return self.server.store.devices.by_device_code(device_code)  # type: ignore[no-any-return]
+        found = self.server.store.devices.by_device_code(device_code)
+        # RFC 6749 §5.2: a grant that is "invalid ... or was issued to another client" is
+        # invalid_grant (Authlib answers invalid_request and unauthorized_client).
+        if found is None:
+            raise InvalidGrantError("this device code is unknown")
+        if found.client_id != self.request.client.client_id:
+            raise InvalidGrantError("this device code was issued to another client")
+        return found  # type: ignore[no-any-return]
 
     def validate_device_credential(self, credential: DeviceAuthorization) -> User:
         devices = self.server.store.devices

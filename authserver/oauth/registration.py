@@ -221,10 +221,12 @@ class Configuration(_Shared, ClientConfigurationEndpoint):
     def authenticate_client(self, request: Any) -> Client | None:
         client_id = request.uri.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
         client = find_client(self.store.session(), client_id)
-        if client is not None and not _Bearer(request.credential.raw).check_client(client):
-            # Not this client's token: the same answer as no such client (RFC 7592 §2: 401,
-            # and nothing said about which clients exist).
-            return None
+        if client is None or not _Bearer(request.credential.raw).check_client(client):
+            # RFC 7592 §2: "If the registration access token used to make this request is not
+            # valid, the server MUST respond with an error as described in [RFC6750]": 401
+            # with a Bearer challenge, the same for no such client (nothing said about which
+            # clients exist).
+            raise InvalidTokenError("the registration access token is not valid for this client")
         return client
 
     def revoke_access_token(self, request: Any, token: Any) -> None:

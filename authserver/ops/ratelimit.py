@@ -5,7 +5,9 @@ is set).
 
 Only failures count, so a busy legitimate client is never slowed by its own successes. A
 lockout is per (account, address) and ends with its window: an attacker elsewhere cannot lock
-a user out, and nobody is locked out for longer than one window.
+a user out, and nobody is locked out for longer than one window. Apart from failures, `admit`
+holds an action the operator rates (open registration) to its own rate per address, on the
+same counter store under keys of its own.
 
 When the shared counter store cannot be reached, counting goes on in this worker's memory
 until it can (tried again every OUTAGE_RETRY seconds): a password or secret is never checked
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -107,6 +109,20 @@ class FailureThrottle:
 
         found = self._counted(waits)
         return max(found) if found else None
+
+    def admit(self, kind: str, address: str, rate: tuple[int, int]) -> int | None:
+        """Counts one `kind` action from `address` against `rate` (COUNT, SECONDS): None when
+        it is within the rate, else the seconds until the window ends (nothing counted)."""
+        item = RateLimitItemPerSecond(*rate)
+        ids = (self.prefix, "rate", kind, address)
+
+        def take(limiter: FixedWindowRateLimiter) -> int | None:
+            if limiter.hit(item, *ids):
+                return None
+            reset = limiter.get_window_stats(item, *ids).reset_time
+            return max(1, int(reset - time.time()) + 1)
+
+        return self._counted(take)
 
     def failed(self, kind: str, account: str, address: str) -> None:
         keys = self._keys(kind, account, address)

@@ -170,12 +170,18 @@ def validate_keys(method: str, jwks: dict[str, Any] | None) -> dict[str, Any] | 
     return validate_jwks(jwks) if jwks is not None else None
 
 
-def validate_backchannel_logout_uri(uri: str) -> str:
+def validate_backchannel_logout_uri(uri: str, public: bool = False) -> str:
     """Where the server POSTs logout tokens (Back-Channel Logout §2.2): an absolute https URI
-    without a fragment, or http on loopback; never a private-use scheme (it is a server)."""
+    without a fragment, or http on loopback; never a private-use scheme (it is a server). A
+    public client's is https only (§2.2: "it MAY use the http scheme, provided that the
+    Client Type is confidential")."""
     checked = validate_redirect_uri(uri)
-    if urlsplit(checked).scheme not in ("https", "http"):
+    scheme = urlsplit(checked).scheme
+    if scheme not in ("https", "http"):
         raise RegistrationError(f"back-channel logout URI {uri!r} must be https (or loopback http)")
+    if public and scheme != "https":
+        raise RegistrationError(f"back-channel logout URI {uri!r} must be https for a public "
+                                "client (http only for confidential clients)")
     return checked
 
 

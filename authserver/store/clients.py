@@ -141,7 +141,8 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
         if "authorization_code" not in grants:
             raise RegistrationError("back-channel logout needs the authorization_code grant "
                                     "(the sign-in it logs out from)")
-        backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri)
+        backchannel_logout_uri = validate_backchannel_logout_uri(backchannel_logout_uri,
+                                                                 public=method == "none")
     if "authorization_code" in grants and not uris:
         raise RegistrationError("the authorization_code grant needs at least one --redirect-uri")
     origins = list(dict.fromkeys(validate_origin(o) for o in metadata.allowed_origins or []))

@@ -1,8 +1,8 @@
 """/oauth/register: dynamic client registration (RFC 7591) and, at /oauth/register/<client_id>,
 its management (RFC 7592); the protocol is oauth/registration.py. Off unless
 AUTHSERVER_REGISTRATION says otherwise. Failed registration credentials are throttled per
-address like failed logins; in `open` mode every registration counts, so one address cannot
-fill the clients table."""
+address like failed logins; in `open` mode registrations have a rate of their own per address
+(AUTHSERVER_REGISTRATION_RATE), so one address cannot fill the clients table."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ THROTTLE_KIND = "register"
 def _only_when_enabled() -> Response | None:
     if context.settings().registration == "off":
         return error_response(404, "not_found", "client registration is not enabled here")
-    wait = context.throttle().retry_after(THROTTLE_KIND, "-", request.remote_addr or "-")
+    address = request.remote_addr or "-"
+    wait = context.throttle().retry_after(THROTTLE_KIND, "-", address)
+    if wait is None and request.method == "POST" and context.settings().registration == "open":
+        wait = context.throttle().admit(THROTTLE_KIND, address,
+                                        context.settings().registration_rate)
     if wait:
-        return error_response(429, "slow_down", f"too many registration attempts; try again "
-                              f"in {wait} seconds", headers={"Retry-After": str(wait)})
+        return error_response(429, "temporarily_unavailable", f"too many registration "
+                              f"requests; try again in {wait} seconds",
+                              headers={"Retry-After": str(wait)})
     if request.method in ("POST", "PUT") and not isinstance(request.get_json(silent=True), dict):
         return error_response(400, "invalid_client_metadata",
                               "the body must be a JSON object (Content-Type: application/json)")
@@ -30,8 +35,7 @@ def _only_when_enabled() -> Response | None:
 
 
 def _counted(response: Response) -> Response:
-    failed = response.status_code in (401, 403)
-    if failed or (request.method == "POST" and context.settings().registration == "open"):
+    if response.status_code in (401, 403):
         context.throttle().failed(THROTTLE_KIND, "-", request.remote_addr or "-")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -33,8 +33,11 @@ await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve))
 const backchannelUri = `http://127.0.0.1:${receiver.address().port}/backchannel-logout`
 print({ jwks: { keys: [jwk] }, backchannel_logout_uri: backchannelUri })
 
+// A confidential client: Back-Channel Logout §2.2 allows an http logout URI only for one.
 const clientId = (await lines.next()).value
-const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
+const clientSecret = (await lines.next()).value
+const config = await client.discovery(new URL(issuer), clientId, undefined,
+  client.ClientSecretBasic(clientSecret), {
   execute: [client.allowInsecureRequests], // the test server is plain http on 127.0.0.1
 })
 const verifier = client.randomPKCECodeVerifier()
