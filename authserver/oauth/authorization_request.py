@@ -30,6 +30,7 @@ from ..models import Client, User
 from ..resource_server.keys import is_ascii_digits
 from ..store.pushed_requests import is_pushed
 from .claims_request import parse_claims_request, requested_subject, scopes_for
+from .parameter_limits import check_parameter_lengths
 from .request_objects import sent_parameters
 
 # RFC 8707 §2: the one parameter an authorization request may repeat.
@@ -146,6 +147,16 @@ def check_pushed_if_required(server: Any, client: Client, sent: dict[str, Any],
             redirect_uri=redirect_uri, state=parameters.get("state"))
 
 
+def check_lengths(parameters: Any, redirect_uri: str | None) -> None:
+    """Every parameter at most MAX_LENGTH characters (parameter_limits.py); the error carries
+    the state only when that is short."""
+    try:
+        check_parameter_lengths(parameters)
+    except OAuth2Error as error:
+        error.redirect_uri = redirect_uri
+        raise
+
+
 def check_pushed_redirect_uri(client: Client, parameters: dict[str, Any]) -> None:
     """FAPI 2.0 §5.3.2.2: the authorization server "shall require the redirect_uri parameter
     in pushed authorization requests" (a profile's rule, profiles.py)."""
@@ -195,8 +206,10 @@ def validate(server: Any, sent: Any,
     check_single_values(sent)
     raw = sent_parameters(sent)
     client, redirect_uri = check_client_and_redirect(server, raw)
+    check_lengths(sent, redirect_uri)
     parameters = resolve_request_object(server, raw, client, redirect_uri)
     client, redirect_uri = check_client_and_redirect(server, parameters)  # the object's own
+    check_lengths(parameters, redirect_uri)
     check_pushed_if_required(server, client, raw, redirect_uri, parameters)
     check_max_age(parameters, redirect_uri)
     subject = check_requested_subject(parameters, redirect_uri)
@@ -219,9 +232,11 @@ def validate_pushed(server: Any, client: Client, sent: dict[str, Any]) -> Valida
     request"), but for the client that authenticated, with nobody signed in yet, and every
     error answered to the client itself (it is the one calling)."""
     try:
+        check_lengths(sent, None)
         client, redirect_uri = check_client_and_redirect(server, sent)
         parameters = resolve_request_object(server, sent, client, redirect_uri)
         client, redirect_uri = check_client_and_redirect(server, parameters)
+        check_lengths(parameters, None)
         check_pushed_redirect_uri(client, parameters)
         check_max_age(parameters, redirect_uri)
         subject = check_requested_subject(parameters, redirect_uri)
