@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 
@@ -84,18 +85,28 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool,
     by default): then every other command must run with the same AUTHSERVER_ISSUER if PORT is
     not 5000. A port already in use is an error (exit 1) unless --reuse-port.
     """
-    from ..keystore import KeyStore, KeyStoreError
-    from ..ops.granian import run
-    from ..web.session import ensure_secret_key
-
     settings = issuer_for(load_settings(), host, port)
     if not reuse_port and (taken := port_taken(host, port)) is not None:
         raise click.ClickException(
             f"port {port} on {host} is in use ({taken.strerror}): stop what listens there, "
             "choose another --port, or pass --reuse-port to share it on purpose")
     _warn_if_elsewhere(settings, host, port)
-    # Before any worker imports prometheus_client: where the workers add up their metrics.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
+    # Before any worker imports prometheus_client: where the workers add up their metrics;
+    # removed when the server stops (a metrics file per worker pid would pile up in TMPDIR).
+    metrics_dir = tempfile.mkdtemp(prefix="authserver-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _serve(settings, host, port, workers, threads, access_log)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, threads: int,
+           access_log: bool) -> None:
+    from ..keystore import KeyStore, KeyStoreError
+    from ..ops.granian import run
+    from ..web.session import ensure_secret_key
+
     migration = migrate(settings)
     try:
         keystore = KeyStore.from_settings(settings)

@@ -99,7 +99,7 @@ def _address(name: str, raw: str) -> dict[str, str]:
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "name": _text, "given_name": _text, "family_name": _text, "middle_name": _text,
     "nickname": _text, "gender": _text,
-    "picture": _url, "website": _url,
+    "profile": _url, "picture": _url, "website": _url,
     "birthdate": _birthdate, "zoneinfo": _zoneinfo,
     "locale": _pattern(_LOCALE, "a BCP 47 language tag such as en-US"),
     "email": _email,
