@@ -87,7 +87,8 @@ def test_a_hint_that_is_not_our_id_token_is_refused_without_redirect(
     if case == "access token":
         hint = tokens["access_token"]
     elif case == "logout token":
-        hint = server.logout_notifier.logout_token(rp, user, None)
+        rp_client = app.extensions["authserver.store"].clients.get(rp)
+        hint = server.logout_notifier.logout_token(rp_client, user, None)
     elif case == "tampered":
         hint = _tampered(id_token)
     elif case == "forged":

@@ -30,7 +30,7 @@ def test_the_profile_claim_is_a_url_that_can_be_set() -> None:
                                    "--claim", "profile=https://ada.example/about", "--json"],
                             input="ada-password-1\n")
     assert created.exit_code == 0, created.output
-    assert json.loads(created.output)["claims"]["profile"] == "https://ada.example/about"
+    assert json.loads(created.stdout)["claims"]["profile"] == "https://ada.example/about"
     refused = runner.invoke(main, ["user", "update", "ada", "--claim", "profile=javascript:x"])
     assert refused.exit_code == 2 and "profile must be an absolute http(s) URL" in refused.output
 

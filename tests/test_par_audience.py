@@ -78,7 +78,7 @@ def test_the_par_endpoint_is_no_audience_at_the_token_endpoint(
 def test_a_fapi2_clients_assertion_at_par_names_the_issuer_only(
     app: Flask, client: FlaskClient, client_key: rsa.RSAPrivateKey, audience: str, status: int
 ) -> None:
-    client_id = _client(app, client_key, profile="fapi2")
+    client_id = _client(app, client_key, profile="fapi2", signing_algs=("RS256", "PS256"))
     answer = _push(client, client_id, _signed(client_key, client_id, AUDIENCES[audience]))
     assert answer.status_code == status, answer.json
     if status == 400:
@@ -88,7 +88,7 @@ def test_a_fapi2_clients_assertion_at_par_names_the_issuer_only(
 def test_a_fapi2_pushed_request_without_redirect_uri_is_refused(
     app: Flask, client: FlaskClient, client_key: rsa.RSAPrivateKey
 ) -> None:
-    client_id = _client(app, client_key, profile="fapi2")
+    client_id = _client(app, client_key, profile="fapi2", signing_algs=("RS256", "PS256"))
     answer = _push(client, client_id, _signed(client_key, client_id, ISSUER), redirect_uri="")
     assert answer.status_code == 400 and answer.json["error"] == "invalid_request"
     assert "redirect_uri" in answer.json["error_description"]
