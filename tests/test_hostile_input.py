@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,9 +164,12 @@ def test_a_non_ascii_csrf_token_on_the_login_form_is_refused(
     rp, _ = make_client(app, grant_types=["authorization_code"], redirect_uris=[REDIRECT],
                         auth_method="none")
     _, challenge = pkce()
-    url = authorize_url(rp, challenge)
-    client.get(url)  # a session with a CSRF token of its own
-    answer = client.post(url, data={"username": "alice", "password": "x", "csrf_token": NON_ASCII})
+    page = client.get(authorize_url(rp, challenge)).get_data(as_text=True)
+    csrf(page)  # a session with a CSRF token of its own
+    match = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert match, page
+    answer = client.post(match.group(1), data={"username": "alice", "password": "x",
+                                               "csrf_token": NON_ASCII})
     assert answer.status_code == 400 and "Location" not in answer.headers
 
 
