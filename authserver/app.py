@@ -21,7 +21,9 @@ from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
 from .resource_server.dpop import Nonces
 from .store import Store
+from .store.apis import admin_audience
 from .web import (
+    admin,
     api,
     authorize,
     cors,
@@ -71,6 +73,11 @@ def build_app(settings: Settings) -> Flask:
         dpop_replay=replay_cache(store),  # DPoP proofs' jti, shared by workers and hosts
         dpop_nonces=nonces,
     )
+    admin_validator = AccessTokenValidator(
+        settings.issuer, admin_audience(settings.issuer), LocalKeys(keystore),
+        leeway=settings.leeway, clock=store.now, dpop_replay=replay_cache(store),
+        dpop_nonces=nonces,
+    )
     # Userinfo, introspection and revocation serve tokens for every registered API.
     own_validator = OurApisValidator(
         settings.issuer, settings.api_audience, LocalKeys(keystore), leeway=settings.leeway,
@@ -84,6 +91,7 @@ def build_app(settings: Settings) -> Flask:
         context.KEYSTORE: keystore,
         context.VALIDATOR: validator,
         context.OWN_VALIDATOR: own_validator,
+        context.ADMIN_VALIDATOR: admin_validator,
         context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator,
                                             nonces),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
@@ -102,7 +110,7 @@ def build_app(settings: Settings) -> Flask:
     cors.install(app)
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
-                      userinfo.bp, api.bp, health.bp, register.bp, device.bp):
+                      userinfo.bp, api.bp, health.bp, register.bp, device.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

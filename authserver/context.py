@@ -26,6 +26,7 @@ OAUTH_SERVER = "authserver.oauth2"
 THROTTLE = "authserver.throttle"
 VALIDATOR = "authserver.token_validator"
 OWN_VALIDATOR = "authserver.own_token_validator"
+ADMIN_VALIDATOR = "authserver.admin_token_validator"
 METADATA = "authserver.metadata"
 OPENAPI = "authserver.openapi"
 
@@ -60,6 +61,11 @@ def throttle() -> FailureThrottle:
 
 def validator() -> AccessTokenValidator:
     return cast("AccessTokenValidator", _get(VALIDATOR))
+
+
+def admin_validator() -> AccessTokenValidator:
+    """Tokens for the administration API (`<issuer>/admin`) only."""
+    return cast("AccessTokenValidator", _get(ADMIN_VALIDATOR))
 
 
 def own_validator() -> AccessTokenValidator:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, has_request_context, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -18,9 +18,18 @@ log = logging.getLogger("authserver")
 FORM = "application/x-www-form-urlencoded"
 
 
+# The administration API answers RFC 9457 problem documents, for the errors the app raises
+# before or around its views too (no such route, a NUL in the query, a body too large).
+PROBLEM_PREFIX = "/admin/v1/"
+
+
 def error_response(status: int, error: str, description: str, *,
                    headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(error=error, error_description=description)
+    if has_request_context() and (request.path + "/").startswith(PROBLEM_PREFIX):
+        response = jsonify(type="about:blank", title=error, status=status, detail=description)
+        response.mimetype = "application/problem+json"
+    else:
+        response = jsonify(error=error, error_description=description)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"  # an error is about this request only
     for name, value in (headers or {}).items():

@@ -20,6 +20,9 @@ OPENID_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_acce
 # The built-in sample API's scopes (INTERFACE.md): the default resource (store/apis.py); the
 # operator's own APIs add theirs at run time.
 SAMPLE_API_SCOPES = {"notes:read": "Read your notes", "notes:write": "Create notes in your name"}
+# The administration API (<issuer>/admin/v1), built in like the sample API (INTERFACE.md).
+ADMIN_API_SCOPES = {"admin:read": "Read the server's configuration (administration API)",
+                    "admin:write": "Change the server's configuration (administration API)"}
 # What a new client gets by default, and what this server knows without any API registered.
 SUPPORTED_SCOPES = (*OPENID_SCOPES, *SAMPLE_API_SCOPES)
 # The standard claims each OpenID scope asks for (OIDC Core §5.4).

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..config import ConfigError, Settings
 from ..db import Database, migrate
+from ..operations.registry import api_registry as registry_of
 from ..ops import audit
-from ..store.apis import ApiRegistry, load_registry, sample_api
+from ..store.apis import ApiRegistry
 
 
 def load_settings() -> Settings:
@@ -44,8 +45,8 @@ def database_session() -> Iterator[Session]:
 
 
 def api_registry(session: Session) -> ApiRegistry:
-    """Every API now, the built-in sample API included."""
-    return load_registry(session, sample_api(load_settings().api_audience))
+    """Every API now, the built-in sample and administration APIs included."""
+    return registry_of(session, load_settings())
 
 
 def date_text(epoch: int | None) -> str:

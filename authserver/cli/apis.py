@@ -11,22 +11,22 @@ from ..store.apis import (
     ApiRegistry,
     create_api,
     delete_api,
-    load_registry,
-    sample_api,
     update_api,
 )
 from ..store.client_metadata import RegistrationError
-from ._common import audit_admin, database_session, echo_json, load_settings
+from ._common import api_registry, audit_admin, database_session, echo_json, load_settings
 from .errors import BadInput, Group
 
 
 def _registry(session: Session) -> ApiRegistry:
-    return load_registry(session, sample_api(load_settings().api_audience))
+    return api_registry(session)
 
 
 def _echo(api: ApiInfo) -> None:
     ttl = api.access_token_ttl if api.access_token_ttl is not None else "(server default)"
-    click.echo(f"audience:          {api.audience}{'  (built in, default)' if api.built_in else ''}")
+    built_in = "  (built in, default)" if api.audience == load_settings().api_audience else (
+        "  (built in)" if api.built_in else "")
+    click.echo(f"audience:          {api.audience}{built_in}")
     click.echo(f"name:              {api.name}")
     click.echo(f"access_token_ttl:  {ttl}")
     click.echo(f"signing_alg:       {api.signing_alg or '(server default)'}")
@@ -74,10 +74,11 @@ def create(audience: str, name: str, scopes: tuple[str, ...], access_token_ttl: 
 @api.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_apis(as_json: bool) -> None:
-    """List the APIs, the built-in sample API first."""
+    """List the APIs, the built-in sample API first, then the administration API."""
     with database_session() as session:
         registry = _registry(session)
-    apis = sorted(registry.apis.values(), key=lambda a: (not a.built_in, a.audience))
+    apis = sorted(registry.apis.values(), key=lambda a: (
+        a.audience != registry.default, not a.built_in, a.audience))
     if as_json:
         echo_json({"apis": [a.to_dict() for a in apis]})
         return

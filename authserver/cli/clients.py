@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..models import Client
-from ..store.apis import load_registry, sample_api
-from ..store.client_metadata import RegistrationError
-from ..store.clients import (
-    Metadata,
-    client_to_dict,
-    current_metadata,
-    find_client,
-    register,
-    rotate_client_secret,
-    update_client,
-)
+from ..operations import clients as operations
+from ..operations.errors import OperationError
+from ..store.clients import Metadata
 from ._common import audit_admin, database_session, echo_json, load_settings
 from .client_options import given_metadata, metadata_options
 from .errors import BadInput, Group
-
-
-def _find(session: Session, client_id: str) -> Client:
-    found = find_client(session, client_id)
-    if found is None:
-        raise BadInput(f"no client with client_id {client_id!r}")
-    return found
 
 
 @click.group(cls=Group)
@@ -54,16 +35,10 @@ def create(name: str, profile: str | None, resource_server: str | None, as_json:
     metadata = Metadata(name=name, profile=profile, resource_server=resource_server,
                         **given_metadata(options))
     with database_session() as session:
-        registry = load_registry(session, sample_api(load_settings().api_audience))
         try:
-            registered = register(session, metadata, registry.known_scopes,
-                                  known_audiences=registry.apis,
-                                  signing_algs=load_settings().signing_algs)
-        except RegistrationError as exc:
-            raise click.UsageError(str(exc)) from None
-        data = client_to_dict(registered.client)
-        if registered.client_secret is not None:
-            data["client_secret"] = registered.client_secret
+            data = operations.create_client(session, load_settings(), metadata)
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from None
     audit_admin("client_created", client_id=data["client_id"], grant_types=data["grant_types"],
                 scope=data["scope"])
     _print_registration(data, as_json)
@@ -82,20 +57,10 @@ def update(client_id: str, name: str | None, as_json: bool, **options: Any) -> N
     if name is not None:
         given["name"] = name
     with database_session() as session:
-        found = find_client(session, client_id)
-        if found is None:
-            raise click.UsageError(f"no client with client_id {client_id!r}")
-        registry = load_registry(session, sample_api(load_settings().api_audience))
         try:
-            secret = update_client(found, replace(current_metadata(found), **given),
-                                   registry.known_scopes, known_audiences=registry.apis,
-                                   signing_algs=load_settings().signing_algs)
-        except RegistrationError as exc:
-            raise click.UsageError(str(exc)) from None
-        session.flush()
-        data = client_to_dict(found)
-        if secret is not None:
-            data["client_secret"] = secret
+            data = operations.update_client(session, load_settings(), client_id, given)
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from None
     audit_admin("client_updated", client_id=client_id, changed=sorted(given))
     _print_registration(data, as_json)
 
@@ -116,7 +81,7 @@ def _print_registration(data: dict[str, Any], as_json: bool) -> None:
 def list_clients(as_json: bool) -> None:
     """List registered clients."""
     with database_session() as session:
-        clients = [client_to_dict(c) for c in session.scalars(select(Client).order_by(Client.id))]
+        clients = operations.every_client(session)
     if as_json:
         echo_json({"clients": clients})
         return
@@ -130,7 +95,10 @@ def list_clients(as_json: bool) -> None:
 def show(client_id: str, as_json: bool) -> None:
     """Show one client's registration (never its secret)."""
     with database_session() as session:
-        data = client_to_dict(_find(session, client_id))
+        try:
+            data = operations.show_client(session, client_id)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     if as_json:
         echo_json(data)
         return
@@ -144,7 +112,10 @@ def show(client_id: str, as_json: bool) -> None:
 def delete(client_id: str) -> None:
     """Delete a client. Its access tokens stay valid until they expire."""
     with database_session() as session:
-        session.delete(_find(session, client_id))
+        try:
+            operations.delete_client(session, client_id)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("client_deleted", client_id=client_id)
     click.echo(f"deleted client {client_id}")
 
@@ -155,11 +126,10 @@ def delete(client_id: str) -> None:
 def rotate_secret(client_id: str, as_json: bool) -> None:
     """Give a confidential client a new secret; the old one stops working at once."""
     with database_session() as session:
-        found = _find(session, client_id)
         try:
-            secret = rotate_client_secret(found)
-        except RegistrationError as exc:
-            raise BadInput(str(exc)) from None
+            secret = operations.rotate_secret(session, client_id)["client_secret"]
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("client_secret_rotated", client_id=client_id)
     if as_json:
         echo_json({"client_id": client_id, "client_secret": secret})

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from ..policy import MAX_NOTE_LENGTH, SUPPORTED_GRANT_TYPES
+from .openapi_admin import PROBLEM, admin_paths
 from .openapi_browser import browser_paths
 from .openapi_parts import (
     AUTHORIZATION_PARAMETERS,
@@ -168,6 +169,7 @@ def _paths() -> dict[str, Any]:
         "/oauth/userinfo": {"get": _bearer_get("OIDC UserInfo", "openid"),
                             "post": _bearer_get("OIDC UserInfo", "openid")},
         **browser_paths(),
+        **admin_paths(),
         "/.well-known/openid-configuration": _json_get("OpenID Provider metadata"),
         "/.well-known/oauth-authorization-server": _json_get("RFC 8414 metadata"),
         "/.well-known/jwks.json": {"get": {"summary": "Public signing keys", "responses": {
@@ -202,7 +204,7 @@ def build(app: Flask, issuer: str) -> dict[str, Any]:
         "servers": [{"url": issuer}],
         "paths": {path: item for path, item in _paths().items() if path in served},
         "components": {
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": ERROR, "Problem": PROBLEM},
             "securitySchemes": {
                 "clientBasic": {"type": "http", "scheme": "basic"},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

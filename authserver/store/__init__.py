@@ -39,7 +39,7 @@ class Store:
         self.database = database
         self.clock = clock
         self.clients = Clients(self)
-        self.apis = Apis(self, database.settings.api_audience)
+        self.apis = Apis(self, database.settings.api_audience, database.settings.issuer)
         self.users = Users(self)
         self.refresh_tokens = RefreshTokens(self)
         self.codes = Codes(self)

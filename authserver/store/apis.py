@@ -21,13 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..models import Api, ApiScope, Client, Role
-from ..policy import OPENID_SCOPES, SAMPLE_API_SCOPES, is_loopback
+from ..policy import ADMIN_API_SCOPES, OPENID_SCOPES, SAMPLE_API_SCOPES, is_loopback
 from .client_metadata import RegistrationError, validate_signing_alg
 
 if TYPE_CHECKING:
     from . import Store
 
 SAMPLE_API_NAME = "Sample notes API"
+ADMIN_API_NAME = "Administration API"
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ); kept shorter than the column.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,200}")
 MAX_DESCRIPTION = 200
@@ -92,6 +93,17 @@ def sample_api(audience: str) -> ApiInfo:
                    scopes=tuple(ApiScopeInfo(n, d) for n, d in SAMPLE_API_SCOPES.items()))
 
 
+def admin_audience(issuer: str) -> str:
+    return issuer.rstrip("/") + "/admin"
+
+
+def admin_api(issuer: str) -> ApiInfo:
+    """The administration API (`<issuer>/admin/v1`): built in, never stored or deleted."""
+    return ApiInfo(audience=admin_audience(issuer), name=ADMIN_API_NAME,
+                   access_token_ttl=None, built_in=True,
+                   scopes=tuple(ApiScopeInfo(n, d) for n, d in ADMIN_API_SCOPES.items()))
+
+
 def _info(api: Api) -> ApiInfo:
     return ApiInfo(audience=api.audience, name=api.name, access_token_ttl=api.access_token_ttl,
                    signing_alg=api.signing_alg,
@@ -99,9 +111,10 @@ def _info(api: Api) -> ApiInfo:
 
 
 class Apis:
-    def __init__(self, store: Store, default_audience: str) -> None:
+    def __init__(self, store: Store, default_audience: str, issuer: str) -> None:
         self.store = store
         self.default = sample_api(default_audience)
+        self.admin = admin_api(issuer)
         self._cached: tuple[int, ApiRegistry] | None = None
         self._lock = threading.Lock()
 
@@ -114,16 +127,17 @@ class Apis:
         cached = self._cached
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]
-        registry = load_registry(self.store.session(), self.default)
+        registry = load_registry(self.store.session(), self.default, self.admin)
         if version is not None:
             with self._lock:
                 self._cached = (version, registry)
         return registry
 
 
-def load_registry(session: Session, default: ApiInfo) -> ApiRegistry:
+def load_registry(session: Session, default: ApiInfo, *built_in: ApiInfo) -> ApiRegistry:
+    """The default API, the other built-in ones (the administration API), the stored ones."""
     stored = session.scalars(select(Api).order_by(Api.audience)).all()
-    return ApiRegistry.of(default, [_info(api) for api in stored])
+    return ApiRegistry.of(default, [*built_in, *(_info(api) for api in stored)])
 
 
 # -- registration (the CLI) -------------------------------------------------------------------
@@ -197,6 +211,8 @@ def _stored(session: Session, registry: ApiRegistry, audience: str, doing: str) 
     if audience == registry.default:
         raise RegistrationError(f"the built-in sample API is the default resource and cannot be "
                                 f"{doing}")
+    if audience in registry.apis and registry.apis[audience].built_in:
+        raise RegistrationError(f"the built-in administration API cannot be {doing}")
     api = session.scalar(select(Api).where(Api.audience == audience))
     if api is None:
         raise LookupError(f"no API with audience {audience!r}")

@@ -48,3 +48,13 @@ require_token.register_token_validator(_CurrentAppValidator())
 # The server's own endpoints (userinfo): a token for any registered API.
 require_token_for_any_api = BearerProtector(on_failure=validation_failed, public_url=_public_url)
 require_token_for_any_api.register_token_validator(_CurrentAppOwnValidator())
+
+
+class _CurrentAppAdminValidator(_CurrentAppValidator):
+    def _validator(self) -> AccessTokenValidator:
+        return context.admin_validator()
+
+
+# The administration API (/admin/v1): tokens for `<issuer>/admin` only, Bearer or DPoP.
+require_admin_token = BearerProtector(on_failure=validation_failed, public_url=_public_url)
+require_admin_token.register_token_validator(_CurrentAppAdminValidator())

@@ -1,0 +1,15 @@
+"""The administration API, `<issuer>/admin/v1` (INTERFACE.md "Administration API"): the CLI's
+operations over HTTP, for platforms that automate.
+
+Every route is a thin adapter: it parses JSON (problems.py), calls one function of
+authserver.operations (the same the CLI calls), commits, and audits the write with the calling
+client's id. Callers authenticate with our own access tokens for the built-in API
+`<issuer>/admin` (Bearer or DPoP): `admin:read` for GET, `admin:write` for the rest.
+"""
+
+from __future__ import annotations
+
+from . import clients
+from .blueprint import bp
+
+__all__ = ["bp", "clients"]
