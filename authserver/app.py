@@ -28,6 +28,7 @@ from .web import (
     authorize,
     cors,
     device,
+    federation,
     health,
     interaction,
     logout,
@@ -110,7 +111,8 @@ def build_app(settings: Settings) -> Flask:
     cors.install(app)
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
-                      userinfo.bp, api.bp, health.bp, register.bp, device.bp, admin.bp):
+                      userinfo.bp, api.bp, health.bp, register.bp, device.bp, admin.bp,
+                      federation.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

@@ -185,6 +185,8 @@ class Settings:
     # Seconds before each retry of a failed back-channel logout delivery (one more attempt
     # than delays): 1 then 4 s, three attempts in all.
     backchannel_logout_retry_delays: tuple[float, ...] = _setting((1.0, 4.0), _delays)
+    # How long one call to an upstream OpenID provider (discovery, JWKS, token) may take.
+    upstream_timeout: int = _setting(5, POSITIVE_SECONDS)
 
     @property
     def longest_token_ttl(self) -> int:

@@ -62,6 +62,15 @@ CLIENT_ASSERTION_ALGS = SIGNING_ALGS
 # this one and no error (it is a voluntary claim, OIDC Core §3.1.2.1).
 ACR_PASSWORD = "1"
 AMR_PASSWORD = ("pwd",)
+# A sign-in through another OpenID provider (federation). RFC 8176 registers no value for it
+# (its values name authentication methods, and we did not see which one the provider used):
+# "fed" is the value Microsoft Entra ID gives a federated sign-in. acr stays "1": one sign-in.
+AMR_FEDERATED = ("fed",)
+
+
+def amr_values(stored: str | None) -> list[str]:
+    """The amr of a sign-in as stored on its session, code and grant (NULL: a password)."""
+    return stored.split() if stored else list(AMR_PASSWORD)
 ACR_VALUES_SUPPORTED = (ACR_PASSWORD,)
 
 # The sample notes API (INTERFACE.md): the longest note, and the most notes one page lists.

@@ -221,10 +221,11 @@ def start_server(
     serve_options: tuple[str, ...] = (),
     timeout: float = 30.0,
     issuer: str | None = None,
+    port: int | None = None,
 ) -> ServerProcess:
     """Start `authserver serve`; the issuer is its own URL unless another is given (an instance
     behind a load balancer has the balancer's)."""
-    port = free_port()
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = server_env(database_url, keys_dir, issuer or base_url, **(extra_env or {}))
     log_path = workdir / f"server-{port}.log"

@@ -1,4 +1,4 @@
-"""The `authserver` command: serve, status, client, api, role, group, user, keys, db,
+"""The `authserver` command: serve, status, client, api, role, group, user, idp, keys, db,
 registration-token.
 
 Exit codes scripts can rely on (errors.py): 0 success, 1 the operation failed, 2 bad input
@@ -14,6 +14,7 @@ from .clients import client
 from .db import db
 from .errors import CommandGroup
 from .groups import group
+from .idps import idp
 from .keys import keys
 from .registration import registration_token
 from .roles import role
@@ -37,5 +38,6 @@ main.add_command(role)
 main.add_command(group)
 main.add_command(registration_token)
 main.add_command(user)
+main.add_command(idp)
 main.add_command(keys)
 main.add_command(db)

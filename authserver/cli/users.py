@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import User
+from ..store.idps import identities_of
 from ..store.role_admin import holdings_of_user
 from ..store.user_claims import ClaimError, parse_assignments
 from ..store.user_claims import apply as apply_claims
@@ -103,6 +104,7 @@ def show(username: str, as_json: bool) -> None:
         found = _find(session, username)
         data: dict[str, Any] = user_to_dict(found)
         data["groups"], data["roles"] = holdings_of_user(session, found)
+        data["identities"] = identities_of(session, found)
     if as_json:
         echo_json(data)
         return
@@ -113,6 +115,7 @@ def show(username: str, as_json: bool) -> None:
         *((name, value if isinstance(value, str) else json.dumps(value))
           for name, value in sorted(claims.items())),
         ("groups", ", ".join(data["groups"])), ("roles", roles_text(data["roles"])),
+        ("identities", ", ".join(f"{i['idp']}: {i['sub']}" for i in data["identities"])),
     ])
 
 

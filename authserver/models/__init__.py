@@ -1,6 +1,7 @@
 """The stored data, one module a concern: accounts (users, consents, sign-in sessions), clients,
 grants (refresh families and tokens, codes, device authorizations, pushed requests),
-interactions (a request's login and consent steps), apis, keys (the database key store),
+interactions (a request's login and consent steps), federation (upstream providers,
+linked identities), apis, keys (the database key store),
 notes, roles (roles and groups). Import them from here.
 
 Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
@@ -12,6 +13,7 @@ from .accounts import Consent, LoginSession, LoginSessionClient, User
 from .apis import Api, ApiScope
 from .base import Base, now
 from .clients import Client, ClientAssertionUse, ClientsVersion, InitialAccessToken
+from .federation import IdentityProvider, LinkedIdentity, UpstreamSignIn
 from .grants import AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, RefreshTokenFamily
 from .interactions import Interaction
 from .keys import KeyStoreVersion, SigningKey
@@ -30,11 +32,13 @@ __all__ = [
     "Consent",
     "DeviceAuthorization",
     "Group",
+    "IdentityProvider",
     "GroupMember",
     "GroupRole",
     "InitialAccessToken",
     "Interaction",
     "KeyStoreVersion",
+    "LinkedIdentity",
     "LoginSession",
     "LoginSessionClient",
     "Note",
@@ -43,6 +47,7 @@ __all__ = [
     "RefreshTokenFamily",
     "Role",
     "SigningKey",
+    "UpstreamSignIn",
     "User",
     "UserRole",
     "now",

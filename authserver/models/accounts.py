@@ -69,6 +69,8 @@ class LoginSession(Base):
     # The session's public id, in the ID tokens and logout tokens of its clients (OIDC
     # Back-Channel Logout §2.1); unlike the cookie's id it proves nothing.
     sid: Mapped[str | None] = mapped_column(String(43), index=True, unique=True)
+    # How the user signed in (RFC 8176 amr values, space-separated); NULL: a password.
+    amr: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
 

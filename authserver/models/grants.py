@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..policy import ACR_PASSWORD, AMR_PASSWORD
+from ..policy import ACR_PASSWORD, amr_values
 from .accounts import User
 from .base import Base, now
 from .clients import Client
@@ -51,6 +51,8 @@ class RefreshTokenFamily(Base):
     resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The DPoP key (RFC 7638 thumbprint) a public client's refresh tokens are bound to.
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    # How the user signed in (the sign-in session's, policy.amr_values).
+    amr: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -118,6 +120,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     resources: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The DPoP key the authorization request named (RFC 9449 §10: dpop_jkt).
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    # How the user signed in (the sign-in session's, policy.amr_values).
+    amr: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -137,7 +141,7 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
         return ACR_PASSWORD  # the only way to sign in here (policy.py)
 
     def get_amr(self) -> list[str]:
-        return list(AMR_PASSWORD)
+        return amr_values(self.amr)
 
 
 class DeviceAuthorization(Base):

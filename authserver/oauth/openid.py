@@ -14,7 +14,7 @@ from joserfc.jwk import KeySet
 from ..config import Settings
 from ..keystore import KeyStore
 from ..models import AuthorizationCode, Client, RefreshTokenFamily, User
-from ..policy import ACR_PASSWORD, AMR_PASSWORD, SCOPE_CLAIMS
+from ..policy import ACR_PASSWORD, SCOPE_CLAIMS, amr_values
 from ..store import Store
 from ..store.user_claims import claims_of
 from .signing import alg_for
@@ -73,13 +73,14 @@ class IDTokenIssuer(OpenIDToken):
 
     def get_compatible_claims(self, request: OAuth2Request) -> dict[str, Any]:
         claims = super().get_compatible_claims(request)
-        # The password grant and a refresh authenticate by password too (the code flow's
-        # come from the code, the same values).
-        claims["acr"], claims["amr"] = ACR_PASSWORD, list(AMR_PASSWORD)
+        # The password grant authenticates by password; a refresh keeps how its grant's user
+        # signed in (the code flow's come from the code: AuthorizationCode.get_amr).
+        claims["acr"], claims["amr"] = ACR_PASSWORD, amr_values(None)
         # A refreshed ID token keeps the time the user really authenticated (OIDC Core §12.2).
         refresh_token = getattr(request, "refresh_token", None)
         if refresh_token is not None:
             claims["auth_time"] = refresh_token.family.auth_time
+            claims["amr"] = amr_values(refresh_token.family.amr)
         elif getattr(request, "grant_auth_time", None):  # a device approval (device.py)
             claims["auth_time"] = request.grant_auth_time
         groups = getattr(request, "user_groups", None)

@@ -24,6 +24,7 @@ from .clients import Clients
 from .codes import Codes
 from .consents import Consents
 from .devices import Devices
+from .idps import Idps
 from .interactions import Interactions
 from .login_sessions import LoginSessions
 from .notes import Notes
@@ -52,6 +53,7 @@ class Store:
         self.devices = Devices(self)
         self.pushed_requests = PushedRequests(self)
         self.interactions = Interactions(self)
+        self.idps = Idps(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -33,7 +33,8 @@ class Codes:
     def save(self, code: str, *, client_id: str, user_id: int, redirect_uri: str, scope: str,
              nonce: str | None, code_challenge: str | None, code_challenge_method: str | None,
              auth_time: int, claims: dict[str, Any] | None, sid: str | None,
-             resources: list[str], ttl: int, dpop_jkt: str | None = None) -> None:
+             resources: list[str], ttl: int, dpop_jkt: str | None = None,
+             amr: str | None = None) -> None:
         now = self.store.now()
         self.store.begin_write().add(AuthorizationCode(
             code_hash=hash_secret(code),
@@ -49,6 +50,7 @@ class Codes:
             sid=sid,
             resources=resources,
             dpop_jkt=dpop_jkt,
+            amr=amr,
             created_at=now,
             expires_at=now + ttl,
         ))

@@ -29,13 +29,13 @@ class LoginSessions:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def start(self, user_id: int, lifetime: int) -> tuple[str, int]:
+    def start(self, user_id: int, lifetime: int, amr: str | None = None) -> tuple[str, int]:
         """A new sign-in; returns its id (for the cookie only) and its auth_time. Committed at
         once: the user has signed in, whatever the rest of the request does."""
         session_id, now = new_secret(32), self.store.now()
         self.store.begin_write().add(LoginSession(
             id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
-            expires_at=now + lifetime, sid=secrets.token_urlsafe(32)))
+            expires_at=now + lifetime, sid=secrets.token_urlsafe(32), amr=amr))
         self.store.commit()
         return session_id, now
 

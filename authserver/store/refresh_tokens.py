@@ -184,7 +184,8 @@ class RefreshTokens:
     def start_family(self, *, client_id: str, user_id: int, scope: str, auth_time: int,
                      authorization_code_id: int | None, expires_at: int,
                      claims: dict[str, Any] | None = None, sid: str | None = None,
-                     resources: list[str] | None = None, dpop_jkt: str | None = None) -> str:
+                     resources: list[str] | None = None, dpop_jkt: str | None = None,
+                     amr: str | None = None) -> str:
         """A new grant's family (with or without refresh tokens to come); returns its id."""
         family_id = str(uuid.uuid4())
         self.store.begin_write().execute(_INSERT_FAMILY, {
@@ -201,6 +202,7 @@ class RefreshTokens:
             "sid": sid,
             "resources": resources,
             "dpop_jkt": dpop_jkt,
+            "amr": amr,
         })
         return family_id
 

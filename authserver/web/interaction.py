@@ -3,8 +3,9 @@
 /oauth/authorize validates the request once (oauth/authorization_request.py) and, when the user
 must do something, keeps it as an interaction bound to this browser and shows its first step.
 Each step posts to a route of its own, which resumes the stored request without validating it
-again: login (`/login`), then consent (`/consent`); the answer to the client (a code, or
-access_denied) ends the interaction. A second factor or an upstream provider will be steps here.
+again: login (`/login`, or an upstream provider: web/federation.py), then consent
+(`/consent`); the answer to the client (a code, or
+access_denied) ends the interaction. A second factor will be a step here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .consent_words import scope_groups
 from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
 from .pages import page
-from .session import browser_id, csrf_valid, login_session, try_login
+from .session import ANOTHER_ACCOUNT, browser_id, csrf_valid, login_session, try_login
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
@@ -101,7 +102,11 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
     if validated.redirect_uri:
         allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
     if user is None:
+        providers = [(idp.name, url_for("federation.start", slug=idp.slug,
+                                        interaction=interaction_id))
+                     for idp in context.store().idps.all()]
         return page("login.html", status, client=validated.client, error=error,
+                    providers=providers,
                     action=url_for("interaction.login", interaction_id=interaction_id),
                     login_hint=request.form.get("username")
                     or validated.parameters.get("login_hint", ""))
@@ -166,6 +171,18 @@ def login(interaction_id: str) -> ResponseReturnValue:
     user, login_error = try_login(validated.subject)
     if user is None:
         return show_step(interaction_id, validated, None, login_error, 401)
+    return next_step(interaction_id, interaction, validated, user)
+
+
+def continue_signed_in(interaction_id: str, user: User) -> Response:
+    """After a sign-in made elsewhere (an upstream provider's callback): the interaction's
+    next step, as after its login form."""
+    resumed = _resume(interaction_id)
+    if isinstance(resumed, Response):
+        return resumed
+    interaction, validated = resumed
+    if _user(interaction, validated) is None:  # the request asked for another end-user
+        return show_step(interaction_id, validated, None, ANOTHER_ACCOUNT, 401)
     return next_step(interaction_id, interaction, validated, user)
 
 

@@ -95,15 +95,15 @@ def browser_id() -> str:
     return browser
 
 
-def sign_in(user: User) -> None:
+def sign_in(user: User, amr: str | None = None) -> None:
     """A new server-side sign-in; the cookie gets only its id (and keeps the browser's id, so
-    the interaction that asked for this sign-in goes on)."""
+    the interaction that asked for this sign-in goes on). `amr`: how, when not a password."""
     browser = session.get("bid")
     session.clear()  # a fresh session on login: no fixation of a pre-login session
     if isinstance(browser, str):
         session["bid"] = browser
     session.permanent = True
-    session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME)
+    session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME, amr)
     session["sid"] = session_id
     g.pop("login_session", None)
 

@@ -70,6 +70,7 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
             sid=login_session.sid,
             resources=request.resources,
             dpop_jkt=data.get("dpop_jkt"),
+            amr=login_session.amr,
             ttl=request.client.security_profile.code_lifetime(
                 self.server.settings.authorization_code_ttl),
         )

@@ -1,0 +1,154 @@
+"""/login/idp/<slug>: signing in through another OpenID provider, a step of the sign-in.
+
+The login page links here with the interaction it continues (`?interaction=`); linking another
+provider from /account posts here instead. The browser goes to the provider with a fresh
+state, nonce and PKCE verifier (stored server-side, bound to this browser, spent by the first
+callback); the callback redeems the code (oauth/upstream.py), finds the local account
+(store/federated_accounts.py) and goes on with the interaction as a password login would.
+Whatever goes wrong upstream ends on a page that says so, with nothing created.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as BaseResponse
+
+from .. import context, events
+from ..keystore import KeyStoreError
+from ..models import IdentityProvider, UpstreamSignIn
+from ..oauth.upstream import Upstream, UpstreamError, provider_keys
+from ..policy import AMR_FEDERATED
+from ..store.federated_accounts import Outcome, resolve
+from ..store.idps import client_secret_of
+from .interaction import GONE, continue_signed_in
+from .pages import page
+from .session import browser_id, csrf_valid, login_session, sign_in
+
+bp = Blueprint("federation", __name__, url_prefix="/login/idp")
+
+DENIED = "You did not allow {name} to sign you in here."
+NO_ACCOUNT = ("There is no account here for your {name} identity, and this server does not "
+              "create accounts for it. Ask the administrator for one.")
+
+
+def problem(message: str, idp: IdentityProvider | None = None, back: str | None = None,
+            status: int = 400) -> Response:
+    return page("federation_error.html", status, message=message, back=back,
+                provider=idp.name if idp is not None else None)
+
+
+def redirect_uri(idp: IdentityProvider) -> str:
+    return f"{context.settings().issuer}/login/idp/{idp.slug}/callback"
+
+
+def upstream_of(idp: IdentityProvider) -> Upstream:
+    settings = context.settings()
+    return Upstream(
+        issuer=idp.issuer, client_id=idp.client_id, scope=idp.scope, discovery=idp.discovery,
+        client_secret=client_secret_of(idp, settings.keys_passphrase),
+        keys=provider_keys(idp.issuer, idp.discovery["jwks_uri"], settings.upstream_timeout),
+        timeout=settings.upstream_timeout, leeway=settings.leeway)
+
+
+def _go_upstream(idp: IdentityProvider, interaction_id: str | None,
+                 link_user_id: int | None) -> BaseResponse:
+    try:
+        upstream = upstream_of(idp)
+    except KeyStoreError:
+        return problem(f"{idp.name} cannot be used: its client secret cannot be opened here "
+                       "(AUTHSERVER_KEYS_PASSPHRASE).", idp, status=500)
+    started = context.store().idps.start_sign_in(
+        idp, browser_id(), interaction_id=interaction_id, link_user_id=link_user_id)
+    url = upstream.authorization_url(redirect_uri(idp), state=started.state,  # type: ignore[attr-defined]
+                                     nonce=started.nonce, code_verifier=started.code_verifier)
+    return redirect(url, 303)
+
+
+@bp.get("/<slug>")
+def start(slug: str) -> ResponseReturnValue:
+    """From the login page: `interaction` says which sign-in this continues."""
+    idp = context.store().idps.by_slug(slug)
+    if idp is None:
+        return problem("There is no such sign-in provider here.", status=404)
+    interaction_id = request.args.get("interaction", "")
+    if context.store().interactions.find(interaction_id, browser_id()) is None:
+        return problem(GONE, idp)
+    return _go_upstream(idp, interaction_id, None)
+
+
+@bp.post("/<slug>/link")
+def link(slug: str) -> ResponseReturnValue:
+    """From /account: link this provider's identity to the signed-in user."""
+    idp = context.store().idps.by_slug(slug)
+    if idp is None:
+        return problem("There is no such sign-in provider here.", status=404)
+    current = login_session()
+    if current is None or not csrf_valid(request.form.get("csrf_token")):
+        return problem("This form expired or you are no longer signed in. Please start again.",
+                       idp)
+    return _go_upstream(idp, None, current.user.id)
+
+
+@bp.get("/<slug>/callback")
+def callback(slug: str) -> ResponseReturnValue:
+    store = context.store()
+    idp = store.idps.by_slug(slug)
+    if idp is None:
+        return problem("There is no such sign-in provider here.", status=404)
+    started = store.idps.spend_sign_in(request.args.get("state", ""), browser_id(), idp)
+    if started is None:  # forged, replayed, expired, or from another browser
+        return problem(f"This answer from {idp.name} is not one this browser is waiting for "
+                       "(it was already used, has expired, or was started elsewhere). "
+                       "Please start again.", idp)
+    back = (url_for("interaction.show", interaction_id=started.interaction_id)
+            if started.interaction_id else None)
+    error = request.args.get("error")
+    if error is not None or not request.args.get("code"):
+        events.record("login.refused", "upstream_error", idp=idp.slug, error=error)
+        message = (DENIED if error == "access_denied"
+                   else "{name} did not sign you in (" + (error or "no code") + ").")
+        return problem(message.format(name=idp.name), idp, back)
+    try:
+        claims = upstream_of(idp).redeem(
+            request.args["code"], redirect_uri(idp), code_verifier=started.code_verifier,
+            nonce=started.nonce, now=store.now())
+    except (UpstreamError, KeyStoreError) as exc:
+        events.record("login.refused", "upstream_error", idp=idp.slug, error=str(exc))
+        return problem(f"Signing in with {idp.name} did not work: {exc}", idp, back, 502)
+    if started.link_user_id is not None:
+        return _link(idp, started, claims["sub"])
+    user, outcome = resolve(store, idp, claims)
+    if user is None or outcome is Outcome.NO_ACCOUNT:
+        events.record("login.refused", "no_account", idp=idp.slug)
+        return problem(NO_ACCOUNT.format(name=idp.name), idp, back, 403)
+    if outcome is not Outcome.LINKED:
+        events.record("account.linked", outcome.value, sub=user.sub, idp=idp.slug)
+    store.commit()
+    sign_in(user, " ".join(AMR_FEDERATED))
+    events.record("login.succeeded", sub=user.sub, address=request.remote_addr or "-",
+                  idp=idp.slug)
+    return continue_signed_in(started.interaction_id or "", user)
+
+
+def _link(idp: IdentityProvider, started: UpstreamSignIn, sub: str) -> BaseResponse:
+    store = context.store()
+    current = login_session()
+    account = url_for("account.show") if "account.show" in _endpoints() else None
+    if current is None or current.user.id != started.link_user_id:
+        return problem("You are no longer signed in as the account this link was for.", idp,
+                       account)
+    owner = store.idps.linked_user(idp, sub)
+    if owner is not None and owner.id != current.user.id:
+        return problem(f"This {idp.name} identity is already linked to another account.", idp,
+                       account)
+    if owner is None:
+        store.idps.link(current.user, idp, sub)
+        store.commit()
+        events.record("account.linked", "linked", sub=current.user.sub, idp=idp.slug)
+    return redirect(account or "/", 303)
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app  # the account pages may not be installed (yet)
+    return set(current_app.view_functions)
