@@ -4,7 +4,7 @@ person to sign in, our app registered with it, and a browser that clicks through
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +26,11 @@ from .support import ServerProcess
 # Our in-process app's issuer: loopback http, which the upstream accepts in a redirect URI.
 OUR_ISSUER = "http://127.0.0.1:9"
 SLUG = "up"
+
+
+def loopback_settings(settings: Settings) -> Settings:
+    """The test's settings at our loopback issuer, with a short upstream timeout."""
+    return replace(settings, issuer=OUR_ISSUER, api_audience="", upstream_timeout=2).with_defaults()
 
 
 @dataclass

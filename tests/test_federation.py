@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from authserver.cli import main
 from authserver.config import Settings
-from authserver.db import migrate
 from authserver.models import IdentityProvider, LinkedIdentity, User
 from authserver.store.users import create_user
 
@@ -27,6 +26,7 @@ from .federation_support import (
     Upstream,
     add_idp,
     finish_consent,
+    loopback_settings,
     prepare_upstream,
     start_at_provider,
     upstream_sign_in,
@@ -52,15 +52,8 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, key_template: Path) -> It
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, key_template: Path) -> Settings:
-    """Our app at a loopback issuer, which the upstream takes in a redirect URI."""
-    configured = Settings(
-        issuer=OUR_ISSUER, allow_insecure_issuer=True, database_url=database_url,
-        keys_dir=str(copy_keys_for(key_template, tmp_path)),
-        instance_dir=str(tmp_path / "instance"), upstream_timeout=2,
-    ).with_defaults()
-    migrate(configured)
-    return configured
+def settings(settings: Settings) -> Settings:
+    return loopback_settings(settings)
 
 
 @pytest.fixture
