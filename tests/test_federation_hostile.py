@@ -30,10 +30,11 @@ from authserver.oauth.upstream import (
     provider_keys,
     read_discovery,
 )
-from authserver.store.idps import create_idp
+from authserver.store.housekeeping import prune
+from authserver.store.idps import UPSTREAM_SIGN_IN_TTL, create_idp
 
 from .federation_support import SLUG, loopback_settings, start_at_provider
-from .helpers import make_client, pkce
+from .helpers import advance_clock, make_client, pkce
 from .hostile_provider import HostileProvider, hostile_provider
 from .test_code_flow import authorize_url
 
@@ -200,3 +201,16 @@ def test_the_provider_keys_are_followed_through_a_rotation_without_hammering_its
             upstream.verify_id_token(provider.id_token("n", CLIENT_ID, key=bogus), "n", int(time.time()))
     allowed = 1 + int((time.monotonic() - began) / JWKS_REFETCH_INTERVAL)
     assert provider.jwks_fetches - fetches <= allowed
+
+
+def test_an_upstream_sign_in_expires_and_is_pruned(
+    app: Flask, client: FlaskClient, provider: HostileProvider, rp: str
+) -> None:
+    late = go_upstream(client, rp)
+    go_upstream(app.test_client(), rp)  # one never answered
+    advance_clock(app, UPSTREAM_SIGN_IN_TTL + 1)
+    provider.answer_with(provider.id_token(late["nonce"], CLIENT_ID))
+    assert come_back(client, late).status_code == 400 and created(app) == (0, 0)
+    database = app.extensions["authserver.db"]
+    counts = prune(database.session_factory, now=app.extensions["authserver.store"].now())
+    assert counts.upstream_sign_ins == 1

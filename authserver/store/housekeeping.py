@@ -1,6 +1,6 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
 used client assertions, ended or expired sign-in sessions, expired initial access tokens
-device authorizations, pushed requests and interactions.
+device authorizations, pushed requests, interactions and upstream sign-ins.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -27,6 +27,7 @@ from ..models import (
     PushedRequest,
     RefreshToken,
     RefreshTokenFamily,
+    UpstreamSignIn,
 )
 
 # Revoked families are kept a day for introspection and audit, then go.
@@ -44,6 +45,7 @@ class PruneCounts:
     device_authorizations: int = 0
     pushed_requests: int = 0
     interactions: int = 0
+    upstream_sign_ins: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -108,4 +110,7 @@ def prune(
     counts.interactions = _delete_in_batches(
         session_factory, Interaction, Interaction.expires_at < now, batch_size,
         key=Interaction.id_hash)
+    counts.upstream_sign_ins = _delete_in_batches(
+        session_factory, UpstreamSignIn, UpstreamSignIn.expires_at < now, batch_size,
+        key=UpstreamSignIn.state_hash)
     return counts
