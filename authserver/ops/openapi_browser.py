@@ -72,8 +72,36 @@ INTERACTION_CONSENT = {
 }
 
 
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": STRING,
+        "description": "The provider's slug (`authserver idp list`)"}
+FEDERATION_RESPONSES = {"303": REDIRECT, "400": html("An error page (nothing was created)"),
+                        "404": html("No such provider")}
+FEDERATION_START = {
+    "get": {"summary": "Sign in through another OpenID provider: to the provider",
+            "parameters": [SLUG, *query({"interaction": STRING})],
+            "responses": FEDERATION_RESPONSES},
+}
+FEDERATION_CALLBACK = {
+    "get": {"summary": "Back from the provider (its authorization response, RFC 6749 §4.1.2)",
+            "parameters": [SLUG, *query({name: STRING for name in (
+                "code", "state", "error", "error_description", "iss")})],
+            "responses": {**PAGE_RESPONSES, **FEDERATION_RESPONSES,
+                          "403": html("No account here for this identity"),
+                          "502": html("The provider failed or answered what cannot be trusted")}},
+}
+FEDERATION_LINK = {
+    "post": {"summary": "Link another provider's identity to the signed-in user",
+             "parameters": [SLUG], "requestBody": form({"csrf_token": STRING}, []),
+             "responses": FEDERATION_RESPONSES},
+}
+
+
 def browser_paths() -> dict[str, Any]:
     return {"/oauth/authorize": AUTHORIZE, "/oauth/logout": LOGOUT, "/device": DEVICE_PAGE,
             "/interaction/{interaction_id}": INTERACTION,
             "/interaction/{interaction_id}/login": INTERACTION_LOGIN,
-            "/interaction/{interaction_id}/consent": INTERACTION_CONSENT}
+            "/interaction/{interaction_id}/consent": INTERACTION_CONSENT,
+
+            "/login/idp/{slug}": FEDERATION_START,
+            "/login/idp/{slug}/callback": FEDERATION_CALLBACK,
+            "/login/idp/{slug}/link": FEDERATION_LINK}
