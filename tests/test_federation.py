@@ -31,10 +31,10 @@ from .federation_support import (
     start_at_provider,
     upstream_sign_in,
 )
-from .helpers import PASSWORD, make_client, pkce, verify
+from .helpers import PASSWORD, csrf, make_client, pkce, verify
 from .support import copy_keys as copy_keys_for
 from .support import free_port, start_server
-from .test_code_flow import authorize_url, exchange
+from .test_code_flow import authorize_url, exchange, login
 
 
 @pytest.fixture(scope="module")
@@ -296,3 +296,29 @@ def test_user_show_lists_identities(
     [(_, sub)] = identities(app)
     code, out = _cli(settings, "user", "show", "ada", "--json")
     assert code == 0 and json.loads(out)["identities"] == [{"idp": SLUG, "sub": sub}]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flow is the subject
+def test_a_signed_in_user_links_a_provider_and_unlinks_it_but_never_the_last_way_in(
+    app: Flask, client: FlaskClient, upstream: Upstream, rp: str
+) -> None:
+    _local_alice(app, verified=False)
+    add_idp(app, upstream)
+    _, challenge = pkce()
+    consent_page = login(client, authorize_url(rp, challenge))  # alice, by password
+    token = csrf(consent_page.get_data(as_text=True))
+    started = client.post(f"/login/idp/{SLUG}/link", data={"csrf_token": token})
+    assert started.status_code == 303
+    linked = client.get(upstream_sign_in(started.headers["Location"]))
+    assert linked.status_code == 303 and len(identities(app)) == 1 and len(users(app)) == 1
+    assert client.post(f"/login/idp/{SLUG}/unlink", data={"csrf_token": token}).status_code == 303
+    assert identities(app) == []
+    # A user made by the provider has no password: their one link stays.
+    other = app.test_client()
+    sign_in_through_upstream(other, rp)
+    other_token = csrf(other.get(authorize_url(rp, challenge, prompt="consent")).get_data(as_text=True))
+    refused = other.post(f"/login/idp/{SLUG}/unlink", data={"csrf_token": other_token})
+    assert refused.status_code == 400 and "only way to sign in" in refused.get_data(as_text=True)
+    assert len(identities(app)) == 1
+    # Without the form's token nothing starts.
+    assert client.post(f"/login/idp/{SLUG}/link").status_code == 400

@@ -101,7 +101,8 @@ def browser_paths() -> dict[str, Any]:
             "/interaction/{interaction_id}": INTERACTION,
             "/interaction/{interaction_id}/login": INTERACTION_LOGIN,
             "/interaction/{interaction_id}/consent": INTERACTION_CONSENT,
-
             "/login/idp/{slug}": FEDERATION_START,
             "/login/idp/{slug}/callback": FEDERATION_CALLBACK,
-            "/login/idp/{slug}/link": FEDERATION_LINK}
+            "/login/idp/{slug}/link": FEDERATION_LINK,
+            "/login/idp/{slug}/unlink": {"post": {**FEDERATION_LINK["post"], "summary":
+                "Unlink a provider from the signed-in user (not their last way to sign in)"}}}

@@ -149,14 +149,14 @@ class Idps:
             select(LinkedIdentity).where(LinkedIdentity.user_id == user.id)
             .order_by(LinkedIdentity.id)))
 
-    def unlink(self, user: User, identity_id: int) -> bool:
-        """Removes one of the user's links, unless it is their last way to sign in (no
-        password and no other link). False when it was refused or is not theirs."""
+    def unlink(self, user: User, idp: IdentityProvider) -> bool:
+        """Removes the user's link to this provider, unless it is their last way to sign in
+        (no password and no other link). False when refused or not linked."""
         session = self.store.begin_write()
         count = session.scalar(select(func.count()).select_from(LinkedIdentity)
                                .where(LinkedIdentity.user_id == user.id)) or 0
         if not user.password_hash and count <= 1:
             return False
         result = session.execute(delete(LinkedIdentity).where(
-            LinkedIdentity.id == identity_id, LinkedIdentity.user_id == user.id))
+            LinkedIdentity.idp_id == idp.id, LinkedIdentity.user_id == user.id))
         return bool(result.rowcount)  # type: ignore[attr-defined]

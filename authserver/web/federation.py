@@ -10,13 +10,13 @@ Whatever goes wrong upstream ends on a page that says so, with nothing created.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import context, events
 from ..keystore import KeyStoreError
-from ..models import IdentityProvider, UpstreamSignIn
+from ..models import IdentityProvider, UpstreamSignIn, User
 from ..oauth.upstream import Upstream, UpstreamError, provider_keys
 from ..policy import AMR_FEDERATED
 from ..store.federated_accounts import Outcome, resolve
@@ -131,10 +131,15 @@ def callback(slug: str) -> ResponseReturnValue:
     return continue_signed_in(started.interaction_id or "", user)
 
 
+def _account_page() -> str | None:
+    """/account, once the account pages are installed (they come with the accounts work)."""
+    return url_for("account.show") if "account.show" in current_app.view_functions else None
+
+
 def _link(idp: IdentityProvider, started: UpstreamSignIn, sub: str) -> BaseResponse:
     store = context.store()
     current = login_session()
-    account = url_for("account.show") if "account.show" in _endpoints() else None
+    account = _account_page()
     if current is None or current.user.id != started.link_user_id:
         return problem("You are no longer signed in as the account this link was for.", idp,
                        account)
@@ -149,6 +154,30 @@ def _link(idp: IdentityProvider, started: UpstreamSignIn, sub: str) -> BaseRespo
     return redirect(account or "/", 303)
 
 
-def _endpoints() -> set[str]:
-    from flask import current_app  # the account pages may not be installed (yet)
-    return set(current_app.view_functions)
+@bp.post("/<slug>/unlink")
+def unlink(slug: str) -> ResponseReturnValue:
+    """From /account: unlink this provider, unless it is the user's last way to sign in."""
+    store = context.store()
+    idp = store.idps.by_slug(slug)
+    current = login_session()
+    if idp is None or current is None or not csrf_valid(request.form.get("csrf_token")):
+        return problem("This form expired or you are no longer signed in. Please start again.",
+                       idp)
+    if not store.idps.unlink(current.user, idp):
+        return problem(f"{idp.name} is your only way to sign in here: set a password or link "
+                       "another provider first.", idp, _account_page())
+    store.commit()
+    events.record("account.unlinked", sub=current.user.sub, idp=idp.slug)
+    return redirect(_account_page() or "/", 303)
+
+
+def linked_identities(user: User) -> dict[str, object]:
+    """What the account page's linked-providers block (templates/_linked_identities.html)
+    shows: the user's links, the providers not linked yet, and whether unlinking is allowed."""
+    store = context.store()
+    linked = store.idps.linked(user)
+    linked_ids = {identity.idp_id for identity in linked}
+    return {"linked": [(i.idp.slug, i.idp.name) for i in linked],
+            "linkable": [(idp.slug, idp.name) for idp in store.idps.all()
+                         if idp.id not in linked_ids],
+            "can_unlink": bool(user.password_hash) or len(linked) > 1}
