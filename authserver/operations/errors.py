@@ -22,3 +22,7 @@ class Duplicate(OperationError):
 
 class BadInput(OperationError):
     """A value breaks a rule (the message says which and why)."""
+
+
+class Conflict(OperationError):
+    """The object's state refuses the change now (a key rotation too soon, say)."""

@@ -74,6 +74,13 @@ def admin_paths() -> dict[str, Any]:
                             requestBody=_body(fields, [])),
             "delete": _write("Delete a client", "204"),
         },
+        "/admin/v1/keys": {"get": _read("The signing keys (one page)")},
+        "/admin/v1/keys/rotate": {"post": _write(
+            "Rotate the signing keys: next -> current, current -> retired, a fresh next",
+            requestBody={"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "force": {"type": "boolean"}, "dry_run": {"type": "boolean"},
+                    "alg": STRING}}}}})},
         "/admin/v1/clients/{client_id}/secret": {
             "parameters": _id("client_id"),
             "post": _write("Rotate a confidential client's secret"),

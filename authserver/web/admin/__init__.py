@@ -9,7 +9,7 @@ client's id. Callers authenticate with our own access tokens for the built-in AP
 
 from __future__ import annotations
 
-from . import clients
+from . import clients, keys
 from .blueprint import bp
 
-__all__ = ["bp", "clients"]
+__all__ = ["bp", "clients", "keys"]

@@ -11,7 +11,7 @@ from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from ... import context, events
-from ...operations.errors import BadInput, Duplicate, NotFound, OperationError
+from ...operations.errors import BadInput, Conflict, Duplicate, NotFound, OperationError
 
 T = TypeVar("T")
 PROBLEM = "application/problem+json"
@@ -38,7 +38,7 @@ class Problem(Exception):
 
 
 def of_operation(error: OperationError) -> Response:
-    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Duplicate) else 400
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, (Duplicate, Conflict)) else 400
     return Problem(status, error.message, error.field).response()
 
 
@@ -101,6 +101,11 @@ def writing(event: str, operation: Callable[[Session], T],
     store.commit()
     if described is not None:
         audited.update(described(result))
-    events.record(f"admin.{event}", actor=f"client:{current_token['client_id']}", via="api",
-                  **audited)
+    audit(event, **audited)
     return result
+
+
+def audit(event: str, **fields: Any) -> None:
+    """An audit line `admin.<event>` naming the calling client (the CLI's name the OS user)."""
+    events.record(f"admin.{event}", actor=f"client:{current_token['client_id']}", via="api",
+                  **fields)
