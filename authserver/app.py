@@ -17,12 +17,16 @@ from .oauth.dpop import replay_cache
 from .oauth.metadata import server_metadata
 from .oauth.resources import OurApisValidator
 from .ops import audit, metrics, openapi, security_headers
+from .ops.mail import Mailer
 from .ops.ratelimit import FailureThrottle
 from .resource_server import AccessTokenValidator, LocalKeys
 from .resource_server.dpop import Nonces
 from .store import Store
 from .store.apis import admin_audience
 from .web import (
+    account,
+    account_actions,  # noqa: F401 (its routes are the account blueprint's)
+    account_links,
     admin,
     api,
     authorize,
@@ -30,11 +34,15 @@ from .web import (
     device,
     federation,
     health,
+    i18n,
     interaction,
     logout,
+    mails,
     oauth,
     register,
     session,
+    signup,
+    theme,
     userinfo,
     wellknown,
 )
@@ -101,6 +109,11 @@ def build_app(settings: Settings) -> Flask:
                                           require_par=settings.require_par,
                                           signing_algs=settings.signing_algs),
     })
+    if settings.smtp_url:
+        app.extensions[mails.MAILER] = Mailer(settings.smtp_url, settings.mail_from,
+                                              settings.smtp_timeout)
+    i18n.install(app)
+    theme.install(app, settings.theme_dir)
     audit.configure(settings.audit_log)
     if settings.trusted_proxies:
         # remote_addr (throttling, audit) and the scheme come from the proxies we trust only.
@@ -112,7 +125,7 @@ def build_app(settings: Settings) -> Flask:
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
                       userinfo.bp, api.bp, health.bp, register.bp, device.bp, admin.bp,
-                      federation.bp):
+                      federation.bp, account.bp, account_links.bp, signup.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

@@ -120,6 +120,18 @@ def _rate(name: str, raw: str) -> tuple[int, int]:
     return rate
 
 
+def _smtp_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(f"{name} must be smtp://[user:password@]host:port or smtps://..., "
+                          f"got a {parts.scheme or 'schemeless'} URL")
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        raise ConfigError(f"{name} has a port that is not a number") from None
+    return raw
+
+
 SECONDS = _whole(0, "seconds")
 POSITIVE_SECONDS = _whole(1, "seconds")
 ONE_YEAR = 365 * 86_400
@@ -187,6 +199,18 @@ class Settings:
     backchannel_logout_retry_delays: tuple[float, ...] = _setting((1.0, 4.0), _delays)
     # How long one call to an upstream OpenID provider (discovery, JWKS, token) may take.
     upstream_timeout: int = _setting(5, POSITIVE_SECONDS)
+    # Mail (verification, reset, sign-up): smtp:// (STARTTLS when offered) or smtps://; unset,
+    # no mail is sent and the pages offer nothing that needs it.
+    smtp_url: str | None = _setting(None, _smtp_url)
+    mail_from: str = _setting("")  # empty means authserver@<issuer host>
+    # How long one SMTP conversation may take, in the background sender.
+    smtp_timeout: int = _setting(10, POSITIVE_SECONDS)
+    # Who may create an account at /account/signup: nobody, or anyone (verified by mail).
+    signup: str = _setting("off", _one_of("off", "open"))
+    email_token_ttl: int = _setting(86_400, POSITIVE_SECONDS)
+    reset_token_ttl: int = _setting(1_800, POSITIVE_SECONDS)
+    # A directory whose templates/ and static/ replace the built-in files of the same name.
+    theme_dir: str | None = _setting(None)
 
     @property
     def longest_token_ttl(self) -> int:
@@ -199,7 +223,13 @@ class Settings:
             # Private keys in a database are encrypted, always: dumps and replicas travel.
             raise ConfigError("AUTHSERVER_KEY_STORE=database needs AUTHSERVER_KEYS_PASSPHRASE "
                               "(the private keys are stored encrypted with it)")
-        return replace(self, issuer=issuer, api_audience=self.api_audience or f"{issuer}/api")
+        if self.signup == "open" and not self.smtp_url:
+            # A new account is verified by a mailed link: sign-up without mail cannot finish.
+            raise ConfigError("AUTHSERVER_SIGNUP=open needs AUTHSERVER_SMTP_URL (new accounts "
+                              "are verified by mail)")
+        mail_from = self.mail_from or f"authserver@{urlsplit(issuer).hostname}"
+        return replace(self, issuer=issuer, api_audience=self.api_audience or f"{issuer}/api",
+                       mail_from=mail_from)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

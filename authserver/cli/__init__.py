@@ -20,7 +20,7 @@ from .registration import registration_token
 from .roles import role
 from .serve import serve
 from .status import status
-from .users import user
+from .user_mail import user  # with its verify-email command
 
 
 @click.group(cls=CommandGroup,

@@ -57,14 +57,19 @@ def _claims(assignments: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--email", default=None)
 @click.option("--name", default=None, help="Full name.")
 @click.option("--claim", "claim_assignments", multiple=True, metavar="NAME=VALUE", help=CLAIM_HELP)
+@click.option("--email-verified", is_flag=True,
+              help="The email address is known to be the user's (else a mailed link verifies it).")
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password as one line from standard input (required); at a "
                    "terminal, ask for it without echo.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create(username: str, email: str | None, name: str | None,
-           claim_assignments: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
+           claim_assignments: tuple[str, ...], email_verified: bool, password_stdin: bool,
+           as_json: bool) -> None:
     """Create a user; the password is stored as an argon2id hash."""
     claims = _claims(claim_assignments)
+    if email_verified and email is None:
+        raise click.UsageError("--email-verified needs --email")
     password = read_password_stdin()
     with database_session() as session:
         try:
@@ -74,6 +79,7 @@ def create(username: str, email: str | None, name: str | None,
         except AccountError as exc:
             raise BadInput(str(exc)) from None
         apply_claims(created, claims, int(time.time()))
+        created.email_verified = email_verified or bool(claims.get("email_verified"))
         data = user_to_dict(created)
     audit_admin("user_created", sub=data["sub"], username=username)
     if as_json:

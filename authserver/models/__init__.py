@@ -1,4 +1,5 @@
-"""The stored data, one module a concern: accounts (users, consents, sign-in sessions), clients,
+"""The stored data, one module a concern: accounts (users, consents, sign-in sessions),
+account_links (mailed verification and reset links), clients,
 grants (refresh families and tokens, codes, device authorizations, pushed requests),
 interactions (a request's login and consent steps), federation (upstream providers,
 linked identities), apis, keys (the database key store),
@@ -9,6 +10,7 @@ Authlib's abstract interfaces (rfc6749.ClientMixin, AuthorizationCodeMixin, Toke
 and store only hashes of secrets.
 """
 
+from .account_links import RESET_PASSWORD, VERIFY_EMAIL, AccountLink
 from .accounts import Consent, LoginSession, LoginSessionClient, User
 from .apis import Api, ApiScope
 from .base import Base, now
@@ -21,6 +23,9 @@ from .notes import Note
 from .roles import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
 
 __all__ = [
+    "RESET_PASSWORD",
+    "VERIFY_EMAIL",
+    "AccountLink",
     "Api",
     "ApiScope",
     "AuthorizationCode",

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Integer,
     String,
@@ -27,6 +28,10 @@ class User(Base):
     sub: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: str(uuid.uuid4()))
     username: Mapped[str] = mapped_column(String(150), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
+    # Whether the user opened a link mailed to `email` (or the operator said so).
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Signed up on their own: no sign-in until the address is verified.
+    verify_before_sign_in: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     # The other OpenID Connect standard claims the user has (OIDC Core §5.1), by claim name;
@@ -71,6 +76,10 @@ class LoginSession(Base):
     sid: Mapped[str | None] = mapped_column(String(43), index=True, unique=True)
     # How the user signed in (RFC 8176 amr values, space-separated); NULL: a password.
     amr: Mapped[str | None] = mapped_column(String(64))
+    # What the account page shows of it: the address and browser it began from, its last use.
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    last_used_at: Mapped[int | None] = mapped_column(BigInteger)
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from ..db import WRITE_INTENT, Database
+from .account_links import AccountLinks
 from .apis import Apis
 from .assertions import Assertions
 from .clients import Clients
@@ -32,6 +33,7 @@ from .pushed_requests import PushedRequests
 from .refresh_tokens import RefreshTokens
 from .registration import Registrations
 from .roles import Roles
+from .self_service import SelfService
 from .users import Users
 
 
@@ -54,6 +56,8 @@ class Store:
         self.pushed_requests = PushedRequests(self)
         self.interactions = Interactions(self)
         self.idps = Idps(self)
+        self.account_links = AccountLinks(self)
+        self.self_service = SelfService(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -1,6 +1,7 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
 used client assertions, ended or expired sign-in sessions, expired initial access tokens
-device authorizations, pushed requests, interactions and upstream sign-ins.
+device authorizations, pushed requests, interactions, upstream sign-ins and mailed account
+links.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..db import WRITE_INTENT
 from ..models import (
+    AccountLink,
     AuthorizationCode,
     ClientAssertionUse,
     DeviceAuthorization,
@@ -46,6 +48,7 @@ class PruneCounts:
     pushed_requests: int = 0
     interactions: int = 0
     upstream_sign_ins: int = 0
+    account_links: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -113,4 +116,7 @@ def prune(
     counts.upstream_sign_ins = _delete_in_batches(
         session_factory, UpstreamSignIn, UpstreamSignIn.expires_at < now, batch_size,
         key=UpstreamSignIn.state_hash)
+    counts.account_links = _delete_in_batches(
+        session_factory, AccountLink, AccountLink.expires_at < now, batch_size,
+        key=AccountLink.token_hash)
     return counts

@@ -29,13 +29,16 @@ class LoginSessions:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def start(self, user_id: int, lifetime: int, amr: str | None = None) -> tuple[str, int]:
+    def start(self, user_id: int, lifetime: int, amr: str | None = None,
+              address: str | None = None, user_agent: str | None = None) -> tuple[str, int]:
         """A new sign-in; returns its id (for the cookie only) and its auth_time. Committed at
-        once: the user has signed in, whatever the rest of the request does."""
+        once: the user has signed in, whatever the rest of the request does. The address and
+        browser are kept for the account page."""
         session_id, now = new_secret(32), self.store.now()
         self.store.begin_write().add(LoginSession(
             id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
-            expires_at=now + lifetime, sid=secrets.token_urlsafe(32), amr=amr))
+            expires_at=now + lifetime, sid=secrets.token_urlsafe(32), amr=amr, last_used_at=now,
+            address=(address or "")[:64] or None, user_agent=(user_agent or "")[:300] or None))
         self.store.commit()
         return session_id, now
 
@@ -46,6 +49,18 @@ class LoginSessions:
         if found is None or found.ended_at is not None or found.expires_at <= self.store.now():
             return None
         return found
+
+    def touch(self, login_session: LoginSession, every: int) -> None:
+        """Note the sign-in's use, at most once per `every` seconds (the account page's "last
+        used"): one small committed UPDATE, not a write per request."""
+        now = self.store.now()
+        if (login_session.last_used_at or 0) + every > now:
+            return
+        self.store.begin_write().execute(
+            update(LoginSession).where(LoginSession.id_hash == login_session.id_hash)
+            .values(last_used_at=now).execution_options(synchronize_session=False))
+        login_session.last_used_at = now
+        self.store.commit()
 
     def add_client(self, login_session: LoginSession, client_id: str) -> None:
         """Remember that this sign-in logged the user in to this client (once per client).

@@ -130,11 +130,17 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
 def apply(user: User, claims: dict[str, Any], now: int) -> None:
     """Set (or, for None, remove) the claims, and updated_at (OIDC Core §5.1)."""
     stored = dict(user.claims or {})
-    for name, value in claims.items():
+    # The address first: a new one is unverified, unless this same change says otherwise.
+    for name, value in sorted(claims.items(), key=lambda item: item[0] != "email"):
         if name == "name":
             user.name = value
         elif name == "email":
+            if value != user.email:
+                user.email_verified = False  # a new address is not verified yet
+                stored.pop("email_verified", None)
             user.email = value
+        elif name == "email_verified":
+            user.email_verified = bool(value)
         elif value is None:
             stored.pop(name, None)
         else:
@@ -151,6 +157,7 @@ def claims_of(user: User) -> dict[str, Any]:
         found["name"] = user.name
     if user.email:
         found["email"] = user.email
-        # No verification flow exists: an address is verified only if the operator said so.
-        found.setdefault("email_verified", False)
+        # Verified by a mailed link (or the operator's word: user create --email-verified).
+        # (Before the column, the operator's word was kept among the claims.)
+        found["email_verified"] = bool(user.email_verified or found.get("email_verified") is True)
     return found

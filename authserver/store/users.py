@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..hashing import hash_password, password_matches, password_needs_rehash
 from ..models import Note, User
+from .account_links import void_user_links
 from .login_sessions import end_user_sessions
 from .refresh_tokens import revoke_user_families
 from .user_claims import PARSERS, ClaimError
@@ -55,6 +56,11 @@ class Users:
         return user
 
 
+def check_password(password: str) -> None:
+    """The password rules of `user create` (AccountError: which one is broken)."""
+    _check_password(password)
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
@@ -96,11 +102,13 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, *, now: int) -> int:
-    """Change the password, end the user's sign-ins and revoke their refresh tokens (a password
-    change is often a response to a compromise). Returns how many grants were revoked."""
+    """Change the password, end the user's sign-ins, void their mailed links and revoke their
+    refresh tokens (a password change is often a response to a compromise). Returns how many
+    grants were revoked."""
     _check_password(password)
     user.password_hash = hash_password(password)
     end_user_sessions(session, user.id, now)
+    void_user_links(session, user.id, now)
     return revoke_user_families(session, user.id, now)
 
 
@@ -115,6 +123,7 @@ def user_to_dict(user: User) -> dict[str, object]:
         "sub": user.sub,
         "username": user.username,
         "email": user.email,
+        "email_verified": bool(user.email_verified),
         "name": user.name,
         "claims": dict(user.claims or {}),
         "created_at": user.created_at,

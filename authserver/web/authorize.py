@@ -23,7 +23,7 @@ from .. import context
 from ..models import User
 from ..oauth.authorization_request import UnsafeRequest, max_age, validate
 from .interaction import answer, consent_needed, error_page, error_redirect, show_step, start
-from .session import ANOTHER_ACCOUNT, signed_in_user
+from .session import another_account, signed_in_user
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
 
@@ -45,7 +45,7 @@ def authorize() -> ResponseReturnValue:
                                                    state=validated.state))
     interaction_id = start(validated, user)
     return show_step(interaction_id, validated, user,
-                     ANOTHER_ACCOUNT if validated.another_account_signed_in else None)
+                     another_account() if validated.another_account_signed_in else None)
 
 
 def _signed_in_for(parameters: dict[str, Any]) -> User | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from .. import context, events
 from ..models import Interaction, User
@@ -21,14 +22,21 @@ from ..ops.security_headers import allow_form_redirect_to
 from .consent_words import scope_groups
 from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
+from .i18n import use_ui_locales
 from .pages import page
 from .session import ANOTHER_ACCOUNT, browser_id, csrf_valid, login_session, try_login
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
-FORM_EXPIRED = "This form expired or did not come from this site. Please start again."
-GONE = ("This sign-in page has expired or was already used. Go back to the application and "
-        "start again.")
+
+
+def form_expired() -> str:
+    return gettext("This form expired or did not come from this site. Please start again.")
+
+
+def gone() -> str:
+    return gettext("This sign-in page has expired or was already used. Go back to the "
+                   "application and start again.")
 
 
 def error_page(message: str, status: int = 400) -> Response:
@@ -67,7 +75,7 @@ def answer(validated: Pending, user: User, allowed: bool,
     device's request is decided instead."""
     store = context.store()
     if interaction is not None and not store.interactions.end(interaction):
-        return error_page(GONE)  # a second submit of the same page
+        return error_page(gone())  # a second submit of the same page
     if isinstance(validated, DeviceApproval):
         return validated.finish(user, allowed)
     if allowed:
@@ -101,6 +109,7 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
     consent."""
     if validated.redirect_uri:
         allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
+    use_ui_locales(validated.parameters.get("ui_locales"))  # OIDC Core §3.1.2.1
     if user is None:
         providers = [(idp.name, url_for("federation.start", slug=idp.slug,
                                         interaction=interaction_id))
@@ -126,12 +135,14 @@ def _resume(interaction_id: str) -> tuple[Interaction, Pending] | Response:
     store = context.store()
     interaction = store.interactions.find(interaction_id, browser_id())
     if interaction is None:
-        return error_page(GONE)
+        return error_page(gone())
     client = store.clients.get(interaction.client_id)
     if client is None:
-        return error_page("The application of this sign-in is no longer registered here.")
+        return error_page(gettext("The application of this sign-in is no longer registered here."))
     kind = DeviceApproval if interaction.request.get("kind") == DEVICE else ValidatedRequest
-    return interaction, kind.restored(client, interaction.request)
+    validated = kind.restored(client, interaction.request)
+    use_ui_locales(validated.parameters.get("ui_locales"))  # before any words of this step
+    return interaction, validated
 
 
 def _user(interaction: Interaction, validated: Pending) -> User | None:
@@ -167,7 +178,7 @@ def login(interaction_id: str) -> ResponseReturnValue:
         return resumed
     interaction, validated = resumed
     if not csrf_valid(request.form.get("csrf_token")):
-        return error_page(FORM_EXPIRED)
+        return error_page(form_expired())
     user, login_error = try_login(validated.subject)
     if user is None:
         return show_step(interaction_id, validated, None, login_error, 401)
@@ -193,11 +204,11 @@ def consent(interaction_id: str) -> ResponseReturnValue:
         return resumed
     interaction, validated = resumed
     if not csrf_valid(request.form.get("csrf_token")):
-        return error_page(FORM_EXPIRED)
+        return error_page(form_expired())
     user = _user(interaction, validated)
     if user is None:  # the sign-in ended meanwhile (logout, another tab, a password change)
         return show_step(interaction_id, validated, None)
     decision = request.form.get("decision")
     if decision not in ("allow", "deny"):
-        return error_page("Unknown decision.")
+        return error_page(gettext("Unknown decision."))
     return answer(validated, user, decision == "allow", interaction)

@@ -6,10 +6,18 @@ from typing import Any
 
 from flask import Response, render_template
 
+from .. import context
+from .mails import mailer
 from .session import csrf_token
 
 
 def page(template: str, status: int = 200, **values: Any) -> Response:
-    response = Response(render_template(template, csrf_token=csrf_token(), **values), status)
+    offers = {
+        # What the login page may link to: sign-up when open, a reset when mail can be sent.
+        "signup_open": context.settings().signup == "open",
+        "mail_enabled": mailer() is not None,
+    }
+    response = Response(render_template(template, csrf_token=csrf_token(), **{**offers, **values}),
+                        status)
     response.headers["Cache-Control"] = "no-store"
     return response

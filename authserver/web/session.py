@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import gettext
 
 from .. import context, events
 from ..config import Settings
@@ -103,14 +104,20 @@ def sign_in(user: User, amr: str | None = None) -> None:
     if isinstance(browser, str):
         session["bid"] = browser
     session.permanent = True
-    session_id, _ = context.store().login_sessions.start(user.id, SESSION_LIFETIME, amr)
+    session_id, _ = context.store().login_sessions.start(
+        user.id, SESSION_LIFETIME, amr, request.remote_addr, request.user_agent.string)
     session["sid"] = session_id
     g.pop("login_session", None)
 
 
-# The login page's words when the request asks for one end-user (`claims` with a sub value)
-# and another is signed in or signs in.
-ANOTHER_ACCOUNT = "This application asks for another account. Sign in with that account."
+# How often a sign-in's "last used" time is written (seconds).
+TOUCH_EVERY = 300
+
+
+def another_account() -> str:
+    """The login page's words when the request asks for one end-user (`claims` with a sub
+    value) and another is signed in or signs in."""
+    return gettext("This application asks for another account. Sign in with that account.")
 
 
 def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
@@ -124,15 +131,20 @@ def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
     wait = throttle.retry_after("user", username, address)
     if wait:
         events.record("login.refused", "throttled", username=username, address=address)
-        return None, f"Too many failed sign-ins. Try again in {wait} seconds."
+        return None, gettext("Too many failed sign-ins. Try again in %(seconds)s seconds.",
+                             seconds=wait)
     user = context.store().users.authenticate(username, password)
     if user is None:
         throttle.failed("user", username, address)
         events.record("login.refused", "failure", username=username, address=address)
-        return None, "That username and password do not match."
+        return None, gettext("That username and password do not match.")
     if only_sub is not None and user.sub != only_sub:
         events.record("login.refused", "another_account", username=username, address=address)
-        return None, ANOTHER_ACCOUNT
+        return None, another_account()
+    if user.verify_before_sign_in and not user.email_verified:
+        # Signed up and not verified yet: the password was right, so saying so tells nothing.
+        events.record("login.refused", "email_not_verified", username=username, address=address)
+        return None, gettext("Confirm your email address first: open the link we mailed you.")
     sign_in(user)
     events.record("login.succeeded", sub=user.sub, address=address)
     return user, None
@@ -155,6 +167,8 @@ def _current() -> LoginSession | None:
         session_id = session.get("sid")
         g.login_session = (context.store().login_sessions.live(session_id)
                            if isinstance(session_id, str) else None)
+        if g.login_session is not None:
+            context.store().login_sessions.touch(g.login_session, TOUCH_EVERY)
     return g.login_session  # type: ignore[no-any-return]
 
 
