@@ -20,8 +20,8 @@ MAIL_WAIT = 10.0  # seconds the background sender may take to hand a mail over
 
 
 def mail_app(settings: Settings, smtp_url: str, **changes: Any) -> Flask:
-    return create_app(settings.override(smtp_url=smtp_url, signup="open", smtp_timeout=2,
-                                        **changes))
+    return create_app(settings.override(**{"smtp_url": smtp_url, "signup": "open",
+                                           "smtp_timeout": 2, **changes}))
 
 
 def delivered(app: Flask) -> None:

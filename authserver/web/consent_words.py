@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749.util import scope_to_list
+from flask_babel import lazy_gettext
 
 from .. import context
 
 # The OpenID scopes, in the words the consent page shows.
 SCOPE_WORDS = {
-    "openid": "Know who you are when you sign in",
-    "profile": "See your username, name and profile details",
-    "email": "See your email address",
-    "address": "See your postal address",
-    "phone": "See your phone number",
-    "offline_access": "Keep access while you are away (refresh tokens)",
-    "groups": "See the groups you belong to",
+    "openid": lazy_gettext("Know who you are when you sign in"),
+    "profile": lazy_gettext("See your username, name and profile details"),
+    "email": lazy_gettext("See your email address"),
+    "address": lazy_gettext("See your postal address"),
+    "phone": lazy_gettext("See your phone number"),
+    "offline_access": lazy_gettext("Keep access while you are away (refresh tokens)"),
+    "groups": lazy_gettext("See the groups you belong to"),
 }
 
 
@@ -25,6 +26,7 @@ def scope_groups(scope: str) -> list[tuple[str | None, list[tuple[str, str]]]]:
     groups: dict[str | None, list[tuple[str, str]]] = {}
     for name in scope_to_list(scope) or []:
         api = registry.owner(name)
-        words = SCOPE_WORDS.get(name) if api is None else registry.description(name)
+        words = str(SCOPE_WORDS[name]) if api is None and name in SCOPE_WORDS \
+            else registry.description(name) if api is not None else None
         groups.setdefault(api.name if api else None, []).append((name, words or name))
     return list(groups.items())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from .. import context, events
 from .device_approval import DeviceApproval
@@ -25,23 +26,25 @@ def device() -> ResponseReturnValue:
         return page("device.html", user_code=user_code)
     if not csrf_valid(request.form.get("csrf_token")):
         return page("device.html", 400, user_code=user_code,
-                     error="This form expired or did not come from this site. Please start again.")
+                     error=gettext("This form expired or did not come from this site. Please "
+                                   "start again."))
     address = request.remote_addr or "-"
     throttle = context.throttle()
     wait = throttle.retry_after(THROTTLE_KIND, "-", address)
     if wait:
         return page("device.html", 429, user_code=user_code,
-                     error=f"Too many wrong codes. Try again in {wait} seconds.")
+                     error=gettext("Too many wrong codes. Try again in %(seconds)s seconds.",
+                                   seconds=wait))
     store = context.store()
     pending = store.devices.pending(user_code)
     if pending is None:
         throttle.failed(THROTTLE_KIND, "-", address)
         events.record("device.code_refused", "failure", address=address)
         return page("device.html", 400, user_code=user_code,
-                     error="That code is not valid, or it has expired or been used.")
+                     error=gettext("That code is not valid, or it has expired or been used."))
     client = store.clients.get(pending.client_id)
     if client is None:
-        return page("error.html", 400, message="The application of this code is gone.")
+        return page("error.html", 400, message=gettext("The application of this code is gone."))
     # The user's part goes on as an interaction: login (unless signed in), then consent.
     approval = DeviceApproval(client, pending.id, pending.scope)
     user = signed_in_user()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response
+from flask_babel import gettext
 
 from .. import context, events
 from ..models import Client, User
@@ -43,7 +44,7 @@ class DeviceApproval:
         if device is None or not store.devices.decide(device, user, auth_time() or store.now(),
                                                       allowed):
             return page("device.html", 400, user_code="",
-                        error="That code was answered already, or it has expired.")
+                        error=gettext("That code was answered already, or it has expired."))
         store.commit()
         events.record("device.approved" if allowed else "device.denied",
                       client_id=self.client.client_id, sub=user.sub, scope=self.consent_scope)

@@ -14,6 +14,7 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from .. import context
 from .pages import page
@@ -31,12 +32,13 @@ def logout() -> ResponseReturnValue:
         end_session = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
         # §4: on an error the OP MUST NOT redirect.
-        return page("error.html", 400, message=f"This sign-out request is not valid: "
-                     f"{error.get_error_description() or error.error}")
+        return page("error.html", 400, message=gettext(
+            "This sign-out request is not valid: %(reason)s",
+            reason=error.get_error_description() or error.error))
     confirmed = request.method == "POST" and "confirm" in request.form
     if confirmed and not csrf_valid(request.form.get("csrf_token")):
         return page("error.html", 400,
-                     message="This form expired or did not come from this site.")
+                     message=gettext("This form expired or did not come from this site."))
     if (end_session.needs_confirmation or _hint_for_someone_else(end_session)) and not confirmed:
         carried = [(k, request.values[k]) for k in LOGOUT_PARAMS if k in request.values]
         client = end_session.client
