@@ -53,7 +53,7 @@ def test_verify_email_mails_a_link_that_verifies(runner: CliRunner, monkeypatch:
     runner.invoke(main, ["user", "create", "--username", "ada", "--email", "ada@example.com",
                          "--password-stdin"], input=PASSWORD + "\n")
     unset = runner.invoke(main, ["user", "verify-email", "ada"])
-    assert unset.exit_code == 1 and "AUTHSERVER_SMTP_URL" in unset.output
+    assert unset.exit_code == 2 and "AUTHSERVER_SMTP_URL" in unset.output
     with smtp_server() as (url, inbox):
         monkeypatch.setenv("AUTHSERVER_SMTP_URL", url)
         result = runner.invoke(main, ["user", "verify-email", "ada"])
@@ -74,7 +74,7 @@ def test_verify_email_mails_a_link_that_verifies(runner: CliRunner, monkeypatch:
     assert _show(runner, "ada")["email_verified"] is True
     app.extensions["authserver.db"].dispose()
     unknown = runner.invoke(main, ["user", "verify-email", "nobody"])
-    assert unknown.exit_code == 1 and "nobody" in unknown.output
+    assert unknown.exit_code == 2 and "nobody" in unknown.output
 
 
 def test_verify_email_says_when_the_smtp_server_does_not_answer(

@@ -1,7 +1,8 @@
 """`authserver user verify-email USERNAME`: mail the user a verification link, now.
 
 The CLI sends the mail itself and waits for the SMTP server's answer (exit 1 naming the
-problem when it cannot hand the mail over), unlike the pages, which queue it.
+problem when it cannot hand the mail over; exit 2 for an unknown user, a user without an
+address, or no AUTHSERVER_SMTP_URL), unlike the pages, which queue it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..ops.mail import build_message, deliver
 from ..store.account_links import issue_link
 from ..web import mails
 from ._common import audit_admin, database_session, load_settings
+from .errors import BadInput
 from .users import _find, user
 
 
@@ -25,11 +27,11 @@ def verify_email(username: str) -> None:
     """Mail USERNAME a link that verifies their email address (AUTHSERVER_SMTP_URL)."""
     settings = load_settings()
     if not settings.smtp_url:
-        raise click.ClickException("AUTHSERVER_SMTP_URL is not set: no mail can be sent")
+        raise BadInput("AUTHSERVER_SMTP_URL is not set: no mail can be sent")
     with database_session() as session:
         found = _find(session, username)
         if not found.email:
-            raise click.ClickException(f"user {username!r} has no email address")
+            raise BadInput(f"user {username!r} has no email address")
         email, sub = found.email, found.sub
         token = issue_link(session, found, VERIFY_EMAIL, email, settings.email_token_ttl,
                            int(time.time()))
