@@ -21,7 +21,7 @@ from ..oauth.upstream import Upstream, UpstreamError, provider_keys
 from ..policy import AMR_FEDERATED
 from ..store.federated_accounts import Outcome, resolve
 from ..store.idps import client_secret_of
-from .interaction import GONE, continue_signed_in
+from .interaction import continue_signed_in, gone
 from .pages import page
 from .session import browser_id, csrf_valid, login_session, sign_in
 
@@ -73,7 +73,7 @@ def start(slug: str) -> ResponseReturnValue:
         return problem("There is no such sign-in provider here.", status=404)
     interaction_id = request.args.get("interaction", "")
     if context.store().interactions.find(interaction_id, browser_id()) is None:
-        return problem(GONE, idp)
+        return problem(gone(), idp)
     return _go_upstream(idp, interaction_id, None)
 
 

@@ -24,7 +24,7 @@ from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
 from .i18n import use_ui_locales
 from .pages import page
-from .session import ANOTHER_ACCOUNT, browser_id, csrf_valid, login_session, try_login
+from .session import another_account, browser_id, csrf_valid, login_session, try_login
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
@@ -193,7 +193,7 @@ def continue_signed_in(interaction_id: str, user: User) -> Response:
         return resumed
     interaction, validated = resumed
     if _user(interaction, validated) is None:  # the request asked for another end-user
-        return show_step(interaction_id, validated, None, ANOTHER_ACCOUNT, 401)
+        return show_step(interaction_id, validated, None, another_account(), 401)
     return next_step(interaction_id, interaction, validated, user)
 
 
