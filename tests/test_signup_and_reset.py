@@ -49,6 +49,17 @@ def test_sign_up_then_verify_then_sign_in(mail: tuple[Flask, Inbox]) -> None:
     assert "bora@example.com" in page and "verified" in page
 
 
+def test_the_password_grant_waits_for_the_verification_too(mail: tuple[Flask, Inbox]) -> None:
+    app, inbox = mail
+    creds = make_client(app, grant_types=["password"])
+    sign_up(app.test_client(), "bora", "bora@example.com")
+    form = {"username": "bora", "password": "a fine password"}
+    refused = password_grant(app.test_client(), creds, **form)
+    assert refused.status_code == 400 and "not verified" in refused.get_json()["error_description"]
+    open_link(app.test_client(), app, inbox, "bora@example.com")
+    assert password_grant(app.test_client(), creds, **form).status_code == 200
+
+
 def test_a_taken_email_gets_the_same_answer_and_its_owner_a_reset_link(
         mail: tuple[Flask, Inbox]) -> None:
     app, inbox = mail

@@ -22,4 +22,7 @@ class PasswordGrant(IssuesTokens, grants.ResourceOwnerPasswordCredentialsGrant):
         if user is None:
             # RFC 6749 §5.2: wrong resource owner credentials are an invalid grant.
             raise InvalidGrantError("invalid username or password")
+        if user.verify_before_sign_in and not user.email_verified:
+            # Signed up at /account/signup: no sign-in of any kind before the address is verified.
+            raise InvalidGrantError("the email address of this account is not verified yet")
         return user
