@@ -10,16 +10,23 @@ UpstreamError whose message the user may read (it names no secret).
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.deprecate import AuthlibDeprecationWarning
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
 from ..resource_server.keys import RemoteIssuerKeys
+
+with warnings.catch_warnings():
+    # Authlib 1.9 warns, on import, that its httpx client runs on httpx rather than httpx2;
+    # httpx is the client the rest of the server uses, and every CLI command would print it.
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client
 
 # Asymmetric signatures only: "none" and HMAC (keyed with our client secret) are refused.
 ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
