@@ -311,8 +311,12 @@ def test_a_signed_in_user_links_a_provider_and_unlinks_it_but_never_the_last_way
     assert started.status_code == 303
     linked = client.get(upstream_sign_in(started.headers["Location"]))
     assert linked.status_code == 303 and len(identities(app)) == 1 and len(users(app)) == 1
+    assert linked.headers["Location"].endswith("/account")
+    account = client.get("/account").get_data(as_text=True)
+    assert f'action="/login/idp/{SLUG}/unlink"' in account  # listed, and alice has a password
     assert client.post(f"/login/idp/{SLUG}/unlink", data={"csrf_token": token}).status_code == 303
     assert identities(app) == []
+    assert f'action="/login/idp/{SLUG}/link"' in client.get("/account").get_data(as_text=True)
     # A user made by the provider has no password: their one link stays.
     other = app.test_client()
     sign_in_through_upstream(other, rp)

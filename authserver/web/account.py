@@ -2,8 +2,8 @@
 web/account_actions.py), and /account/login, its plain sign-in (not an OAuth interaction).
 
 Every page is no-store and not framable (ops/security_headers.py); every form posts the CSRF
-token. Two-factor sign-in and linked identities have their places on the page (blocks of
-account.html) for the issues that build them.
+token. Linked sign-in providers come from web/federation.py; two-factor sign-in has its place
+on the page (a block of account.html) for the issue that builds it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from .. import context, events
 from ..models import User
 from .browser_words import browser_name
+from .federation import linked_identities
 from .forms import csrf_ok, form_expired
 from .pages import page
 from .session import login_session, signed_in_user, try_login
@@ -40,7 +41,8 @@ def account_page(user: User, status: int = 200, **values: Any) -> Response:
     apps = [{"client_id": client.client_id, "name": client.name, "scopes": consent.scope.split()}
             for client, consent in store.self_service.apps(user)]
     return page("account.html", status, user=user, sessions=sessions, apps=apps,
-                notices=get_flashed_messages(), errors=values.pop("errors", {}), **values)
+                notices=get_flashed_messages(), errors=values.pop("errors", {}),
+                **linked_identities(user), **values)
 
 
 @bp.get("")
