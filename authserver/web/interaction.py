@@ -4,11 +4,14 @@
 must do something, keeps it as an interaction bound to this browser and shows its first step.
 Each step posts to a route of its own, which resumes the stored request without validating it
 again: login (`/login`, or an upstream provider: web/federation.py), then consent
-(`/consent`); the answer to the client (a code, or
-access_denied) ends the interaction. A second factor will be a step here.
+(`/consent`); the answer to the client (a code, or access_denied) ends the interaction. A
+second factor will be a step here.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, request, url_for
@@ -162,23 +165,34 @@ def _user(interaction: Interaction, validated: Pending) -> User | None:
     return current.user if satisfied else None
 
 
-@bp.get("/<interaction_id>")
-def show(interaction_id: str) -> ResponseReturnValue:
-    resumed = _resume(interaction_id)
-    if isinstance(resumed, Response):
+Step = Callable[[str, Interaction, Pending], Response]
+
+
+def step(*, posted: bool) -> Callable[[Step], Callable[[str], ResponseReturnValue]]:
+    """A step's view: called with this browser's interaction and its stored request, or
+    answered by the page that says it is gone; a posted step needs the session's CSRF token."""
+    def wrap(view: Step) -> Callable[[str], ResponseReturnValue]:
+        @functools.wraps(view)
+        def resumed(interaction_id: str) -> ResponseReturnValue:
+            found = _resume(interaction_id)
+            if isinstance(found, Response):
+                return found
+            if posted and not csrf_valid(request.form.get("csrf_token")):
+                return error_page(form_expired())
+            return view(interaction_id, *found)
         return resumed
-    interaction, validated = resumed
+    return wrap
+
+
+@bp.get("/<interaction_id>")
+@step(posted=False)
+def show(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
     return show_step(interaction_id, validated, _user(interaction, validated))
 
 
 @bp.post("/<interaction_id>/login")
-def login(interaction_id: str) -> ResponseReturnValue:
-    resumed = _resume(interaction_id)
-    if isinstance(resumed, Response):
-        return resumed
-    interaction, validated = resumed
-    if not csrf_valid(request.form.get("csrf_token")):
-        return error_page(form_expired())
+@step(posted=True)
+def login(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
     user, login_error = try_login(validated.subject)
     if user is None:
         return show_step(interaction_id, validated, None, login_error, 401)
@@ -198,13 +212,8 @@ def continue_signed_in(interaction_id: str, user: User) -> Response:
 
 
 @bp.post("/<interaction_id>/consent")
-def consent(interaction_id: str) -> ResponseReturnValue:
-    resumed = _resume(interaction_id)
-    if isinstance(resumed, Response):
-        return resumed
-    interaction, validated = resumed
-    if not csrf_valid(request.form.get("csrf_token")):
-        return error_page(form_expired())
+@step(posted=True)
+def consent(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
     user = _user(interaction, validated)
     if user is None:  # the sign-in ended meanwhile (logout, another tab, a password change)
         return show_step(interaction_id, validated, None)
