@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from ..policy import MAX_NOTE_LENGTH, SUPPORTED_GRANT_TYPES
+from .openapi_account import account_paths
 from .openapi_admin import PROBLEM, admin_paths
 from .openapi_browser import browser_paths
 from .openapi_parts import (
@@ -169,6 +170,7 @@ def _paths() -> dict[str, Any]:
         "/oauth/userinfo": {"get": _bearer_get("OIDC UserInfo", "openid"),
                             "post": _bearer_get("OIDC UserInfo", "openid")},
         **browser_paths(),
+        **account_paths(),
         **admin_paths(),
         "/.well-known/openid-configuration": _json_get("OpenID Provider metadata"),
         "/.well-known/oauth-authorization-server": _json_get("RFC 8414 metadata"),

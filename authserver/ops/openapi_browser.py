@@ -9,9 +9,6 @@ from typing import Any
 
 from .openapi_parts import AUTHORIZATION_PARAMETERS, REDIRECT, STRING, form, html, query
 
-# The fields our own forms add to what they carry (CSRF token, login, consent decision).
-PAGE_FIELDS = {"csrf_token": STRING, "username": STRING, "password": STRING,
-               "decision": STRING, "signed_in_at": STRING}
 LOGOUT_PARAMETERS = {name: STRING for name in (
     "id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint",
     "ui_locales")}
@@ -23,9 +20,8 @@ PAGE_RESPONSES = {"200": html("A page (login, consent, confirmation)"), "302": R
 AUTHORIZE = {
     "get": {"summary": "Authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2)",
             "parameters": query(AUTHORIZATION_PARAMETERS), "responses": PAGE_RESPONSES},
-    "post": {"summary": "Authorization endpoint: the request as a form, and the login and "
-                        "consent forms",
-             "requestBody": form({**AUTHORIZATION_PARAMETERS, **PAGE_FIELDS}, []),
+    "post": {"summary": "Authorization endpoint: the request as a form",
+             "requestBody": form(AUTHORIZATION_PARAMETERS, []),
              "responses": PAGE_RESPONSES},
 }
 
@@ -41,8 +37,9 @@ LOGOUT = {
 DEVICE_PAGE = {
     "get": {"summary": "The device flow's verification page (RFC 8628 §3.3)",
             "parameters": query({"user_code": STRING}), "responses": PAGE_RESPONSES},
-    "post": {"summary": "The user code, login and approval forms (RFC 8628 §3.3)",
-             "requestBody": form({"user_code": STRING, **PAGE_FIELDS}, []),
+    "post": {"summary": "The user code (RFC 8628 §3.3); its login and approval are the "
+                        "steps of an interaction",
+             "requestBody": form({"user_code": STRING, "csrf_token": STRING}, []),
              "responses": {**PAGE_RESPONSES, "403": html("Refused")}},
 }
 
