@@ -34,7 +34,7 @@ from .federation_support import (
 from .helpers import PASSWORD, csrf, make_client, pkce, verify
 from .support import copy_keys as copy_keys_for
 from .support import free_port, start_server
-from .test_code_flow import authorize_url, exchange, login
+from .test_code_flow import authorize_url, consent, exchange, login
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,24 @@ def test_a_new_identity_gets_a_new_user_without_password_and_an_id_token_without
         store.close()
     # The upstream's ID token is not passed on: ours is signed by us, for our client.
     assert claims["iss"] == OUR_ISSUER
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flow is the subject
+def test_a_device_approved_after_a_federated_sign_in_gets_no_pwd_either(
+    app: Flask, client: FlaskClient, upstream: Upstream, rp: str
+) -> None:
+    add_idp(app, upstream)
+    sign_in_through_upstream(client, rp)  # this browser's sign-in came from the provider
+    device_grant = "urn:ietf:params:oauth:grant-type:device_code"
+    tv, _ = make_client(app, grant_types=[device_grant], auth_method="none", scope="openid")
+    started = client.post("/oauth/device_authorization", data={"client_id": tv}).get_json()
+    form = client.get("/device").get_data(as_text=True)
+    consent_page = client.post("/device", data={"user_code": started["user_code"],
+                                                "csrf_token": csrf(form)})
+    assert "Device connected" in consent(client, "", consent_page).get_data(as_text=True)
+    tokens = client.post("/oauth/token", data={
+        "grant_type": device_grant, "device_code": started["device_code"], "client_id": tv})
+    assert verify(app, tokens.get_json()["id_token"], tv)["amr"] == ["fed"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flow is the subject

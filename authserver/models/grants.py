@@ -160,6 +160,8 @@ class DeviceAuthorization(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     auth_time: Mapped[int | None] = mapped_column(BigInteger)
+    # How the approving user signed in (the sign-in session's, policy.amr_values).
+    amr: Mapped[str | None] = mapped_column(String(64))
     interval: Mapped[int] = mapped_column(Integer)
     last_polled_at: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)

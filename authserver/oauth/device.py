@@ -102,7 +102,7 @@ class DeviceCodeGrant(IssuesTokens, AuthlibDeviceCodeGrant):
             raise AuthorizationPendingError("the user has not answered yet")
         if credential.user is None or not devices.claim(credential):
             raise InvalidGrantError("this device code was used already")
-        self.request.grant_auth_time = credential.auth_time
+        self.request.grant_auth_time, self.request.grant_amr = credential.auth_time, credential.amr
         return credential.user
 
     def grant_resources(self) -> list[str] | None:

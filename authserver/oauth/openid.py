@@ -83,6 +83,7 @@ class IDTokenIssuer(OpenIDToken):
             claims["amr"] = amr_values(refresh_token.family.amr)
         elif getattr(request, "grant_auth_time", None):  # a device approval (device.py)
             claims["auth_time"] = request.grant_auth_time
+            claims["amr"] = amr_values(getattr(request, "grant_amr", None))
         groups = getattr(request, "user_groups", None)
         if groups is not None:  # the `groups` scope was granted (grants/linked.py)
             claims["groups"] = list(groups)

@@ -121,7 +121,7 @@ class OAuth2Server(AuthorizationServer):
             sid=code.sid if code is not None else None,
             resources=resources,
             dpop_jkt=getattr(request, "grant_dpop_jkt", None),
-            amr=code.amr if code is not None else None,
+            amr=code.amr if code is not None else getattr(request, "grant_amr", None),
         )
         request.grant_expires_at, request.grant_scope = expires_at, scope
         return request.grant_id  # type: ignore[no-any-return]

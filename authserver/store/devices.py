@@ -70,14 +70,14 @@ class Devices:
             DeviceAuthorization.expires_at > self.store.now()))
 
     def decide(self, device: DeviceAuthorization, user: User, auth_time: int,
-               approved: bool) -> bool:
+               approved: bool, amr: str | None = None) -> bool:
         """The user's answer, once: False if it was decided (or expired) meanwhile."""
         result = self.store.begin_write().execute(
             update(DeviceAuthorization)
             .where(DeviceAuthorization.id == device.id, DeviceAuthorization.status == "pending",
                    DeviceAuthorization.expires_at > self.store.now())
             .values(status="approved" if approved else "denied", user_id=user.id,
-                    auth_time=auth_time)
+                    auth_time=auth_time, amr=amr)
             .execution_options(synchronize_session=False))
         return rows_changed(result) == 1
 

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from .. import context, events
 from ..models import Client, User
 from .pages import page
-from .session import auth_time
+from .session import auth_time, login_session
 
 KIND = "device"
 
@@ -41,8 +41,10 @@ class DeviceApproval:
         access_denied."""
         store = context.store()
         device = store.devices.get(self.device_id)
-        if device is None or not store.devices.decide(device, user, auth_time() or store.now(),
-                                                      allowed):
+        signed_in = login_session()
+        if device is None or not store.devices.decide(
+                device, user, auth_time() or store.now(), allowed,
+                signed_in.amr if signed_in is not None else None):
             return page("device.html", 400, user_code="",
                         error=gettext("That code was answered already, or it has expired."))
         store.commit()
