@@ -35,6 +35,7 @@ from .web import (
     federation,
     health,
     i18n,
+    home,
     interaction,
     logout,
     mails,
@@ -125,7 +126,7 @@ def build_app(settings: Settings) -> Flask:
     metrics.install(app, keystore)
     for blueprint in (wellknown.bp, oauth.bp, authorize.bp, interaction.bp, logout.bp,
                       userinfo.bp, api.bp, health.bp, register.bp, device.bp, admin.bp,
-                      federation.bp, account.bp, account_links.bp, signup.bp):
+                      federation.bp, account.bp, account_links.bp, signup.bp, home.bp):
         app.register_blueprint(blueprint)
     app.extensions[context.OPENAPI] = openapi.build(app, settings.issuer)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, has_request_context, jsonify, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -21,6 +21,24 @@ FORM = "application/x-www-form-urlencoded"
 # The administration API answers RFC 9457 problem documents, for the errors the app raises
 # before or around its views too (no such route, a NUL in the query, a body too large).
 PROBLEM_PREFIX = "/admin/v1/"
+
+
+def prefers_html() -> bool:
+    """A browser (its Accept puts text/html before JSON) rather than a program (curl and the
+    OAuth libraries send */* or application/json, and keep getting JSON)."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def page_or_json(status: int, error: str, description: str, *, title: str, advice: str,
+                 headers: dict[str, str] | None = None) -> Response:
+    """An error outside the protocol (an unknown page, a wrong method, an outage) as a page
+    for a browser and as the JSON error shape for a program."""
+    if not prefers_html():
+        return error_response(status, error, description, headers=headers)
+    response = Response(render_template("error.html", title=title, message=description,
+                                        advice=advice), status)
+    response.headers.update(headers or {})
+    return response
 
 
 def error_response(status: int, error: str, description: str, *,
@@ -100,7 +118,10 @@ def install(app: Flask) -> None:
         headers = {}
         if code == 405 and getattr(exc, "valid_methods", None):
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return error_response(code, error, exc.description or exc.name, headers=headers)
+        return page_or_json(code, error, exc.description or exc.name, headers=headers,
+                            title="Page not found" if code == 404 else exc.name,
+                            advice="Check the address, or go back to the application you came "
+                                   "from.")
 
     @app.errorhandler(DataError)
     def _unacceptable_value(exc: DataError) -> Response:
@@ -117,12 +138,17 @@ def install(app: Flask) -> None:
         # The pool pings connections before use, so the next request after it returns works.
         log.error("database unavailable on %s %s: %s", request.method, request.path,
                   str(exc).splitlines()[0])
-        return error_response(503, "temporarily_unavailable",
-                              "the database is unavailable; retry shortly",
-                              headers={"Retry-After": "5"})
+        return page_or_json(503, "temporarily_unavailable",
+                            "the database is unavailable; retry shortly",
+                            headers={"Retry-After": "5"}, title="Try again shortly",
+                            advice="The service is briefly unavailable. Reload the page in a "
+                                   "few seconds.")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         # Never a traceback to the client; the log has it.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "server_error", "the server could not complete the request")
+        return page_or_json(500, "server_error", "the server could not complete the request",
+                            title="Something went wrong",
+                            advice="Try again. If it keeps happening, tell the people who run "
+                                   "this service.")

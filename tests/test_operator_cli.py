@@ -4,21 +4,28 @@ saying what it did, a password prompt without echo at a terminal, help lines who
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
-import select
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from select import select as wait_readable
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, select, text
 
 from authserver.cli import main
+from authserver.config import Settings
+from authserver.db import Database
+from authserver.models import Consent, LoginSession, LoginSessionClient, RefreshTokenFamily, User
 
 from .conftest import POSTGRES_URL
+from .support import copy_keys
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -134,7 +141,7 @@ def _run_at_a_terminal(args: list[str], env: dict[str, str], typed: list[str]) -
     shown, deadline = b"", time.monotonic() + 30
 
     def read() -> bytes:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = wait_readable([fd], [], [], max(0.0, deadline - time.monotonic()))
         try:
             return os.read(fd, 1024) if ready else b""
         except OSError:  # the child closed the terminal
@@ -180,3 +187,106 @@ def test_python_m_bench_help_does_not_start_a_benchmark() -> None:
     result = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=REPO,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and result.stdout.startswith("usage: python -m bench")
+
+
+# -- lists, registration tokens, a user's sessions and consents -------------------------------
+
+DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+
+
+def test_lists_have_headers_aligned_columns_dates_and_none_when_empty(runner: CliRunner) -> None:
+    for group in ("client", "user", "registration-token"):
+        assert runner.invoke(main, [group, "list"]).stdout == "(none)\n"
+    made = run_json(runner, "client", "create", "--name", "reports")
+    lines = runner.invoke(main, ["client", "list"]).stdout.splitlines()
+    assert lines[0].split() == ["client_id", "name", "grant", "types", "auth", "method", "created"]
+    assert lines[1].startswith(made["client_id"])
+    assert lines[0].index("name") == lines[1].index("reports")  # aligned
+    assert re.search(DATE, lines[1]) and "None" not in lines[1]
+
+
+def run_json(runner: CliRunner, *args: str, stdin: str | None = None) -> dict:
+    result = runner.invoke(main, [*args, "--json"], input=stdin)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_registration_tokens_are_listed_by_id_and_revoked(runner: CliRunner) -> None:
+    made = run_json(runner, "registration-token", "create")
+    assert made["id"] == hashlib.sha256(made["initial_access_token"].encode()).hexdigest()[:8]
+    listed = run_json(runner, "registration-token", "list")["registration_tokens"]
+    assert [(t["id"], t["state"]) for t in listed] == [(made["id"], "unused")]
+    assert made["initial_access_token"] not in runner.invoke(main, ["registration-token", "list"]).stdout
+    assert runner.invoke(main, ["registration-token", "revoke", made["id"]]).exit_code == 0
+    assert run_json(runner, "registration-token", "list")["registration_tokens"] == []
+    again = runner.invoke(main, ["registration-token", "revoke", made["id"]])
+    assert again.exit_code == 2 and "no registration token" in again.stderr
+
+
+def test_keys_rotate_dry_run_names_no_none(runner: CliRunner, tmp_path: Path,
+                                           key_template: Path) -> None:
+    copy_keys(key_template, tmp_path)
+    result = runner.invoke(main, ["keys", "rotate", "--dry-run", "--force"])
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.stdout and "(a new key) new next key" in result.stdout
+
+
+@pytest.fixture
+def signed_in(runner: CliRunner, tmp_path: Path) -> dict[str, str]:
+    """carol, signed in twice in browsers, one of them to an app she consented to, with a
+    refresh grant of that app (rows as the login, consent and token endpoint write them)."""
+    run_json(runner, "user", "create", "--username", "carol", "--password-stdin",
+             stdin="a long password\n")
+    app = run_json(runner, "client", "create", "--name", "notes app", "--grant-type",
+                   "authorization_code", "--grant-type", "refresh_token",
+                   "--redirect-uri", "https://app.example.com/cb")
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}"))
+    now = int(time.time())
+    with database.session() as session:
+        carol = session.scalars(select(User).where(User.username == "carol")).one()
+        for n in (1, 2):
+            session.add(LoginSession(id_hash=f"h{n}", user_id=carol.id, auth_time=now - 60 * n,
+                                     expires_at=now + 3600, sid=f"sid-{n}"))
+        session.flush()
+        session.add(LoginSessionClient(session_id_hash="h1", client_id=app["client_id"]))
+        session.add(Consent(user_id=carol.id, client_id=app["client_id"], scope="openid profile"))
+        session.add(RefreshTokenFamily(id="family-1", client_id=app["client_id"], user_id=carol.id,
+                                       scope="openid", auth_time=now, expires_at=now + 3600))
+    database.dispose()
+    return {"client_id": app["client_id"], "database": str(tmp_path / "cli.db")}
+
+
+def test_a_users_sessions_are_listed_and_ended(runner: CliRunner, signed_in: dict[str, str]) -> None:
+    listed = run_json(runner, "user", "sessions", "list", "carol")["sessions"]
+    assert [(s["sid"], s["clients"]) for s in listed] == [
+        ("sid-2", []), ("sid-1", [signed_in["client_id"]])]
+    table = runner.invoke(main, ["user", "sessions", "list", "carol"]).stdout.splitlines()
+    assert table[0].split() == ["sid", "started", "expires", "apps"]
+    assert re.search(DATE, table[1])
+    assert run_json(runner, "user", "sessions", "revoke", "carol", "sid-1") == {"ended": 1}
+    assert [s["sid"] for s in run_json(runner, "user", "sessions", "list", "carol")["sessions"]] \
+        == ["sid-2"]
+    gone = runner.invoke(main, ["user", "sessions", "revoke", "carol", "sid-1"])
+    assert gone.exit_code == 2
+    assert run_json(runner, "user", "sessions", "revoke", "carol", "--all") == {"ended": 1}
+    assert runner.invoke(main, ["user", "sessions", "list", "carol"]).stdout == "(none)\n"
+    neither = runner.invoke(main, ["user", "sessions", "revoke", "carol"])
+    assert neither.exit_code == 2
+
+
+def test_a_users_consent_is_listed_and_revoked_with_its_grants(
+    runner: CliRunner, signed_in: dict[str, str]
+) -> None:
+    client_id = signed_in["client_id"]
+    listed = run_json(runner, "user", "consents", "list", "carol")["consents"]
+    assert [(c["client_id"], c["client_name"], c["scope"]) for c in listed] == [
+        (client_id, "notes app", "openid profile")]
+    revoked = run_json(runner, "user", "consents", "revoke", "carol", client_id)
+    assert revoked == {"client_id": client_id, "grants_revoked": 1}
+    assert runner.invoke(main, ["user", "consents", "list", "carol"]).stdout == "(none)\n"
+    engine = create_engine(f"sqlite:///{signed_in['database']}")
+    with engine.connect() as conn:
+        assert conn.execute(text("select revoked_at from refresh_token_families")).scalar()
+    engine.dispose()
+    again = runner.invoke(main, ["user", "consents", "revoke", "carol", client_id])
+    assert again.exit_code == 2 and "no consent" in again.stderr

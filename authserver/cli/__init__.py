@@ -20,6 +20,7 @@ from .registration import registration_token
 from .roles import role
 from .serve import serve
 from .status import status
+from .user_access import consents_group, sessions
 from .user_mail import user  # with its verify-email command
 
 
@@ -37,6 +38,8 @@ main.add_command(api)
 main.add_command(role)
 main.add_command(group)
 main.add_command(registration_token)
+user.add_command(sessions)
+user.add_command(consents_group)
 main.add_command(user)
 main.add_command(idp)
 main.add_command(keys)

@@ -14,7 +14,7 @@ from ..store.apis import (
     update_api,
 )
 from ..store.client_metadata import RegistrationError
-from ._common import api_registry, audit_admin, database_session, echo_json, load_settings
+from ._common import api_registry, audit_admin, database_session, echo_json, echo_table, load_settings
 from .errors import BadInput, Group
 
 
@@ -82,9 +82,10 @@ def list_apis(as_json: bool) -> None:
     if as_json:
         echo_json({"apis": [a.to_dict() for a in apis]})
         return
-    for found in apis:
-        scopes = " ".join(s.name for s in found.scopes)
-        click.echo(f"{found.audience}  {found.name}  [{scopes}]")
+    echo_table(("audience", "name", "scopes", "access token ttl"),
+               [(found.audience, found.name, " ".join(s.name for s in found.scopes),
+                 "(server default)" if found.access_token_ttl is None
+                 else f"{found.access_token_ttl} s") for found in apis])
 
 
 @api.command("show")

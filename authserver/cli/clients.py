@@ -9,7 +9,14 @@ import click
 from ..operations import clients as operations
 from ..operations.errors import OperationError
 from ..store.clients import Metadata
-from ._common import audit_admin, database_session, echo_json, load_settings
+from ._common import (
+    audit_admin,
+    database_session,
+    date_text,
+    echo_json,
+    echo_table,
+    load_settings,
+)
 from .client_options import given_metadata, metadata_options
 from .errors import BadInput, Group
 
@@ -85,8 +92,11 @@ def list_clients(as_json: bool) -> None:
     if as_json:
         echo_json({"clients": clients})
         return
-    for c in clients:
-        click.echo(f"{c['client_id']}  {c['client_name']}  [{' '.join(c['grant_types'])}]")  # type: ignore[arg-type]
+    echo_table(("client_id", "name", "grant types", "auth method", "created"),
+               [(str(c["client_id"]), str(c["client_name"]),
+                 " ".join(c["grant_types"]),  # type: ignore[arg-type]
+                 str(c["token_endpoint_auth_method"]),
+                 date_text(c["created_at"])) for c in clients])  # type: ignore[arg-type]
 
 
 @client.command("show")

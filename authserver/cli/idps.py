@@ -17,9 +17,10 @@ from ._common import (
     load_settings,
     read_password_stdin,
 )
+from .errors import Group
 
 
-@click.group("idp")
+@click.group("idp", cls=Group)
 def idp() -> None:
     """Other OpenID providers to sign in with (Google, Entra ID, Keycloak, another authserver)."""
 

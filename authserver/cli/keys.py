@@ -8,7 +8,7 @@ import click
 from ..db import migrate
 from ..keystore import SIGNING_ALGS, KeyInfo, KeyStore, KeyStoreError, RotationResult
 from ..keystore.files import FileBackend
-from ._common import audit_admin, echo_json, load_settings, read_password_stdin
+from ._common import audit_admin, echo_json, echo_table, load_settings, read_password_stdin
 from .errors import BadInput, Group
 
 BACKENDS = ("files", "database")
@@ -46,11 +46,10 @@ def list_keys(as_json: bool) -> None:
     if as_json:
         echo_json({"keys": [k.to_dict() for k in found]})
         return
-    click.echo(f"{'kid':45} {'alg':6} {'state':8} {'created':21} retires-at")
-    for key in found:
-        info = key.to_dict()
-        click.echo(f"{key.kid:45} {key.alg:6} {key.state:8} {info['created_at']:21} "
-                   f"{info['retires_at'] or '-'}")
+    rows: list[tuple[str, ...]] = [
+        (key.kid, key.alg, key.state, str(info["created_at"]), str(info["retires_at"] or "-"))
+        for key in found for info in [key.to_dict()]]
+    echo_table(("kid", "alg", "state", "created", "retires at"), rows)
 
 
 @keys.command("rotate")
@@ -86,7 +85,8 @@ def rotate(dry_run: bool, force: bool, alg: str | None, as_json: bool) -> None:
             continue
         click.echo(f"{prefix} {result.alg}: {result.retired} current -> retired")
         click.echo(f"{prefix} {result.alg}: {result.current} next -> current (signs from now on)")
-        click.echo(f"{prefix} {result.alg}: {result.next} new next key")
+        # A dry run makes no key, so it has no kid to print for the fresh next key.
+        click.echo(f"{prefix} {result.alg}: {result.next or '(a new key)'} new next key")
 
 
 @keys.command("prune")

@@ -29,6 +29,7 @@ from ._common import (
     date_text,
     echo_fields,
     echo_json,
+    echo_table,
     read_password_stdin,
 )
 from .errors import BadInput, Group
@@ -97,8 +98,9 @@ def list_users(as_json: bool) -> None:
     if as_json:
         echo_json({"users": users})
         return
-    for u in users:
-        click.echo(f"{u['username']}  {u['sub']}  {u['email'] or ''}")
+    echo_table(("username", "sub", "email", "created"),
+               [(str(u["username"]), str(u["sub"]), str(u["email"] or "-"),
+                 date_text(u.get("created_at"))) for u in users])  # type: ignore[arg-type]
 
 
 @user.command("show")

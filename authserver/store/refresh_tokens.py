@@ -110,6 +110,12 @@ def _revoke_families(session: Session, which: ColumnElement[bool], now: int) -> 
     return rows_changed(result)
 
 
+def revoke_client_grants_of_user(session: Session, user_id: int, client_id: str, now: int) -> int:
+    """Revoke a user's grants to one client (their consent to it withdrawn)."""
+    return _revoke_families(session, (RefreshTokenFamily.user_id == user_id)
+                            & (RefreshTokenFamily.client_id == client_id), now)
+
+
 def revoke_user_families(session: Session, user_id: int, now: int) -> int:
     """Revoke every grant of a user (a password change); returns how many were live."""
     return _revoke_families(session, RefreshTokenFamily.user_id == user_id, now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..db import rows_changed
@@ -23,6 +23,30 @@ def create_initial_access_token(session: Session, *, now: int, ttl: int) -> tupl
     session.add(InitialAccessToken(token_hash=hash_secret(raw), created_at=now,
                                    expires_at=now + ttl))
     return raw, now + ttl
+
+
+# An initial access token is named by the first hex digits of its SHA-256 (the audit log's
+# fingerprint): enough to tell the operator's tokens apart, useless to register with.
+TOKEN_ID_LENGTH = 8
+
+
+def initial_access_tokens(session: Session) -> list[InitialAccessToken]:
+    return list(session.scalars(select(InitialAccessToken)
+                                .order_by(InitialAccessToken.created_at)))
+
+
+def token_id(token: InitialAccessToken) -> str:
+    return token.token_hash[:TOKEN_ID_LENGTH]
+
+
+def revoke_initial_access_token(session: Session, token_id_given: str) -> bool:
+    """Delete the unused or used token with that id; False when there is none."""
+    if len(token_id_given) != TOKEN_ID_LENGTH:
+        return False
+    matched = [t for t in initial_access_tokens(session) if token_id(t) == token_id_given.lower()]
+    for token in matched:
+        session.delete(token)
+    return bool(matched)
 
 
 class Registrations:

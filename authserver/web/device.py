@@ -14,6 +14,7 @@ from .device_approval import DeviceApproval
 from .interaction import show_step, start
 from .pages import page
 from .session import csrf_valid, signed_in_user
+from .wording import wait_words
 
 bp = Blueprint("device", __name__)
 THROTTLE_KIND = "user_code"

@@ -39,11 +39,14 @@ def logout() -> ResponseReturnValue:
     if confirmed and not csrf_valid(request.form.get("csrf_token")):
         return page("error.html", 400,
                      message=gettext("This form expired or did not come from this site."))
+    if request.method == "POST" and "cancel" in request.form:
+        return page("logout_cancelled.html")  # nothing ends; no redirect (nothing trusted)
     if (end_session.needs_confirmation or _hint_for_someone_else(end_session)) and not confirmed:
         carried = [(k, request.values[k]) for k in LOGOUT_PARAMS if k in request.values]
-        client = end_session.client
+        client, user = end_session.client, signed_in_user()
         return page("confirm_logout.html", carried=carried,
-                     client_name=client.name if client is not None else None)
+                     client_name=client.name if client is not None else None,
+                     username=user.username if user is not None else None)
     ended = sign_out()
     if ended is not None:
         # Back-Channel Logout: the clients are told in the background; this page never waits.

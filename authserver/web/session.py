@@ -20,6 +20,7 @@ from .. import context, events
 from ..config import Settings
 from ..models import LoginSession, User
 from ..resource_server.untrusted import same_text
+from .wording import wait_words
 
 SECRET_KEY_FILE = "secret_key"
 # A sign-in is remembered this long; max_age and prompt=login can ask for a fresher one.

@@ -1,0 +1,158 @@
+"""Every page a person sees, in Chromium, light and dark, at a phone's width (390 px) and a
+desktop's (1280 px): no sideways scroll, and axe-core (the accessibility engine, from npm,
+injected by Playwright) finds no WCAG 2 A/AA violation, colour contrast included. Pages are
+HTML for a browser and JSON for a program. Screenshots go to test-artifacts/pages/."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from authserver.web.wording import wait_words
+
+from .conftest import CHROMIUM_ARGS, RP_DIR
+from .helpers import pkce
+from .support import ServerProcess, copy_keys, start_server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "pages"
+AXE = RP_DIR / "node_modules" / "axe-core" / "axe.min.js"
+REDIRECT = "http://127.0.0.1:9/callback"
+PASSWORD = "pages-password-1"
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
+  return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> Path:
+    if not AXE.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm not installed")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
+                       capture_output=True, timeout=300)
+    return AXE
+
+
+@pytest.fixture(scope="module")
+def pages_server(tmp_path_factory: pytest.TempPathFactory,
+                 key_template: Path) -> Iterator[ServerProcess]:
+    """One `serve` on SQLite: the pages are the same on either database."""
+    workdir = tmp_path_factory.mktemp("pages")
+    server = start_server(workdir, database_url=f"sqlite:///{workdir / 'pages.db'}",
+                          keys_dir=copy_keys(key_template, workdir), workers=1)
+    yield server
+    server.stop()
+
+
+def _check(page: Any, name: str, scheme: str) -> list[str]:
+    """This page's problems at a phone's width: sideways scroll, then axe's violations; and
+    its screenshots at both widths."""
+    page.screenshot(path=str(ARTIFACTS / f"{name}-390-{scheme}.png"), full_page=True)
+    problems = []
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    if wide > 390:
+        problems.append(f"{name} at 390 px ({scheme}) is {wide} px wide")
+    page.add_script_tag(path=str(AXE))
+    problems += [f"{name} ({scheme}): {found}" for found in page.evaluate(AXE_RUN)]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(ARTIFACTS / f"{name}-1280-{scheme}.png"))
+    page.set_viewport_size({"width": 390, "height": 800})
+    return problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_fits_a_phone_and_passes_axe(
+    pages_server: ServerProcess, chromium: str, axe_script: Path, scheme: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server = pages_server
+    app = server.cli_json("client", "create", "--name", "Pages App", "--grant-type",
+                          "authorization_code", "--redirect-uri", REDIRECT,
+                          "--auth-method", "none", "--scope", "openid profile")
+    username = f"page{secrets.token_hex(3)}"
+    server.cli_json("user", "create", "--username", username, "--password-stdin",
+                    stdin=PASSWORD + "\n")
+    _, challenge = pkce()
+    authorize = server.base_url + "/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": app["client_id"], "redirect_uri": REDIRECT,
+        "scope": "openid profile", "state": "s", "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        # bypass_csp: our pages allow no script at all, and axe is one
+        context = browser.new_context(viewport={"width": 390, "height": 800},
+                                      color_scheme=scheme, bypass_csp=True)
+        page = context.new_page()
+        page.route(lambda url: url.startswith(REDIRECT),
+                   lambda route: route.fulfill(status=200, body="back at the app"))
+
+        def visit(name: str, url: str | None = None) -> None:
+            if url is not None:
+                page.goto(url)
+            problems.extend(_check(page, name, scheme))
+
+        visit("home", server.base_url + "/")
+        visit("not-found", server.base_url + "/no/such/page")
+        visit("bad-request", server.base_url + "/oauth/authorize?client_id=nobody")
+        visit("device", server.base_url + "/device")
+        visit("login", authorize)
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", "a wrong password")
+        page.click("button[type=submit]")
+        visit("login-error")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("button[name=decision]")
+        visit("consent")
+        page.click("button[name=decision][value=allow]")
+        visit("logout", server.base_url + "/oauth/logout")
+        assert username in page.content()
+        page.click("button[name=cancel]")
+        visit("logout-cancelled")
+        page.goto(server.base_url + "/oauth/logout")
+        page.click("button[name=confirm]")
+        visit("signed-out")
+        context.close()
+        browser.close()
+    assert problems == []
+
+
+def test_the_home_page_and_errors_are_json_for_programs(pages_server: ServerProcess) -> None:
+    http = pages_server.http
+    home = http.get("/")
+    assert home.json() == {"issuer": pages_server.base_url, "openid_configuration":
+                           f"{pages_server.base_url}/.well-known/openid-configuration"}
+    missing = http.get("/no/such/page", headers={"Accept": "application/json"})
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = http.get("/no/such/page", headers=browser)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "<h1>Page not found</h1>" in page.text
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "Sign-in service" in http.get("/", headers=browser).text
+
+
+def test_the_logout_page_names_the_account_and_the_app(pages_server: ServerProcess) -> None:
+    """Without an id_token_hint there is no app to name; with a client_id there is."""
+    app = pages_server.cli_json("client", "create", "--name", "Named App")
+    page = httpx.get(f"{pages_server.base_url}/oauth/logout",
+                     params={"client_id": app["client_id"]})
+    assert "<strong>Named App</strong> asks to sign you out" in page.text
+    assert 'name="cancel"' in page.text and "You are not signed in here" in page.text
+
+
+def test_a_wait_is_said_in_minutes() -> None:
+    assert [wait_words(s) for s in (1, 45, 60, 61, 298, 300)] == [
+        "1 second", "45 seconds", "1 minute", "2 minutes", "5 minutes", "5 minutes"]
