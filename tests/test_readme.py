@@ -19,6 +19,7 @@ from .support import free_port, server_env
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("Quickstart", "Authorization code flow", "Devices without a browser",
             "Clients that register themselves", "Protecting your own API", "Roles and groups")
+PYTHON = ("from ", "import ", "@", "def ", "return ")
 PREAMBLE = """set -euo pipefail
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 wait_for() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return; sleep 0.1; done; exit 9; }
@@ -36,8 +37,8 @@ def script(readme: str, ports: dict[str, int]) -> str:
     lines = [PREAMBLE]
     for title in SECTIONS:
         for block in section_blocks(readme, title):
-            if block.startswith(("from ", "import ")):
-                continue  # Python, not shell
+            if any(line.startswith(PYTHON) for line in block.splitlines()):
+                continue  # a Python example, not shell
             for old, new in ports.items():
                 block = re.sub(rf"(?<![0-9]){old}(?![0-9])", str(new), block)
             for line in block.splitlines():
