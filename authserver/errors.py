@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -119,9 +120,9 @@ def install(app: Flask) -> None:
         if code == 405 and getattr(exc, "valid_methods", None):
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return page_or_json(code, error, exc.description or exc.name, headers=headers,
-                            title="Page not found" if code == 404 else exc.name,
-                            advice="Check the address, or go back to the application you came "
-                                   "from.")
+                            title=gettext("Page not found") if code == 404 else exc.name,
+                            advice=gettext("Check the address, or go back to the application "
+                                           "you came from."))
 
     @app.errorhandler(DataError)
     def _unacceptable_value(exc: DataError) -> Response:
@@ -140,15 +141,15 @@ def install(app: Flask) -> None:
                   str(exc).splitlines()[0])
         return page_or_json(503, "temporarily_unavailable",
                             "the database is unavailable; retry shortly",
-                            headers={"Retry-After": "5"}, title="Try again shortly",
-                            advice="The service is briefly unavailable. Reload the page in a "
-                                   "few seconds.")
+                            headers={"Retry-After": "5"}, title=gettext("Try again shortly"),
+                            advice=gettext("The service is briefly unavailable. Reload the "
+                                           "page in a few seconds."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         # Never a traceback to the client; the log has it.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return page_or_json(500, "server_error", "the server could not complete the request",
-                            title="Something went wrong",
-                            advice="Try again. If it keeps happening, tell the people who run "
-                                   "this service.")
+                            title=gettext("Something went wrong"),
+                            advice=gettext("Try again. If it keeps happening, tell the people "
+                                           "who run this service."))

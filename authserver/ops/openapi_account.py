@@ -1,6 +1,6 @@
 """The OpenAPI description of a person's own pages (web/account.py, account_actions.py,
-account_links.py, signup.py): HTML forms and the links mailed to them, described so that the
-fuzzer reaches them too."""
+account_links.py, signup.py; and home.py's `/`): HTML forms and the links mailed to them,
+described so that the fuzzer reaches them too."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def _get_page(summary: str, *parameters: str) -> dict[str, Any]:
 
 def account_paths() -> dict[str, Any]:
     return {
+        "/": {"get": {"summary": "The server's home: a page for a browser, a JSON pointer to "
+                                 "discovery for a program (by Accept)",
+                      "responses": {"200": html("The home page, or JSON naming the issuer")}}},
         "/account": {"get": _get_page("Your account (signed in; else to /account/login)")},
         "/account/login": {"get": _get_page("Sign in to your account"),
                            **_form_page("Sign in to your account", "username", "password")},

@@ -34,8 +34,8 @@ def device() -> ResponseReturnValue:
     wait = throttle.retry_after(THROTTLE_KIND, "-", address)
     if wait:
         return page("device.html", 429, user_code=user_code,
-                     error=gettext("Too many wrong codes. Try again in %(seconds)s seconds.",
-                                   seconds=wait))
+                     error=gettext("Too many wrong codes. Try again in %(wait)s.",
+                                   wait=wait_words(wait)))
     store = context.store()
     pending = store.devices.pending(user_code)
     if pending is None:

@@ -132,8 +132,8 @@ def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
     wait = throttle.retry_after("user", username, address)
     if wait:
         events.record("login.refused", "throttled", username=username, address=address)
-        return None, gettext("Too many failed sign-ins. Try again in %(seconds)s seconds.",
-                             seconds=wait)
+        return None, gettext("Too many failed sign-ins. Try again in %(wait)s.",
+                             wait=wait_words(wait))
     user = context.store().users.authenticate(username, password)
     if user is None:
         throttle.failed("user", username, address)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import ngettext
+
 
 def wait_words(seconds: int) -> str:
-    """How long to wait, as a person reads it: "45 seconds", "5 minutes" (rounded up)."""
+    """How long to wait, as a person reads it: "45 seconds", "5 minutes" (rounded up), in the
+    page's language."""
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = -(-seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
