@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import context, events
@@ -27,9 +28,6 @@ from .session import browser_id, csrf_valid, login_session, sign_in
 
 bp = Blueprint("federation", __name__, url_prefix="/login/idp")
 
-DENIED = "You did not allow {name} to sign you in here."
-NO_ACCOUNT = ("There is no account here for your {name} identity, and this server does not "
-              "create accounts for it. Ask the administrator for one.")
 
 
 def problem(message: str, idp: IdentityProvider | None = None, back: str | None = None,
@@ -56,8 +54,9 @@ def _go_upstream(idp: IdentityProvider, interaction_id: str | None,
     try:
         upstream = upstream_of(idp)
     except KeyStoreError:
-        return problem(f"{idp.name} cannot be used: its client secret cannot be opened here "
-                       "(AUTHSERVER_KEYS_PASSPHRASE).", idp, status=500)
+        return problem(gettext("%(name)s cannot be used: its client secret cannot be opened "
+                               "here (AUTHSERVER_KEYS_PASSPHRASE).", name=idp.name),
+                       idp, status=500)
     started = context.store().idps.start_sign_in(
         idp, browser_id(), interaction_id=interaction_id, link_user_id=link_user_id)
     url = upstream.authorization_url(redirect_uri(idp), state=started.state,  # type: ignore[attr-defined]
@@ -70,7 +69,7 @@ def start(slug: str) -> ResponseReturnValue:
     """From the login page: `interaction` says which sign-in this continues."""
     idp = context.store().idps.by_slug(slug)
     if idp is None:
-        return problem("There is no such sign-in provider here.", status=404)
+        return problem(gettext("There is no such sign-in provider here."), status=404)
     interaction_id = request.args.get("interaction", "")
     if context.store().interactions.find(interaction_id, browser_id()) is None:
         return problem(gone(), idp)
@@ -82,10 +81,11 @@ def link(slug: str) -> ResponseReturnValue:
     """From /account: link this provider's identity to the signed-in user."""
     idp = context.store().idps.by_slug(slug)
     if idp is None:
-        return problem("There is no such sign-in provider here.", status=404)
+        return problem(gettext("There is no such sign-in provider here."), status=404)
     current = login_session()
     if current is None or not csrf_valid(request.form.get("csrf_token")):
-        return problem("This form expired or you are no longer signed in. Please start again.",
+        return problem(gettext("This form expired or you are no longer signed in. Please start "
+                               "again."),
                        idp)
     return _go_upstream(idp, None, current.user.id)
 
@@ -95,33 +95,38 @@ def callback(slug: str) -> ResponseReturnValue:
     store = context.store()
     idp = store.idps.by_slug(slug)
     if idp is None:
-        return problem("There is no such sign-in provider here.", status=404)
+        return problem(gettext("There is no such sign-in provider here."), status=404)
     started = store.idps.spend_sign_in(request.args.get("state", ""), browser_id(), idp)
     if started is None:  # forged, replayed, expired, or from another browser
-        return problem(f"This answer from {idp.name} is not one this browser is waiting for "
-                       "(it was already used, has expired, or was started elsewhere). "
-                       "Please start again.", idp)
+        return problem(gettext("This answer from %(name)s is not one this browser is waiting "
+                               "for (it was already used, has expired, or was started "
+                               "elsewhere). Please start again.", name=idp.name), idp)
     back = (url_for("interaction.show", interaction_id=started.interaction_id)
             if started.interaction_id else None)
     error = request.args.get("error")
     if error is not None or not request.args.get("code"):
         events.record("login.refused", "upstream_error", idp=idp.slug, error=error)
-        message = (DENIED if error == "access_denied"
-                   else "{name} did not sign you in (" + (error or "no code") + ").")
-        return problem(message.format(name=idp.name), idp, back)
+        message = (gettext("You did not allow %(name)s to sign you in here.", name=idp.name)
+                   if error == "access_denied" else
+                   gettext("%(name)s did not sign you in (%(error)s).", name=idp.name,
+                           error=error or "no code"))
+        return problem(message, idp, back)
     try:
         claims = upstream_of(idp).redeem(
             request.args["code"], redirect_uri(idp), code_verifier=started.code_verifier,
             nonce=started.nonce, now=store.now())
     except (UpstreamError, KeyStoreError) as exc:
         events.record("login.refused", "upstream_error", idp=idp.slug, error=str(exc))
-        return problem(f"Signing in with {idp.name} did not work: {exc}", idp, back, 502)
+        return problem(gettext("Signing in with %(name)s did not work: %(problem)s",
+                               name=idp.name, problem=str(exc)), idp, back, 502)
     if started.link_user_id is not None:
         return _link(idp, started, claims["sub"])
     user, outcome = resolve(store, idp, claims)
     if user is None or outcome is Outcome.NO_ACCOUNT:
         events.record("login.refused", "no_account", idp=idp.slug)
-        return problem(NO_ACCOUNT.format(name=idp.name), idp, back, 403)
+        return problem(gettext("There is no account here for your %(name)s identity, and this "
+                               "server does not create accounts for it. Ask the administrator "
+                               "for one.", name=idp.name), idp, back, 403)
     if outcome is not Outcome.LINKED:
         events.record("account.linked", outcome.value, sub=user.sub, idp=idp.slug)
     store.commit()
@@ -141,12 +146,12 @@ def _link(idp: IdentityProvider, started: UpstreamSignIn, sub: str) -> BaseRespo
     current = login_session()
     account = _account_page()
     if current is None or current.user.id != started.link_user_id:
-        return problem("You are no longer signed in as the account this link was for.", idp,
-                       account)
+        return problem(gettext("You are no longer signed in as the account this link was for."),
+                       idp, account)
     owner = store.idps.linked_user(idp, sub)
     if owner is not None and owner.id != current.user.id:
-        return problem(f"This {idp.name} identity is already linked to another account.", idp,
-                       account)
+        return problem(gettext("This %(name)s identity is already linked to another account.",
+                               name=idp.name), idp, account)
     if owner is None:
         store.idps.link(current.user, idp, sub)
         store.commit()
@@ -161,11 +166,13 @@ def unlink(slug: str) -> ResponseReturnValue:
     idp = store.idps.by_slug(slug)
     current = login_session()
     if idp is None or current is None or not csrf_valid(request.form.get("csrf_token")):
-        return problem("This form expired or you are no longer signed in. Please start again.",
+        return problem(gettext("This form expired or you are no longer signed in. Please start "
+                               "again."),
                        idp)
     if not store.idps.unlink(current.user, idp):
-        return problem(f"{idp.name} is your only way to sign in here: set a password or link "
-                       "another provider first.", idp, _account_page())
+        return problem(gettext("%(name)s is your only way to sign in here: set a password or "
+                               "link another provider first.", name=idp.name),
+                       idp, _account_page())
     store.commit()
     events.record("account.unlinked", sub=current.user.sub, idp=idp.slug)
     return redirect(_account_page() or "/", 303)
