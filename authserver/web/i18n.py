@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale, refresh
+from werkzeug.exceptions import HTTPException
 
 LANGUAGES = ("en", "ko")
 DEFAULT = "en"
@@ -25,9 +26,15 @@ def first_supported(ui_locales: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    chosen = first_supported(g.get("ui_locales"))
-    chosen = chosen or first_supported(request.values.get("ui_locales"))
+    chosen = first_supported(g.get("ui_locales")) or first_supported(_sent_ui_locales())
     return chosen or request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def _sent_ui_locales() -> str | None:
+    try:
+        return request.values.get("ui_locales")
+    except HTTPException:  # a body that cannot be read (too large): the error page's own
+        return request.args.get("ui_locales")
 
 
 def use_ui_locales(ui_locales: str | None) -> None:
