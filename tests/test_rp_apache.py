@@ -113,7 +113,7 @@ def test_a_back_channel_logout_ends_the_apache_session(
     # The user signs out at the server itself, not through Apache: only the back-channel
     # logout token can tell Apache.
     page.goto(f"{server.base_url}/oauth/logout")
-    page.click("button[type=submit]")
+    page.click("button[name=confirm]")  # not "Stay signed in", the first button
     delivered = eventually(server.log, lambda log: '"logout.backchannel"' in log)
     assert '"logout.backchannel","outcome":"success"' in delivered, site.error_log()
     page.goto(f"{site.base_url}/app/index.html")
