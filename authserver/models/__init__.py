@@ -2,7 +2,7 @@
 account_links (mailed verification and reset links), clients,
 grants (refresh families and tokens, codes, device authorizations, pushed requests),
 interactions (a request's login and consent steps), federation (upstream providers,
-linked identities), apis, keys (the database key store),
+linked identities), apis, keys (the database key store), mfa (second factors),
 notes, roles (roles and groups). Import them from here.
 
 Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
@@ -19,6 +19,7 @@ from .federation import IdentityProvider, LinkedIdentity, UpstreamSignIn
 from .grants import AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, RefreshTokenFamily
 from .interactions import Interaction
 from .keys import KeyStoreVersion, SigningKey
+from .mfa import RecoveryCode, TotpSecret
 from .notes import Note
 from .roles import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
 
@@ -48,10 +49,12 @@ __all__ = [
     "LoginSessionClient",
     "Note",
     "PushedRequest",
+    "RecoveryCode",
     "RefreshToken",
     "RefreshTokenFamily",
     "Role",
     "SigningKey",
+    "TotpSecret",
     "UpstreamSignIn",
     "User",
     "UserRole",

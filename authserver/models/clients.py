@@ -54,6 +54,8 @@ class Client(Base, ClientMixin):
     dpop_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     # Authorization requests only by PAR (RFC 9126 §6: require_pushed_authorization_requests).
     require_par: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its sign-ins need two factors (acr "2"; `client create|update --require-mfa`).
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     # Its RFC 7592 registration access token (hashed), when it registered itself.
     registration_access_token_hash: Mapped[str | None] = mapped_column(String(64))
     # The client's public keys (a JWK Set), for private_key_jwt (RFC 7523 §2.2) and signed
