@@ -219,13 +219,14 @@ def test_an_id_token_that_fails_to_sign_loses_no_refresh_token(
     assert again.status_code == 200, again.json
 
 
-def test_a_refresh_on_postgresql_is_one_claim_and_one_insert(
+def test_a_refresh_on_postgresql_is_one_statement(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The usual refresh's round trips on PostgreSQL: one UPDATE ... RETURNING that finds,
-    checks and claims the token, one INSERT of its successor, one transaction, and no ping of
-    a connection that was just used. (The clients version is read apart, on its own
-    connection.) Its refusals keep their own path: test_token_endpoint and test_races."""
+    """The usual refresh's round trips on PostgreSQL: one statement (a WITH: the UPDATE that
+    finds, checks and claims the token, the INSERT of its successor from that claim), one
+    transaction, and no ping of a connection that was just used. (The clients version is read
+    apart, on its own connection.) Its refusals keep their own path: test_token_endpoint and
+    test_races."""
     if settings.database_url.startswith("sqlite"):
         pytest.skip("SQLite's RETURNING cannot name the joined tables; it takes two steps")
     from sqlalchemy import event
@@ -250,9 +251,45 @@ def test_a_refresh_on_postgresql_is_one_claim_and_one_insert(
     event.listen(engine, "commit", lambda _c: transactions.append("commit"))
     rotated = refresh(test_client, creds, first["refresh_token"])
     assert rotated.status_code == 200, rotated.json
-    assert [s.split()[0] for s in statements] == ["UPDATE", "INSERT"], statements
+    assert [s.split()[0] for s in statements] == ["WITH"], statements
     assert transactions == ["begin", "commit"]
     assert pings == []
-    # The claim is real: the presented token is spent, its successor works.
+    # The claim is real: the presented token is spent (and its family revoked for the reuse);
+    # the successor the statement stored is the one the response carried.
+    rotated_again = refresh(test_client, creds, rotated.json["refresh_token"])
+    assert rotated_again.status_code == 200, rotated_again.json
     assert refresh(test_client, creds, first["refresh_token"]).json["error"] == "invalid_grant"
+    assert refresh(test_client, creds, rotated_again.json["refresh_token"]).json[
+        "error"] == "invalid_grant"
+    app.extensions["authserver.db"].dispose()
+
+
+def test_a_refused_refresh_on_postgresql_stores_no_successor(settings: Settings) -> None:
+    """The one-statement refresh writes its successor only from a claim: another client's,
+    an unknown or a spent token adds no refresh token row."""
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes the two-step path")
+    from sqlalchemy import func, select
+
+    from authserver.models import RefreshToken
+
+    app = create_app(settings)
+    test_client = app.test_client()
+    make_user(app)
+    creds = make_client(app, grant_types=["password", "refresh_token"],
+                        scope="openid profile email notes:read")
+    other = make_client(app, grant_types=["password", "refresh_token"],
+                        scope="openid profile email notes:read")
+    first = password_grant(test_client, creds).json
+
+    def rows() -> int:
+        with app.extensions["authserver.db"].session() as session:
+            return int(session.scalar(select(func.count()).select_from(RefreshToken)) or 0)
+
+    before = rows()
+    assert refresh(test_client, other, first["refresh_token"]).json["error"] == "invalid_grant"
+    assert refresh(test_client, creds, "not-a-token").json["error"] == "invalid_grant"
+    assert rows() == before
+    assert refresh(test_client, creds, first["refresh_token"]).status_code == 200
+    assert rows() == before + 1
     app.extensions["authserver.db"].dispose()

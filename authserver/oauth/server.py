@@ -131,8 +131,8 @@ class OAuth2Server(AuthorizationServer):
         start_grant, or moved on by the refresh grant's claim); access tokens are JWTs. A
         refresh token keeps the grant's whole scope: each access token has one API's part."""
         raw = token.get("refresh_token")
-        if not raw:
-            return
+        if not raw or raw == getattr(request, "stored_successor", None):
+            return  # none, or stored by the refresh grant's claim already (claim_live)
         previous = getattr(request, "refresh_token", None)
         if previous is not None:
             family_id, generation = previous.family_id, request.claimed_generation

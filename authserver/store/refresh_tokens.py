@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    String,
     Table,
     bindparam,
     case,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import rows_changed
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 _FAMILIES = cast(Table, RefreshTokenFamily.__table__)
 _REFRESH_TOKENS = cast(Table, RefreshToken.__table__)
+_USERS = cast(Table, User.__table__)
 # The refresh path's statements are built once, with bound parameters: building and hashing a
 # new statement on each request cost more than running it (bench/RESULTS.md).
 _INSERT_FAMILY = insert(_FAMILIES)
@@ -56,29 +58,52 @@ _CLAIM_GENERATION = (
 
 # PostgreSQL's one-statement refresh: find the presented token, check it is its family's live
 # one (the client's, unexpired, family neither revoked nor past its maximum age), claim the
-# next generation, and return token, family and user, all in one UPDATE ... FROM ... RETURNING.
+# next generation (UPDATE ... FROM ... RETURNING), store the successor the caller made
+# beforehand as that generation (an INSERT ... SELECT from the claim: no claim, no successor),
+# and return token, family and user: one statement, one round trip. The outer SELECT reads the
+# statement's snapshot, so the family's moved columns come from the claim's RETURNING.
 # (SQLite's RETURNING cannot name the FROM tables; it takes the two-step path below.)
-_FAMILY_LIMIT: ColumnElement[int] = RefreshTokenFamily.created_at + bindparam("max_age")
-_SLID: ColumnElement[int] = bindparam("now", type_=BigInteger) + bindparam("ttl", type_=BigInteger)
-_CLAIM_LIVE_TOKEN = (
-    update(RefreshTokenFamily)
+_NOW = bindparam("now", type_=BigInteger)
+_FAMILY_LIMIT: ColumnElement[int] = _FAMILIES.c.created_at + bindparam("max_age")
+_SLID: ColumnElement[int] = _NOW + bindparam("ttl", type_=BigInteger)
+_CLAIMED = (
+    update(_FAMILIES)
     .where(
-        RefreshToken.token_hash == bindparam("presented_hash"),
-        RefreshToken.family_id == RefreshTokenFamily.id,
-        RefreshToken.generation == RefreshTokenFamily.generation,
-        RefreshToken.client_id == bindparam("presenting_client"),
-        RefreshToken.expires_at > bindparam("now"),
-        RefreshTokenFamily.revoked_at.is_(None),
-        _FAMILY_LIMIT > bindparam("now"),
-        User.id == RefreshTokenFamily.user_id,
+        _REFRESH_TOKENS.c.token_hash == bindparam("presented_hash"),
+        _REFRESH_TOKENS.c.family_id == _FAMILIES.c.id,
+        _REFRESH_TOKENS.c.generation == _FAMILIES.c.generation,
+        _REFRESH_TOKENS.c.client_id == bindparam("presenting_client"),
+        _REFRESH_TOKENS.c.expires_at > _NOW,
+        _FAMILIES.c.revoked_at.is_(None),
+        _FAMILY_LIMIT > _NOW,
+        _USERS.c.id == _FAMILIES.c.user_id,
     )
     .values(
-        generation=RefreshTokenFamily.generation + 1,
-        rotated_at=bindparam("now"),
+        generation=_FAMILIES.c.generation + 1,
+        rotated_at=_NOW,
         expires_at=case((_SLID < _FAMILY_LIMIT, _SLID), else_=_FAMILY_LIMIT),
     )
-    .returning(RefreshToken, RefreshTokenFamily, User)
-    .execution_options(synchronize_session=False)
+    .returning(_REFRESH_TOKENS.c.id.label("token_id"), _FAMILIES.c.id.label("family_id"),
+               _FAMILIES.c.generation, _FAMILIES.c.rotated_at, _FAMILIES.c.expires_at,
+               _FAMILIES.c.scope)
+    .cte("claimed")
+)
+_SUCCESSOR = insert(_REFRESH_TOKENS).from_select(
+    ["token_hash", "family_id", "generation", "client_id", "scope", "issued_at", "expires_at"],
+    select(bindparam("successor_hash", type_=String), _CLAIMED.c.family_id,
+           _CLAIMED.c.generation, bindparam("presenting_client", type_=String),
+           _CLAIMED.c.scope, _NOW, _CLAIMED.c.expires_at),
+).cte("successor")
+_CLAIM_LIVE_TOKEN = (
+    select(RefreshToken, RefreshTokenFamily, User, _CLAIMED.c.generation,
+           _CLAIMED.c.rotated_at, _CLAIMED.c.expires_at)
+    .where(
+        RefreshToken.id == _CLAIMED.c.token_id,
+        RefreshTokenFamily.id == _CLAIMED.c.family_id,
+        User.id == RefreshTokenFamily.user_id,
+    )
+    .add_cte(_SUCCESSOR)
+    .options(lazyload("*"))  # token.family and family.user are set from this row below
 )
 
 
@@ -133,23 +158,29 @@ class RefreshTokens:
         self.store.begin_write()
         return self.find(raw)
 
-    def claim_live(self, raw: str, client_id: str, lifetimes: Lifetimes) -> RefreshToken | None:
-        """On PostgreSQL, the usual refresh in one round trip: the presented token claimed if it
-        is the live token of a live family and `client_id`'s (its family then at the new
-        generation). None when that is not so, or on SQLite: the caller then takes the
-        two-step path (find_to_rotate, claim), which says why a token is refused, forgives a
-        retry within the grace window, and detects reuse."""
+    def claim_live(self, raw: str, client_id: str, lifetimes: Lifetimes,
+                   successor: str) -> RefreshToken | None:
+        """On PostgreSQL, the usual refresh in one statement: the presented token claimed if it
+        is the live token of a live family and `client_id`'s, and `successor` stored as the
+        family's new live token. None when that is not so (nothing is written), or on SQLite:
+        the caller then takes the two-step path (find_to_rotate, claim, and add at save), which
+        says why a token is refused, forgives a retry within the grace window, and detects
+        reuse."""
         if self.store.database.is_sqlite:
             return None
-        now = self.store.now()
         row = self.store.session().execute(_CLAIM_LIVE_TOKEN, {
-            "presented_hash": hash_secret(raw), "presenting_client": client_id, "now": now,
-            "ttl": lifetimes.ttl, "max_age": lifetimes.family_max_age,
+            "presented_hash": hash_secret(raw), "presenting_client": client_id,
+            "now": self.store.now(), "ttl": lifetimes.ttl, "max_age": lifetimes.family_max_age,
+            "successor_hash": hash_secret(successor),
         }).one_or_none()
         if row is None:
             return None
-        token, family, user = row
-        # Joined as loaded (no lazy SELECT when the grant reads token.family.user).
+        token, family, user, generation, rotated_at, expires_at = row
+        # What the claim wrote, without marking the object dirty (no UPDATE on flush), and the
+        # joined rows as loaded (no lazy SELECT when the grant reads token.family.user).
+        for name, value in (("generation", generation), ("rotated_at", rotated_at),
+                            ("expires_at", expires_at)):
+            set_committed_value(family, name, value)
         set_committed_value(token, "family", family)
         set_committed_value(family, "user", user)
         return cast(RefreshToken, token)

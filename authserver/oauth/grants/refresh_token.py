@@ -4,11 +4,13 @@ whole family (RFC 9700 §4.14.2)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from ... import events
+from ...hashing import new_secret
 from ...models import RefreshToken, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS
 from .linked import IssuesTokens
@@ -30,9 +32,13 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
         if lifetimes.grace < least_grace:
             lifetimes = replace(lifetimes, grace=least_grace)
         client_id = self.request.client.client_id
-        live = store.refresh_tokens.claim_live(refresh_token, client_id, lifetimes)
+        # The successor is made before the claim, so the claim can store it in the same
+        # statement (PostgreSQL); the response then carries this one (generate_token).
+        successor = new_secret(32)
+        live = store.refresh_tokens.claim_live(refresh_token, client_id, lifetimes, successor)
         if live is not None:
             self.request.claimed_generation = live.family.generation
+            self.request.stored_successor = successor
             return live
         token = store.refresh_tokens.find_to_rotate(refresh_token)
         if token is None:
@@ -49,6 +55,14 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
         if claimed is None:
             self._reject_reuse(token)
         self.request.claimed_generation = claimed
+        return token
+
+    def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        token = super().generate_token(*args, **kwargs)
+        stored = getattr(self.request, "stored_successor", None)
+        if stored is not None:
+            # Stored with the claim already (claim_live); the response carries that one.
+            token["refresh_token"] = stored
         return token
 
     def _reject_reuse(self, token: RefreshToken) -> None:

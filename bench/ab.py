@@ -1,0 +1,264 @@
+"""Before and after in one run, in process: the same token and API requests against two code
+trees (say, main as it was and this branch), each in a worker process of its own, taken in
+turns round by round so the machine's drift falls on both alike. Each figure is the median of
+the round medians, of wall time and of the request thread's CPU time (steadier on a busy
+machine), beside the SQL statements one request runs.
+
+    python -m bench.ab --tree before=/tmp/before --tree after=. [--requests 200] [--rounds 5]
+
+A tree is a directory holding an `authserver` package; a worker runs with PYTHONPATH set to
+it (and this checkout after it, for bench/ and tests/). Cases (Flask's test client):
+cc_pg, refresh_pg (PostgreSQL, database `test`), cc_sqlite, refresh_sqlite, me_bearer,
+me_dpop (a fresh DPoP proof each call, signed beforehand), health (no token at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "me_bearer", "me_dpop", "health")
+PASSWORD = "bench-password-1"
+ISSUER = "http://127.0.0.1:5000"
+
+
+@contextmanager
+def _database(kind: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    if kind == "sqlite":
+        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _basic(client_id: str, secret: str | None) -> dict[str, str]:
+    return {"Authorization": "Basic "
+            + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def _app(stack: ExitStack, kind: str, keys: Path) -> Any:
+    from authserver import create_app
+    from authserver.config import Settings
+    from authserver.db import migrate
+    url = stack.enter_context(_database(kind))
+    settings = Settings(database_url=url, keys_dir=str(keys), instance_dir=tempfile.mkdtemp(),
+                        issuer=ISSUER, access_token_ttl=3600).with_defaults()
+    migrate(settings)
+    app = create_app(settings)
+    stack.callback(app.extensions["authserver.db"].dispose)
+    return app
+
+
+def _clients(app: Any) -> tuple[dict[str, str], dict[str, str]]:
+    from authserver.store.clients import register_client
+    from authserver.store.users import create_user
+    with app.extensions["authserver.db"].session() as session:
+        machine = register_client(session, name="m", grant_types=["client_credentials"],
+                                  scope="profile notes:read")
+        first_party = register_client(session, name="app",
+                                      grant_types=["password", "refresh_token"],
+                                      scope="openid profile email notes:read")
+        create_user(session, username="bench", password=PASSWORD)
+        return (_basic(machine.client.client_id, machine.client_secret),
+                _basic(first_party.client.client_id, first_party.client_secret))
+
+
+def _checked(answer: Any) -> Any:
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer
+
+
+def build(stack: ExitStack, keys: Path) -> tuple[dict[str, Callable[[], Any]], dict[str, Any]]:
+    """Every case's one request, and the app each runs in (for counting statements)."""
+    runs: dict[str, Callable[[], Any]] = {}
+    apps: dict[str, Any] = {}
+    for kind, suffix in (("postgresql", "pg"), ("sqlite", "sqlite")):
+        app = _app(stack, kind, keys)
+        machine, first_party = _clients(app)
+        client = app.test_client()
+
+        def cc(client: Any = client, machine: dict[str, str] = machine) -> Any:
+            return _checked(client.post("/oauth/token", headers=machine, data={
+                "grant_type": "client_credentials", "scope": "notes:read"}))
+
+        token = [client.post("/oauth/token", headers=first_party, data={
+            "grant_type": "password", "username": "bench", "password": PASSWORD,
+            "scope": "openid notes:read"}).json["refresh_token"]]
+
+        def refresh(client: Any = client, auth: dict[str, str] = first_party,
+                    token: list[str] = token) -> Any:
+            answer = _checked(client.post("/oauth/token", headers=auth, data={
+                "grant_type": "refresh_token", "refresh_token": token[0]}))
+            token[0] = answer.json["refresh_token"]
+            return answer
+
+        runs[f"cc_{suffix}"], runs[f"refresh_{suffix}"] = cc, refresh
+        apps[f"cc_{suffix}"] = apps[f"refresh_{suffix}"] = app
+        if kind == "sqlite":
+            runs.update(_api_cases(app, client, machine))
+            for name in ("me_bearer", "me_dpop", "health"):
+                apps[name] = app
+    return runs, apps
+
+
+def _api_cases(app: Any, client: Any, machine: dict[str, str]) -> dict[str, Callable[[], Any]]:
+    from tests.dpop_client import DPoPKey
+    issuer = ISSUER
+    data = {"grant_type": "client_credentials", "scope": "profile"}
+    bearer = client.post("/oauth/token", headers=machine, data=data).json["access_token"]
+    key = DPoPKey()
+    bound = client.post("/oauth/token", data=data, headers={
+        **machine, "DPoP": key.proof("POST", f"{issuer}/oauth/token")}).json["access_token"]
+    proofs = iter(lambda: key.proof("GET", f"{issuer}/api/me", access_token=bound), None)
+    pending: list[str] = []
+
+    def me_dpop() -> Any:
+        proof = pending.pop() if pending else next(proofs)
+        return _checked(client.get("/api/me", headers={"Authorization": f"DPoP {bound}",
+                                                       "DPoP": proof}))
+
+    def prepare(n: int) -> None:
+        pending.extend(next(proofs) for _ in range(n))
+
+    me_dpop.prepare = prepare  # type: ignore[attr-defined]
+    return {"me_bearer": lambda: _checked(client.get(
+                "/api/me", headers={"Authorization": f"Bearer {bearer}"})),
+            "me_dpop": me_dpop,
+            "health": lambda: _checked(client.get("/healthz"))}
+
+
+def _count_statements(app: Any, run: Callable[[], Any]) -> int:
+    from sqlalchemy import event
+    seen: list[int] = []
+    engine = app.extensions["authserver.db"].engine
+
+    def record(*_args: Any) -> None:
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(seen)
+
+
+def worker(cases: list[str]) -> None:
+    """Read `<case> <n>` lines; answer each with one JSON line of that many requests' medians."""
+    from authserver.keystore import KeyStore
+    keys = Path(tempfile.mkdtemp()) / "keys"
+    KeyStore(keys).ensure()
+    with ExitStack() as stack:
+        runs, apps = build(stack, keys)
+        for name in cases:
+            assert Path(sys.modules["authserver"].__file__ or "").is_relative_to(Path.cwd())
+            for _ in range(20):  # warm-up
+                runs[name]()
+        statements = {name: _count_statements(apps[name], runs[name]) for name in cases}
+        print(json.dumps({"ready": statements}), flush=True)
+        for line in sys.stdin:
+            name, count = line.split()
+            run = runs[name]
+            prepare = getattr(run, "prepare", None)
+            if prepare is not None:
+                prepare(int(count))
+            wall, cpu = [], []
+            for _ in range(int(count)):
+                start, start_cpu = time.perf_counter(), time.thread_time()
+                run()
+                cpu.append(time.thread_time() - start_cpu)
+                wall.append(time.perf_counter() - start)
+            print(json.dumps({"wall": statistics.median(wall), "cpu": statistics.median(cpu)}),
+                  flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tree", action="append", required=True, help="name=directory")
+    parser.add_argument("--case", action="append", choices=CASES)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    cases = args.case or list(CASES)
+    if args.worker:
+        worker(cases)
+        return
+    here = str(Path(__file__).resolve().parent.parent)
+    workers: dict[str, subprocess.Popen[str]] = {}
+    statements: dict[str, Any] = {}
+    for spec in args.tree:
+        name, directory = spec.split("=", 1)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(directory).resolve()), here])}
+        command = [sys.executable, "-m", "bench.ab", "--worker", "--tree", spec,
+                   *[f"--case={case}" for case in cases]]
+        # Run from the tree itself: `python -m` puts the working directory first on the path.
+        workers[name] = subprocess.Popen(command, env=env, cwd=directory, text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL)
+    for name, process in workers.items():
+        assert process.stdout is not None
+        statements[name] = json.loads(process.stdout.readline())["ready"]
+    wall: dict[str, dict[str, list[float]]] = {n: {c: [] for c in cases} for n in workers}
+    cpu: dict[str, dict[str, list[float]]] = {n: {c: [] for c in cases} for n in workers}
+    for _ in range(args.rounds):
+        for case in cases:
+            for name, process in workers.items():  # the trees in turns, case by case
+                assert process.stdin is not None and process.stdout is not None
+                process.stdin.write(f"{case} {args.requests}\n")
+                process.stdin.flush()
+                figure = json.loads(process.stdout.readline())
+                wall[name][case].append(figure["wall"])
+                cpu[name][case].append(figure["cpu"])
+    for process in workers.values():
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait()
+    result: dict[str, Any] = {"requests": args.requests, "rounds": args.rounds,
+                              "load_average": os.getloadavg()}
+    for name in workers:
+        result[name] = {case: {"median_ms": round(statistics.median(wall[name][case]) * 1e3, 3),
+                               "cpu_median_ms": round(statistics.median(cpu[name][case]) * 1e3, 3),
+                               "statements": statements[name][case]} for case in cases}
+    names = list(workers)
+    if len(names) == 2:
+        before, after = names
+        result[f"{after} / {before}, time (<1 is faster)"] = {
+            case: {m: round(result[after][case][m] / result[before][case][m], 3)
+                   for m in ("median_ms", "cpu_median_ms")} for case in cases}
+    for name in names:
+        figures = result[name]
+        pairs = {"refresh_pg rate / cc_pg rate": ("cc_pg", "refresh_pg"),
+                 "me_dpop rate / me_bearer rate": ("me_bearer", "me_dpop"),
+                 "me_bearer rate / health rate": ("health", "me_bearer")}
+        result[f"{name} ratios"] = {
+            label: {m: round(figures[fast][m] / figures[slow][m], 3)
+                    for m in ("median_ms", "cpu_median_ms")}
+            for label, (fast, slow) in pairs.items() if fast in figures and slow in figures}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
