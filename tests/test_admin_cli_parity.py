@@ -73,3 +73,91 @@ def test_the_clis_refusals_are_the_apis(cli: CliRunner, client: FlaskClient,
     detail = problem(client.post("/admin/v1/clients", headers=auth,
                                  json={"client_name": "x", **body}), 400)["detail"]
     assert f"Error: {detail}" in by_cli.output
+
+
+# -- users ----------------------------------------------------------------------------------
+
+def test_users_made_by_the_cli_are_the_apis_and_the_reverse(
+        cli: CliRunner, client: FlaskClient, auth: dict[str, str]) -> None:
+    made = cli.invoke(main, ["user", "create", "--username", "linus", "--email", "l@example.com",
+                             "--claim", "given_name=Linus", "--password-stdin", "--json"],
+                      input="a long password\n")
+    assert made.exit_code == 0, made.output
+    by_api = client.get("/admin/v1/users/linus", headers=auth)
+    assert by_api.status_code == 200 and by_api.json["sub"] == json.loads(made.stdout)["sub"]
+
+    created = client.post("/admin/v1/users", headers=auth, json={
+        "username": "grace", "password": "a long password", "claims": {"locale": "en-US"}})
+    assert created.status_code == 201
+    shown = cli.invoke(main, ["user", "show", "grace", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == client.get("/admin/v1/users/grace", headers=auth).json
+    listed = json.loads(cli.invoke(main, ["user", "list", "--json"]).stdout)["users"]
+    assert listed == client.get("/admin/v1/users", headers=auth).json["items"]
+
+    assert cli.invoke(main, ["user", "delete", "grace"]).exit_code == 0
+    problem(client.get("/admin/v1/users/grace", headers=auth), 404)
+    assert client.delete("/admin/v1/users/linus", headers=auth).status_code == 204
+    gone = cli.invoke(main, ["user", "show", "linus"])
+    assert gone.exit_code == 2 and "no user named 'linus'" in gone.stderr
+
+
+# (the CLI's options, the API's body): the same user, refused for the same reason.
+USERS_REFUSED = [
+    (["--username", "no spaces"], {"username": "no spaces"}),
+    (["--username", "x" * 151], {"username": "x" * 151}),
+    (["--email", "not-an-address"], {"email": "not-an-address"}),
+    (["--name", " "], {"name": " "}),
+    (["--claim", "birthdate=1906-13-09"], {"claims": {"birthdate": "1906-13-09"}}),
+    (["--claim", "shoe_size=44"], {"claims": {"shoe_size": "44"}}),
+    (["--claim", "zoneinfo=Mars/Olympus"], {"claims": {"zoneinfo": "Mars/Olympus"}}),
+    (["--claim", "address={\"planet\": \"Mars\"}"], {"claims": {"address": {"planet": "Mars"}}}),
+    (["--claim", "phone_number_verified=maybe"], {"claims": {"phone_number_verified": "maybe"}}),
+]
+
+
+@pytest.mark.parametrize(("options", "body"), USERS_REFUSED)
+def test_the_clis_user_refusals_are_the_apis(cli: CliRunner, client: FlaskClient,
+                                             auth: dict[str, str], options: list[str],
+                                             body: dict[str, object]) -> None:
+    arguments = ["--username", "ok", *options] if "--username" not in options else options
+    by_cli = cli.invoke(main, ["user", "create", *arguments, "--password-stdin"],
+                        input="a long password\n")
+    assert by_cli.exit_code == 2
+    answer = client.post("/admin/v1/users", headers=auth,
+                         json={"username": "ok", "password": "a long password", **body})
+    if body.get("claims", {}).get("phone_number_verified") == "maybe":  # type: ignore[union-attr]
+        # JSON has booleans: the API refuses the string itself, for the type.
+        problem(answer, 400, "claims")
+        return
+    detail = problem(answer, 400)["detail"]
+    assert f"Error: {detail}" in by_cli.output
+    assert client.get("/admin/v1/users", headers=auth).json["items"] == []
+
+
+def test_the_clis_password_and_duplicate_refusals_are_the_apis(
+        cli: CliRunner, client: FlaskClient, auth: dict[str, str]) -> None:
+    short = cli.invoke(main, ["user", "create", "--username", "ok", "--password-stdin"],
+                       input="short\n")
+    assert short.exit_code == 2
+    detail = problem(client.post("/admin/v1/users", headers=auth, json={
+        "username": "ok", "password": "short"}), 400, "password")["detail"]
+    assert f"Error: {detail}" in short.output
+    client.post("/admin/v1/users", headers=auth, json={"username": "ok",
+                                                       "password": "a long password"})
+    twice = cli.invoke(main, ["user", "create", "--username", "ok", "--password-stdin"],
+                       input="a long password\n")
+    assert twice.exit_code == 2
+    detail = problem(client.post("/admin/v1/users", headers=auth, json={
+        "username": "ok", "password": "a long password"}), 409, "username")["detail"]
+    assert f"Error: {detail}" in twice.output
+    bad_update = cli.invoke(main, ["user", "update", "ok", "--claim", "website=ftp://x"])
+    assert bad_update.exit_code == 2
+    detail = problem(client.patch("/admin/v1/users/ok", headers=auth, json={
+        "claims": {"website": "ftp://x"}}), 400, "claims")["detail"]
+    assert f"Error: {detail}" in bad_update.output
+    short_again = cli.invoke(main, ["user", "set-password", "ok", "--password-stdin"],
+                             input="short\n")
+    detail = problem(client.put("/admin/v1/users/ok/password", headers=auth, json={
+        "password": "short"}), 400, "password")["detail"]
+    assert short_again.exit_code == 2 and f"Error: {detail}" in short_again.output

@@ -10,10 +10,12 @@ import click
 from sqlalchemy.orm import Session
 
 from ..models import User
-from ..store.user_access import consents, end_sessions, live_sessions, revoke_consent
+from ..operations import users as operations
+from ..store.user_access import consents, revoke_consent
 from ..store.users import find_user
 from ._common import audit_admin, database_session, date_text, echo_json, echo_table
 from .errors import BadInput, Group
+from .users import _run
 
 
 def _user(session: Session, username: str) -> User:
@@ -34,13 +36,14 @@ def sessions() -> None:
 def list_sessions(username: str, as_json: bool) -> None:
     """List the user's live sign-in sessions: sid, start, expiry, the apps signed in to."""
     with database_session() as session:
-        found = live_sessions(session, _user(session, username), int(time.time()))
+        found = _run(lambda: operations.list_sessions(session, username,
+                                                      now=int(time.time()))).items
     if as_json:
-        echo_json({"sessions": [asdict(s) for s in found]})
+        echo_json({"sessions": found})
         return
     echo_table(("sid", "started", "expires", "apps"),
-               [(s.sid, date_text(s.started_at), date_text(s.expires_at),
-                 " ".join(s.clients) or "-") for s in found])
+               [(s["sid"], date_text(s["started_at"]), date_text(s["expires_at"]),
+                 " ".join(s["clients"]) or "-") for s in found])
 
 
 @sessions.command("revoke")
@@ -54,9 +57,8 @@ def revoke_sessions(username: str, sid: str | None, every: bool, as_json: bool) 
     if (sid is None) == (not every):
         raise click.UsageError("give a SID or --all (not both)")
     with database_session() as session:
-        ended = end_sessions(session, _user(session, username), int(time.time()), sid)
-        if sid is not None and ended == 0:
-            raise BadInput(f"no live session {sid!r} of {username}")
+        ended = _run(lambda: operations.end_sessions(session, username, now=int(time.time()),
+                                                     sid=sid))
     audit_admin("user_sessions_ended", username=username, sid=sid, ended=ended)
     if as_json:
         echo_json({"ended": ended})

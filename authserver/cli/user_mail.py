@@ -13,12 +13,13 @@ import time
 import click
 
 from ..models import VERIFY_EMAIL
+from ..operations.users import find
 from ..ops.mail import build_message, deliver
 from ..store.account_links import issue_link
 from ..web import mails
 from ._common import audit_admin, database_session, load_settings
 from .errors import BadInput
-from .users import _find, user
+from .users import _run, user
 
 
 @user.command("verify-email")
@@ -29,7 +30,7 @@ def verify_email(username: str) -> None:
     if not settings.smtp_url:
         raise BadInput("AUTHSERVER_SMTP_URL is not set: no mail can be sent")
     with database_session() as session:
-        found = _find(session, username)
+        found = _run(lambda: find(session, username))
         if not found.email:
             raise BadInput(f"user {username!r} has no email address")
         email, sub = found.email, found.sub

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..models import User
-from ..store.idps import identities_of
-from ..store.role_admin import holdings_of_user
-from ..store.user_claims import ClaimError, parse_assignments
-from ..store.user_claims import apply as apply_claims
-from ..store.users import (
-    AccountError,
-    create_user,
-    delete_user,
-    find_user,
-    set_password,
-    user_to_dict,
-)
+from ..operations import users as operations
+from ..operations.errors import OperationError
 from ._common import (
     audit_admin,
     database_session,
@@ -46,11 +32,25 @@ CLAIM_HELP = ("An OpenID Connect standard claim (OIDC Core 5.1), e.g. given_name
               "NAME= removes it).")
 
 
-def _claims(assignments: tuple[str, ...]) -> dict[str, Any]:
+def _claims(assignments: tuple[str, ...]) -> dict[str, str]:
+    """NAME=VALUE pairs as text by claim name (the operations check the values)."""
+    claims: dict[str, str] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        if not sep:
+            raise click.UsageError(f"--claim takes NAME=VALUE, got {assignment!r}")
+        if name in claims:
+            raise click.UsageError(f"the claim {name!r} is given twice")
+        claims[name] = raw
+    return claims
+
+
+def _run(operation):  # type: ignore[no-untyped-def]
+    """An operation's refusal as exit 2 (nothing was written)."""
     try:
-        return parse_assignments(assignments)
-    except ClaimError as exc:
-        raise click.UsageError(str(exc)) from None
+        return operation()
+    except OperationError as exc:
+        raise BadInput(exc.message) from None
 
 
 @user.command("create")
@@ -71,17 +71,12 @@ def create(username: str, email: str | None, name: str | None,
     claims = _claims(claim_assignments)
     if email_verified and email is None:
         raise click.UsageError("--email-verified needs --email")
+    _run(lambda: operations.checked_claims(claims))  # before the password is asked for
     password = read_password_stdin()
     with database_session() as session:
-        try:
-            created = create_user(
-                session, username=username, password=password, email=email, name=name
-            )
-        except AccountError as exc:
-            raise BadInput(str(exc)) from None
-        apply_claims(created, claims, int(time.time()))
-        created.email_verified = email_verified or bool(claims.get("email_verified"))
-        data = user_to_dict(created)
+        data = _run(lambda: operations.create_user(
+            session, username=username, password=password, email=email, name=name,
+            claims=claims, email_verified=email_verified, now=int(time.time())))
     audit_admin("user_created", sub=data["sub"], username=username)
     if as_json:
         echo_json(data)
@@ -94,7 +89,7 @@ def create(username: str, email: str | None, name: str | None,
 def list_users(as_json: bool) -> None:
     """List users."""
     with database_session() as session:
-        users = [user_to_dict(u) for u in session.scalars(select(User).order_by(User.id))]
+        users = operations.every_user(session)
     if as_json:
         echo_json({"users": users})
         return
@@ -109,10 +104,7 @@ def list_users(as_json: bool) -> None:
 def show(username: str, as_json: bool) -> None:
     """Show a user: identity, standard claims, groups and roles (direct and through groups)."""
     with database_session() as session:
-        found = _find(session, username)
-        data: dict[str, Any] = user_to_dict(found)
-        data["groups"], data["roles"] = holdings_of_user(session, found)
-        data["identities"] = identities_of(session, found)
+        data = _run(lambda: operations.show_user(session, username))
     if as_json:
         echo_json(data)
         return
@@ -143,9 +135,8 @@ def update(username: str, email: str | None, name: str | None,
     if not claims:
         raise click.UsageError("nothing to change: give --email, --name or --claim")
     with database_session() as session:
-        found = _find(session, username)
-        apply_claims(found, claims, int(time.time()))
-        data = user_to_dict(found)
+        data = _run(lambda: operations.update_user(session, username, claims,
+                                                   now=int(time.time())))
     audit_admin("user_updated", sub=data["sub"], username=username, claims=sorted(claims))
     if as_json:
         echo_json(data)
@@ -153,19 +144,12 @@ def update(username: str, email: str | None, name: str | None,
     click.echo(f"updated user {username}: {', '.join(sorted(claims))}")
 
 
-def _find(session: Session, username: str) -> User:
-    found = find_user(session, username)
-    if found is None:
-        raise BadInput(f"no user named {username!r}")
-    return found
-
-
 @user.command("delete")
 @click.argument("username")
 def delete(username: str) -> None:
     """Delete a user, their refresh tokens and their notes."""
     with database_session() as session:
-        delete_user(session, _find(session, username))
+        _run(lambda: operations.delete_user(session, username))
     audit_admin("user_deleted", username=username)
     click.echo(f"deleted user {username}")
 
@@ -179,9 +163,7 @@ def set_password_cmd(username: str, password_stdin: bool) -> None:
     """Set a user's password."""
     password = read_password_stdin("new password")
     with database_session() as session:
-        try:
-            revoked = set_password(session, _find(session, username), password, now=int(time.time()))
-        except AccountError as exc:
-            raise BadInput(str(exc)) from None
+        revoked = _run(lambda: operations.set_password(session, username, password,
+                                                       now=int(time.time())))
     audit_admin("user_password_set", username=username, grants_revoked=revoked)
     click.echo(f"password changed for {username}; {revoked} refresh grant(s) revoked")

@@ -15,6 +15,7 @@ from flask import Flask
 from ..policy import MAX_NOTE_LENGTH, SUPPORTED_GRANT_TYPES
 from .openapi_account import account_paths
 from .openapi_admin import PROBLEM, admin_paths
+from .openapi_admin_users import user_paths
 from .openapi_browser import browser_paths
 from .openapi_parts import (
     AUTHORIZATION_PARAMETERS,
@@ -172,6 +173,7 @@ def _paths() -> dict[str, Any]:
         **browser_paths(),
         **account_paths(),
         **admin_paths(),
+        **user_paths(),
         "/.well-known/openid-configuration": _json_get("OpenID Provider metadata"),
         "/.well-known/oauth-authorization-server": _json_get("RFC 8414 metadata"),
         "/.well-known/jwks.json": {"get": {"summary": "Public signing keys", "responses": {

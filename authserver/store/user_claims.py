@@ -118,13 +118,19 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
         name, sep, raw = assignment.partition("=")
         if not sep:
             raise ClaimError(f"--claim takes NAME=VALUE, got {assignment!r}")
-        if name not in PARSERS:
-            raise ClaimError(f"{name!r} is not a standard claim that can be set; these can: "
-                             f"{', '.join(sorted(PARSERS))}")
         if name in parsed:
             raise ClaimError(f"the claim {name!r} is given twice")
-        parsed[name] = PARSERS[name](name, raw) if raw != "" else None
+        parsed[name] = check_claim(name, raw)
     return parsed
+
+
+def check_claim(name: str, raw: str) -> Any:
+    """One claim's value as the CLI and the administration API give it (text; "" removes it):
+    checked, or a ClaimError naming the claim."""
+    if name not in PARSERS:
+        raise ClaimError(f"{name!r} is not a standard claim that can be set; these can: "
+                         f"{', '.join(sorted(PARSERS))}")
+    return PARSERS[name](name, raw) if raw != "" else None
 
 
 def apply(user: User, claims: dict[str, Any], now: int) -> None:
