@@ -20,7 +20,8 @@ from authserver import create_app
 from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
-from authserver.store.apis import create_api, load_registry, sample_api
+from authserver.operations.apis import create_api
+from authserver.store.apis import load_registry, sample_api
 from authserver.store.clients import register_client
 
 

@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from authserver.cli import main
 from authserver.config import Settings
-from authserver.store.apis import create_api, delete_api, load_registry, sample_api
+from authserver.operations.apis import create_api, delete_api
+from authserver.store.apis import load_registry, sample_api
 
 from .helpers import advance_clock, basic, make_client, password_grant
 

@@ -14,8 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from authserver.operations.apis import create_api
 from authserver.store import group_admin, role_admin
-from authserver.store.apis import create_api, load_registry, sample_api
+from authserver.store.apis import load_registry, sample_api
 
 from .helpers import REDIRECT, basic, make_client, make_user, password_grant, pkce, refresh, verify
 from .test_client_cache import statements_during

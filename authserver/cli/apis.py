@@ -5,15 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
+from ..operations import apis as operations
+from ..operations.errors import NotFound, OperationError
 from ..policy import SIGNING_ALGS
-from ..store.apis import (
-    ApiInfo,
-    ApiRegistry,
-    create_api,
-    delete_api,
-    update_api,
-)
-from ..store.client_metadata import RegistrationError
+from ..store.apis import ApiInfo, ApiRegistry
 from ._common import api_registry, audit_admin, database_session, echo_json, echo_table, load_settings
 from .errors import BadInput, Group
 
@@ -57,12 +52,12 @@ def create(audience: str, name: str, scopes: tuple[str, ...], access_token_ttl: 
     """Register an API. Its scopes are then accepted by `client create --scope`."""
     with database_session() as session:
         try:
-            created = create_api(session, _registry(session), audience=audience, name=name,
+            created = operations.create_api(session, _registry(session), audience=audience, name=name,
                                  scopes=list(scopes), access_token_ttl=access_token_ttl,
                                  signing_alg=signing_alg,
                                  signing_algs=load_settings().signing_algs)
-        except RegistrationError as exc:
-            raise click.UsageError(str(exc)) from None
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from None
     audit_admin("api_created", audience=created.audience,
                 scopes=[s.name for s in created.scopes])
     if as_json:
@@ -77,8 +72,7 @@ def list_apis(as_json: bool) -> None:
     """List the APIs, the built-in sample API first, then the administration API."""
     with database_session() as session:
         registry = _registry(session)
-    apis = sorted(registry.apis.values(), key=lambda a: (
-        a.audience != registry.default, not a.built_in, a.audience))
+    apis = operations.every_api(registry)
     if as_json:
         echo_json({"apis": [a.to_dict() for a in apis]})
         return
@@ -94,9 +88,10 @@ def list_apis(as_json: bool) -> None:
 def show(audience: str, as_json: bool) -> None:
     """Show one API."""
     with database_session() as session:
-        found = _registry(session).apis.get(audience)
-    if found is None:
-        raise BadInput(f"no API with audience {audience!r}")
+        try:
+            found = operations.show_api(session, _registry(session), audience)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     if as_json:
         echo_json(found.to_dict())
         return
@@ -122,14 +117,14 @@ def update(audience: str, name: str | None, add_scopes: tuple[str, ...],
     """Change an API, in one transaction; every worker follows from its next request."""
     with database_session() as session:
         try:
-            changed_api, changed = update_api(
+            changed_api, changed = operations.update_api(
                 session, _registry(session), audience, name=name, add_scopes=list(add_scopes),
                 remove_scopes=list(remove_scopes), access_token_ttl=access_token_ttl,
                 signing_alg=signing_alg, signing_algs=load_settings().signing_algs)
-        except RegistrationError as exc:
-            raise click.UsageError(str(exc)) from None
-        except LookupError as exc:
-            raise BadInput(str(exc)) from None
+        except NotFound as exc:
+            raise BadInput(exc.message) from None
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from None
     audit_admin("api_updated", audience=audience, added=list(add_scopes),
                 removed=list(remove_scopes), clients_changed=changed)
     if as_json:
@@ -145,11 +140,11 @@ def delete(audience: str) -> None:
     Its access tokens already issued stay valid until they expire."""
     with database_session() as session:
         try:
-            changed = delete_api(session, _registry(session), audience)
-        except RegistrationError as exc:
-            raise click.UsageError(str(exc)) from None
-        except LookupError as exc:
-            raise BadInput(str(exc)) from None
+            changed = operations.delete_api(session, _registry(session), audience)
+        except NotFound as exc:
+            raise BadInput(exc.message) from None
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from None
     audit_admin("api_deleted", audience=audience, clients_changed=changed)
     click.echo(f"deleted API {audience}" + (f" (its scopes left {len(changed)} clients)"
                                             if changed else ""))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import clients, keys
 from . import users as users  # /admin/v1/users
+from . import apis as apis  # /admin/v1/apis
 from .blueprint import bp
 
 __all__ = ["bp", "clients", "keys"]
