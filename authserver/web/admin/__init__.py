@@ -9,9 +9,9 @@ client's id. Callers authenticate with our own access tokens for the built-in AP
 
 from __future__ import annotations
 
+from . import apis as apis  # /admin/v1/apis
 from . import clients, keys
 from . import users as users  # /admin/v1/users
-from . import apis as apis  # /admin/v1/apis
 from .blueprint import bp
 
 __all__ = ["bp", "clients", "keys"]
