@@ -27,6 +27,7 @@ from .web import (
     account,
     account_actions,  # noqa: F401 (its routes are the account blueprint's)
     account_links,
+    account_passkeys,  # noqa: F401 (its routes are the account blueprint's)
     admin,
     api,
     authorize,
@@ -40,6 +41,7 @@ from .web import (
     logout,
     mails,
     oauth,
+    passkey_signin,  # noqa: F401 (its routes are the interaction's and the account's)
     register,
     session,
     signup,

@@ -2,7 +2,8 @@
 account_links (mailed verification and reset links), clients,
 grants (refresh families and tokens, codes, device authorizations, pushed requests),
 interactions (a request's login and consent steps), federation (upstream providers,
-linked identities), apis, keys (the database key store), mfa (second factors),
+linked identities), apis, keys (the database key store), mfa (second factors), passkeys
+(WebAuthn credentials and their challenges),
 notes, roles (roles and groups). Import them from here.
 
 Authlib's SQLAlchemy mixins keep client secrets and codes in plain text, so the models implement
@@ -21,6 +22,7 @@ from .interactions import Interaction
 from .keys import KeyStoreVersion, SigningKey
 from .mfa import RecoveryCode, TotpSecret
 from .notes import Note
+from .passkeys import Passkey, PasskeyChallenge
 from .roles import ClientRole, Group, GroupMember, GroupRole, Role, UserRole
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "LoginSession",
     "LoginSessionClient",
     "Note",
+    "Passkey",
+    "PasskeyChallenge",
     "PushedRequest",
     "RecoveryCode",
     "RefreshToken",

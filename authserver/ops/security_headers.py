@@ -7,11 +7,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, g
 
-# The pages have no scripts and load only our stylesheet.
+# The pages load only our stylesheet and, where passkeys are offered, our one script
+# (static/passkeys.js: SCRIPTS), which posts JSON to this server only.
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'{extra}"
+    "base-uri 'none'; form-action 'self'{extra}{scripts}"
 )
+SCRIPTS = "; script-src 'self'; connect-src 'self'"
 
 
 # What a CSP source built from a redirect URI may consist of: built from parsed parts, each
@@ -49,7 +51,8 @@ def install(app: Flask, *, hsts_max_age: int = 0) -> None:
         if response.mimetype == "text/html":
             extra = g.get("csp_form_action")
             response.headers["Content-Security-Policy"] = PAGE_POLICY.format(
-                extra=f" {extra}" if extra else ""
+                extra=f" {extra}" if extra else "",
+                scripts=SCRIPTS if g.get("csp_scripts") else "",
             )
             response.headers["X-Frame-Options"] = "DENY"
             response.headers["Cache-Control"] = "no-store"

@@ -29,6 +29,7 @@ from .idps import Idps
 from .interactions import Interactions
 from .login_sessions import LoginSessions
 from .notes import Notes
+from .passkeys import Passkeys
 from .pushed_requests import PushedRequests
 from .refresh_tokens import RefreshTokens
 from .registration import Registrations
@@ -58,6 +59,7 @@ class Store:
         self.idps = Idps(self)
         self.account_links = AccountLinks(self)
         self.self_service = SelfService(self)
+        self.passkeys = Passkeys(self)
 
     def now(self) -> int:
         return int(self.clock())

@@ -1,7 +1,7 @@
 """Deleting what can never be used again: expired codes, refresh tokens and token families,
 used client assertions, ended or expired sign-in sessions, expired initial access tokens
-device authorizations, pushed requests, interactions, upstream sign-ins and mailed account
-links.
+device authorizations, pushed requests, interactions, upstream sign-ins, mailed account
+links and passkey challenges.
 
 Runs in bounded batches, each its own short transaction selected by primary key, so that
 token requests are never blocked behind one long DELETE.
@@ -26,6 +26,7 @@ from ..models import (
     InitialAccessToken,
     Interaction,
     LoginSession,
+    PasskeyChallenge,
     PushedRequest,
     RefreshToken,
     RefreshTokenFamily,
@@ -49,6 +50,7 @@ class PruneCounts:
     interactions: int = 0
     upstream_sign_ins: int = 0
     account_links: int = 0
+    passkey_challenges: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -119,4 +121,6 @@ def prune(
     counts.account_links = _delete_in_batches(
         session_factory, AccountLink, AccountLink.expires_at < now, batch_size,
         key=AccountLink.token_hash)
+    counts.passkey_challenges = _delete_in_batches(
+        session_factory, PasskeyChallenge, PasskeyChallenge.expires_at < now, batch_size)
     return counts

@@ -2,8 +2,8 @@
 web/account_actions.py), and /account/login, its plain sign-in (not an OAuth interaction).
 
 Every page is no-store and not framable (ops/security_headers.py); every form posts the CSRF
-token. Linked sign-in providers come from web/federation.py; two-factor sign-in has its place
-on the page (a block of account.html) for the issue that builds it.
+token. Linked sign-in providers come from web/federation.py; passkeys are added, named and
+removed by web/account_passkeys.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .browser_words import browser_name
 from .federation import linked_identities
 from .forms import csrf_ok, form_expired
 from .pages import page
+from .passkey_ceremony import relying_party, sign_in_offer, unavailable_reason, use_scripts
 from .session import login_session, signed_in_user, try_login
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -42,7 +43,17 @@ def account_page(user: User, status: int = 200, **values: Any) -> Response:
             for client, consent in store.self_service.apps(user)]
     return page("account.html", status, user=user, sessions=sessions, apps=apps,
                 notices=get_flashed_messages(), errors=values.pop("errors", {}),
-                **linked_identities(user), **values)
+                **linked_identities(user), **passkeys_block(user), **values)
+
+
+def passkeys_block(user: User) -> dict[str, Any]:
+    """What the account page shows of passkeys: the list, or why they cannot work here."""
+    if relying_party() is None:
+        return {"passkeys_unavailable": unavailable_reason(), "passkeys": []}
+    use_scripts()
+    return {"passkeys_unavailable": None, "passkeys": [{
+        "id": p.id, "name": p.name, "created": when(p.created_at),
+        "last_used": when(p.last_used_at)} for p in context.store().passkeys.of_user(user)]}
 
 
 @bp.get("")
@@ -53,19 +64,23 @@ def show() -> ResponseReturnValue:
     return account_page(user)
 
 
+def login_page(status: int = 200, error: str | None = None) -> Response:
+    return page("login.html", status, client=None, action=url_for("account.login"), error=error,
+                login_hint=request.form.get("username", ""),
+                passkey=sign_in_offer(url_for("account.account_passkey_options"),
+                                      url_for("account.account_passkey_sign_in")))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    action = url_for("account.login")
     if request.method == "GET":
         if signed_in_user() is not None:
             return redirect(url_for("account.show"), 303)
-        return page("login.html", client=None, action=action, login_hint="")
+        return login_page()
     if not csrf_ok():
-        return page("login.html", 400, client=None, action=action, error=form_expired(),
-                    login_hint=request.form.get("username", ""))
+        return login_page(400, form_expired())
     user, error = try_login()
     if user is None:
-        return page("login.html", 401, client=None, action=action, error=error,
-                    login_hint=request.form.get("username", ""))
+        return login_page(401, error)
     events.record("account.signed_in", sub=user.sub)
     return redirect(url_for("account.show"), 303)

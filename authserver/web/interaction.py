@@ -27,6 +27,7 @@ from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
 from .i18n import use_ui_locales
 from .pages import page
+from .passkey_ceremony import sign_in_offer
 from .session import another_account, browser_id, csrf_valid, login_session, try_login
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
@@ -120,6 +121,9 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
         return page("login.html", status, client=validated.client, error=error,
                     providers=providers,
                     action=url_for("interaction.login", interaction_id=interaction_id),
+                    passkey=sign_in_offer(
+                        url_for("interaction.passkey_options", interaction_id=interaction_id),
+                        url_for("interaction.passkey_sign_in", interaction_id=interaction_id)),
                     login_hint=request.form.get("username")
                     or validated.parameters.get("login_hint", ""))
     return page("consent.html", status, client=validated.client, user=user,
