@@ -1,0 +1,280 @@
+"""Passkeys in Chromium (Playwright, Debian's package) with a CDP virtual authenticator
+(WebAuthn.addVirtualAuthenticator: CTAP2, internal, resident keys, user verification) against
+a real `authserver serve` at http://localhost:PORT: added and named at /account, a
+passwordless sign-in from the login page to a code and an ID token (amr swk, user, mfa),
+removal, another user's sign-in refused, a replayed answer and a counter gone back refused;
+then the passkey pages at 390 and 1280 px, English and Korean, light and dark (screenshots in
+test-artifacts/passkeys/)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import pytest
+
+from .conftest import CHROMIUM_ARGS
+from .helpers import PASSWORD, pkce
+from .support import ServerProcess, copy_keys, free_port, start_server
+
+REDIRECT = "http://127.0.0.1:9/cb"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "passkeys"
+AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+                 "hasUserVerification": True, "isUserVerified": True}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, key_template: Path) -> Iterator[ServerProcess]:
+    workdir = tmp_path_factory.mktemp("passkeys")
+    port = free_port()
+    process = start_server(workdir, database_url=f"sqlite:///{workdir / 'p.db'}",
+                           keys_dir=copy_keys(key_template, workdir), workers=1, port=port,
+                           issuer=f"http://localhost:{port}")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def issuer(server: ServerProcess) -> str:
+    return server.env["AUTHSERVER_ISSUER"]
+
+
+def new_user(server: ServerProcess) -> tuple[str, str]:
+    """A new user: (username, sub)."""
+    username = f"pk{secrets.token_hex(4)}"
+    created = server.cli_json("user", "create", "--username", username, "--password-stdin",
+                              stdin=PASSWORD + "\n")
+    return username, created["sub"]
+
+
+def with_authenticator(page: Any) -> tuple[Any, str]:
+    """A virtual authenticator for this page: the CDP session and its id."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
+    return cdp, added["authenticatorId"]
+
+
+def password_sign_in(page: Any, server: ServerProcess, username: str) -> None:
+    page.goto(issuer(server) + "/account/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#passkeys-h")
+
+
+def add_passkey(page: Any, name: str) -> None:
+    page.fill("#passkey-new-name", name)
+    page.click("#passkey-add")
+    page.wait_for_selector(f"text=“{name}”")  # the notice that it was added
+
+
+def authorize_url(server: ServerProcess, client_id: str, challenge: str, **extra: str) -> str:
+    return issuer(server) + "/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+        "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256", **extra})
+
+
+def catch_redirects(page: Any) -> list[str]:
+    landed: list[str] = []
+
+    def fulfil(route: Any) -> None:
+        landed.append(route.request.url)
+        route.fulfill(status=200, body="redirected", content_type="text/plain")
+
+    page.route(lambda target: target.startswith(REDIRECT), fulfil)
+    return landed
+
+
+def id_token(server: ServerProcess, client_id: str, code: str, verifier: str) -> dict[str, Any]:
+    tokens = server.http.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": client_id, "code_verifier": verifier}).json()
+    keys = jwt.PyJWKClient(server.base_url + "/.well-known/jwks.json")
+    token = tokens["id_token"]
+    return jwt.decode(token, keys.get_signing_key_from_jwt(token).key,
+                      algorithms=["RS256", "PS256", "ES256", "EdDSA"], audience=client_id,
+                      issuer=issuer(server))
+
+
+def test_a_passkey_added_at_the_account_signs_in_from_the_login_page_and_can_be_removed(
+        server: ServerProcess, chromium: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    username, sub = new_user(server)
+    _, other_sub = new_user(server)
+    spa = server.cli_json("client", "create", "--name", "Passkey SPA", "--grant-type",
+                          "authorization_code", "--redirect-uri", REDIRECT,
+                          "--auth-method", "none", "--scope", "openid profile")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        cdp, authenticator = with_authenticator(page)
+        # Registration and naming at /account.
+        password_sign_in(page, server, username)
+        add_passkey(page, "Chromium key")
+        passkey_id = page.get_attribute("form.rename input[name=passkey]", "value")
+        page.fill(f"#passkey-name-{passkey_id}", "Renamed key")
+        page.click("form.rename button[type=submit]")
+        page.wait_for_selector("text=The passkey was renamed.")
+        assert page.input_value(f"#passkey-name-{passkey_id}") == "Renamed key"
+        [stored] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+        assert stored["isResidentCredential"] and stored["rpId"] == "localhost"
+
+        # A passwordless sign-in from the login page: a code, and an ID token that says how.
+        context.clear_cookies()
+        landed = catch_redirects(page)
+        verifier, challenge = pkce()
+        page.goto(authorize_url(server, spa["client_id"], challenge))
+        verify_requests: list[Any] = []
+        page.on("request", lambda r: verify_requests.append(r) if r.url.endswith("/passkey") else None)
+        page.click("#passkey-signin")
+        page.wait_for_selector("button[value=allow]")
+        page.click("button[value=allow]")
+        page.wait_for_url(REDIRECT + "**")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}
+        claims = id_token(server, spa["client_id"], params["code"], verifier)
+        assert claims["sub"] == sub
+        assert claims["amr"] == ["swk", "user", "mfa"]
+        if "phr" in server.http.get("/.well-known/openid-configuration").json().get(
+                "acr_values_supported", []):
+            assert claims["acr"] == "phr"  # once the acr follows the amr (the mfa work)
+
+        # The same answer again, from this browser and from another: refused.
+        [sent] = verify_requests
+        again = page.request.post(sent.url, data=sent.post_data, headers={
+            "Content-Type": "application/json", "X-CSRF-Token": sent.headers["x-csrf-token"]})
+        assert again.status in (400, 403)  # the interaction ended, the session is a new one
+        page.goto(issuer(server) + "/account")
+        replayed = page.request.post(issuer(server) + "/account/login/passkey",
+                                     data=sent.post_data, headers={
+                                         "Content-Type": "application/json",
+                                         "X-CSRF-Token": page.get_attribute(
+                                             "input[name=csrf_token]", "value")})
+        assert replayed.status == 400 and replayed.json()["error"] == "invalid_challenge"
+        elsewhere = browser.new_context()
+        stranger = elsewhere.new_page()
+        stranger.goto(issuer(server) + "/account/login")
+        token = stranger.get_attribute("input[name=csrf_token]", "value")
+        stolen = stranger.request.post(issuer(server) + "/account/login/passkey",
+                                       data=sent.post_data, headers={
+                                           "Content-Type": "application/json",
+                                           "X-CSRF-Token": token})
+        assert stolen.status == 400 and stolen.json()["error"] == "invalid_challenge"
+        malformed = stranger.request.post(issuer(server) + "/account/login/passkey",
+                                          data="{nope", headers={
+                                              "Content-Type": "application/json",
+                                              "X-CSRF-Token": token})
+        assert malformed.status == 400 and malformed.json()["error"] == "invalid_request"
+        elsewhere.close()
+
+        # A request for another end-user: this passkey is not theirs, so nobody is signed in.
+        context.clear_cookies()
+        _, challenge = pkce()
+        url = authorize_url(server, spa["client_id"], challenge, claims=json.dumps(
+            {"id_token": {"sub": {"value": other_sub}}}))
+        page.goto(url)
+        page.click("#passkey-signin")
+        page.wait_for_selector("#passkey-signin-error:not([hidden])")
+        assert "another account" in page.inner_text("#passkey-signin-error")
+        assert "Sign in" in page.inner_text("h1")
+
+        # The authenticator's counter goes back (a cloned key): refused.
+        cdp.send("WebAuthn.removeCredential", {"authenticatorId": authenticator,
+                                               "credentialId": stored["credentialId"]})
+        cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": {
+            **{k: stored[k] for k in ("credentialId", "isResidentCredential", "rpId",
+                                      "privateKey", "userHandle")}, "signCount": 0}})
+        context.clear_cookies()
+        page.goto(issuer(server) + "/account/login")
+        page.click("#passkey-signin")
+        page.wait_for_selector("#passkey-signin-error:not([hidden])")
+        assert "not accepted" in page.inner_text("#passkey-signin-error")
+
+        # Removed at /account: it no longer signs in.
+        password_sign_in(page, server, username)
+        page.click("form[action$='/passkeys/remove'] button[type=submit]")
+        page.wait_for_selector("text=The passkey was removed.")
+        assert page.locator("form.rename").count() == 0
+        context.clear_cookies()
+        page.goto(issuer(server) + "/account/login")
+        page.click("#passkey-signin")
+        page.wait_for_selector("#passkey-signin-error:not([hidden])")
+        assert "not accepted" in page.inner_text("#passkey-signin-error")
+        browser.close()
+
+
+def _fits(page: Any) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - "
+                             "document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
+        server: ServerProcess, chromium: str, lang: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    username, _ = new_user(server)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for width in (1280, 390):
+            for scheme in ("light", "dark"):
+                context = browser.new_context(
+                    locale="ko-KR" if lang == "ko" else "en-US", color_scheme=scheme,
+                    viewport={"width": width, "height": 900})
+                page = context.new_page()
+                with_authenticator(page)
+                page.goto(issuer(server) + "/account/login")
+                page.wait_for_selector("#passkey-signin")
+                _fits(page)
+                page.screenshot(path=str(ARTIFACTS / f"login-{lang}-{width}-{scheme}.png"),
+                                full_page=True)
+                password_sign_in(page, server, username)
+                if page.locator("form.rename").count() == 0:
+                    add_passkey(page, "노트북 키" if lang == "ko" else "Laptop key")
+                page.fill("form.rename input[name=name]", "")
+                page.click("form.rename button[type=submit]")
+                page.wait_for_selector(".rename .field-error")
+                assert page.locator("html").get_attribute("lang") == lang
+                _fits(page)
+                page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}-{scheme}.png"),
+                                full_page=True)
+                context.close()
+        browser.close()
+
+
+def test_an_ip_issuer_account_page_says_why(tmp_path: Path, key_template: Path,
+                                            chromium: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'ip.db'}",
+                          keys_dir=copy_keys(key_template, tmp_path), workers=1)
+    try:
+        username, _ = new_user(server)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 390, "height": 900})
+            page.goto(server.base_url + "/account/login")
+            assert page.locator("#passkey-signin").count() == 0
+            page.fill("#username", username)
+            page.fill("#password", PASSWORD)
+            page.click("main form button[type=submit]")
+            page.wait_for_selector("#passkeys-unavailable")
+            assert "http://localhost:5000" in page.inner_text("#passkeys-unavailable")
+            _fits(page)
+            page.screenshot(path=str(ARTIFACTS / "account-ip-issuer-390.png"), full_page=True)
+            browser.close()
+    finally:
+        server.stop()
