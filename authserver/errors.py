@@ -24,6 +24,10 @@ FORM = "application/x-www-form-urlencoded"
 PROBLEM_PREFIX = "/admin/v1/"
 
 
+class Unavailable(Exception):
+    """A shared store the request needs does not answer (a 503, as a database outage is)."""
+
+
 def prefers_html() -> bool:
     """A browser (its Accept puts text/html before JSON) rather than a program (curl and the
     OAuth libraries send */* or application/json, and keep getting JSON)."""
@@ -141,6 +145,13 @@ def install(app: Flask) -> None:
                   str(exc).splitlines()[0])
         return page_or_json(503, "temporarily_unavailable",
                             "the database is unavailable; retry shortly",
+                            headers={"Retry-After": "5"}, title=gettext("Try again shortly"),
+                            advice=gettext("The service is briefly unavailable. Reload the "
+                                           "page in a few seconds."))
+
+    @app.errorhandler(Unavailable)
+    def _store_unavailable(exc: Unavailable) -> Response:
+        return page_or_json(503, "temporarily_unavailable", str(exc),
                             headers={"Retry-After": "5"}, title=gettext("Try again shortly"),
                             advice=gettext("The service is briefly unavailable. Reload the "
                                            "page in a few seconds."))

@@ -9,7 +9,8 @@ machine), beside the SQL statements one request runs.
 A tree is a directory holding an `authserver` package; a worker runs with PYTHONPATH set to
 it (and this checkout after it, for bench/ and tests/). Cases (Flask's test client):
 cc_pg, refresh_pg (PostgreSQL, database `test`), cc_sqlite, refresh_sqlite, me_bearer,
-me_dpop (a fresh DPoP proof each call, signed beforehand), health (no token at all).
+me_dpop (a fresh DPoP proof each call, signed beforehand), me_dpop_redis (the same with
+AUTHSERVER_RATELIMIT_STORAGE_URL at the local Redis, database 15), health (no token at all).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "me_bearer", "me_dpop", "health")
+CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "me_bearer", "me_dpop",
+         "me_dpop_redis", "health")
+REDIS = "redis://127.0.0.1:6379/15"
 PASSWORD = "bench-password-1"
 ISSUER = "http://127.0.0.1:5000"
 
@@ -58,13 +61,13 @@ def _basic(client_id: str, secret: str | None) -> dict[str, str]:
             + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
-def _app(stack: ExitStack, kind: str, keys: Path) -> Any:
+def _app(stack: ExitStack, kind: str, keys: Path, **extra: Any) -> Any:
     from authserver import create_app
     from authserver.config import Settings
     from authserver.db import migrate
     url = stack.enter_context(_database(kind))
     settings = Settings(database_url=url, keys_dir=str(keys), instance_dir=tempfile.mkdtemp(),
-                        issuer=ISSUER, access_token_ttl=3600).with_defaults()
+                        issuer=ISSUER, access_token_ttl=3600, **extra).with_defaults()
     migrate(settings)
     app = create_app(settings)
     stack.callback(app.extensions["authserver.db"].dispose)
@@ -120,6 +123,11 @@ def build(stack: ExitStack, keys: Path) -> tuple[dict[str, Callable[[], Any]], d
             runs.update(_api_cases(app, client, machine))
             for name in ("me_bearer", "me_dpop", "health"):
                 apps[name] = app
+    # The same DPoP call with the replay cache in Redis (a tree without that uses its database).
+    app = _app(stack, "sqlite", keys, ratelimit_storage_url=REDIS)
+    machine, _ = _clients(app)
+    runs["me_dpop_redis"] = _api_cases(app, app.test_client(), machine)["me_dpop"]
+    apps["me_dpop_redis"] = app
     return runs, apps
 
 
@@ -252,6 +260,7 @@ def main() -> None:
         figures = result[name]
         pairs = {"refresh_pg rate / cc_pg rate": ("cc_pg", "refresh_pg"),
                  "me_dpop rate / me_bearer rate": ("me_bearer", "me_dpop"),
+                 "me_dpop_redis rate / me_bearer rate": ("me_bearer", "me_dpop_redis"),
                  "me_bearer rate / health rate": ("health", "me_bearer")}
         result[f"{name} ratios"] = {
             label: {m: round(figures[fast][m] / figures[slow][m], 3)

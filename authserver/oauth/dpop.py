@@ -1,8 +1,8 @@
 """DPoP at the token endpoint (RFC 9449 §5): a proof binds the tokens issued to the client's
 key (`cnf.jkt`, token_type DPoP). Clients registered `--dpop-bound` must send one; a public
 client's refresh tokens stay bound to the key that first got them. The proof checks are the
-resource server's (resource_server/dpop.py); the replay cache is the database, shared by
-every worker and host."""
+resource server's (resource_server/dpop.py); the replay cache (store/dpop_jtis.py) is
+shared by every worker and host: Redis when configured, else the database."""
 
 from __future__ import annotations
 
@@ -37,9 +37,8 @@ class UseDPoPNonce(OAuth2Error):
 
 
 def replay_cache(store: Store):  # type: ignore[no-untyped-def]
-    """jti -> first use? in the database (the client-assertion table, its own namespace), for
-    the APIs: its own short transaction."""
-    return lambda jti, until: store.assertions.use_once("dpop", jti, until)
+    """jti -> first use? for the APIs (in the database: its own short transaction)."""
+    return store.dpop_jtis.first_use
 
 
 def token_request_key(store: Store, issuer: str, client: Client, headers: Any,
@@ -65,11 +64,10 @@ def proved_key(store: Store, url: str, client: Client, headers: Any,
     if header is None:
         return None
     try:
-        # The request's own transaction keeps the jti: a refresh holds SQLite's write lock by
-        # now, which a second connection would wait on.
+        # In the database, the request's own transaction keeps the jti: a refresh holds
+        # SQLite's write lock by now, which a second connection would wait on.
         proof = check_proof(header, method="POST", url=url, now=store.now(),
-                            first_use=lambda jti, until: store.assertions.use_once_here(
-                                "dpop", jti, until), nonces=nonces)
+                            first_use=store.dpop_jtis.first_use_here, nonces=nonces)
     except NonceRequired as exc:
         raise UseDPoPNonce(exc.description, exc.nonce) from None
     except ProofError as exc:

@@ -11,8 +11,10 @@ is what a token is bound to (its `cnf.jkt`).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -124,7 +126,7 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if any(member in jwk for member in _PRIVATE_MEMBERS):
         raise ProofError("the DPoP proof's jwk holds a private key")
     try:
-        key = JWKRegistry.import_key(jwk)
+        key, jkt = _public_key(json.dumps(jwk, sort_keys=True, separators=(",", ":")))
     except (JoseError, ValueError, TypeError):
         raise ProofError("the DPoP proof's jwk is not a public key") from None
     if key.key_type == "RSA" and key.public_key.key_size < RSA_MIN_BITS:  # type: ignore[union-attr]
@@ -160,12 +162,23 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
                             nonces.current())
     if not first_use(jti, int(iat) + IAT_WINDOW):
         raise ProofError("this DPoP proof was used already (jti)")
-    return Proof(jkt=key.thumbprint(), jti=jti, iat=int(iat), alg=alg)
+    return Proof(jkt=jkt, jti=jti, iat=int(iat), alg=alg)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(jwk: str) -> tuple[Any, str]:
+    """A proof's key and its thumbprint, made once per distinct JWK (its JSON, keys sorted):
+    a client signs every proof with the same key, and importing it (an EC point's check, an
+    RSA key's numbers) cost more than the proof's other checks together. Bounded, so many
+    distinct keys only evict each other."""
+    key = JWKRegistry.import_key(json.loads(jwk))
+    return key, key.thumbprint()
 
 
 class MemoryReplayCache:
     """A per-process jti cache for APIs that run alone (a service with protector_for_issuer);
-    the authorization server shares its cache through the database (store/dpop.py)."""
+    the authorization server shares its cache through Redis or the database
+    (store/dpop_jtis.py), with one of these in front."""
 
     def __init__(self, clock: Callable[[], float] = time.time, limit: int = 100_000) -> None:
         self.clock = clock
@@ -182,3 +195,8 @@ class MemoryReplayCache:
                 return False
             self._seen[jti] = until
             return True
+
+    def forget(self, jti: str) -> None:
+        """Not seen after all (the shared cache behind this one could not be asked)."""
+        with self._lock:
+            self._seen.pop(jti, None)

@@ -25,6 +25,7 @@ from .clients import Clients
 from .codes import Codes
 from .consents import Consents
 from .devices import Devices
+from .dpop_jtis import DPoPJtis
 from .idps import Idps
 from .interactions import Interactions
 from .login_sessions import LoginSessions
@@ -50,6 +51,7 @@ class Store:
         self.consents = Consents(self)
         self.login_sessions = LoginSessions(self)
         self.assertions = Assertions(self)
+        self.dpop_jtis = DPoPJtis(self, database.settings.ratelimit_storage_url)
         self.notes = Notes(self)
         self.roles = Roles(self)
         self.registrations = Registrations(self)
