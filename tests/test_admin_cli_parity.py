@@ -4,6 +4,7 @@ CLI's validation cases give the API the same verdicts (the same operations refus
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +15,7 @@ from authserver.cli import main
 from authserver.config import Settings
 
 from .admin_support import admin_client, admin_token, problem
+from .hostile_provider import HostileProvider, hostile_provider
 
 
 @pytest.fixture
@@ -161,3 +163,67 @@ def test_the_clis_password_and_duplicate_refusals_are_the_apis(
     detail = problem(client.put("/admin/v1/users/ok/password", headers=auth, json={
         "password": "short"}), 400, "password")["detail"]
     assert short_again.exit_code == 2 and f"Error: {detail}" in short_again.output
+
+
+# -- identity providers ---------------------------------------------------------------------
+
+@pytest.fixture
+def provider() -> Iterator[HostileProvider]:
+    with hostile_provider() as served:
+        yield served
+
+
+def test_providers_added_by_the_cli_are_the_apis_and_the_reverse(
+        cli: CliRunner, client: FlaskClient, auth: dict[str, str],
+        provider: HostileProvider) -> None:
+    made = cli.invoke(main, ["idp", "create", "--name", "By CLI", "--issuer", provider.issuer,
+                             "--client-id", "x", "--client-secret-stdin", "--json"],
+                      input="secret\n")
+    assert made.exit_code == 0, made.output
+    assert client.get("/admin/v1/idps/by-cli", headers=auth).json == json.loads(made.stdout)
+    assert client.post("/admin/v1/idps", headers=auth, json={
+        "name": "By API", "issuer": provider.issuer, "client_id": "x",
+        "client_secret": "secret"}).status_code == 201
+    shown = cli.invoke(main, ["idp", "show", "by-api", "--json"])
+    assert json.loads(shown.stdout) == client.get("/admin/v1/idps/by-api", headers=auth).json
+    listed = json.loads(cli.invoke(main, ["idp", "list", "--json"]).stdout)["idps"]
+    by_slug = sorted(client.get("/admin/v1/idps", headers=auth).json["items"],
+                     key=lambda i: i["slug"])  # (the API's pages are in the order added)
+    assert listed == by_slug
+    assert cli.invoke(main, ["idp", "delete", "by-api"]).exit_code == 0
+    problem(client.get("/admin/v1/idps/by-api", headers=auth), 404)
+    assert client.delete("/admin/v1/idps/by-cli", headers=auth).status_code == 204
+    assert cli.invoke(main, ["idp", "show", "by-cli"]).exit_code == 1
+
+
+# (the CLI's options, the API's body, the CLI's exit code): refused for the same reason.
+IDPS_REFUSED = [
+    (["--name", " "], {"name": " "}, 2),
+    (["--slug", "Not A Slug"], {"slug": "Not A Slug"}, 2),
+    (["--scope", "email profile"], {"scope": "email profile"}, 2),
+    (["--issuer", "ftp://files.example"], {"issuer": "ftp://files.example"}, 2),
+    (["--issuer", "https://idp.example/?tenant=1"], {"issuer": "https://idp.example/?tenant=1"}, 2),
+    (["--slug", "taken"], {"slug": "taken"}, 2),
+    (["--issuer", "http://127.0.0.1:9"], {"issuer": "http://127.0.0.1:9"}, 1),
+]
+
+
+@pytest.mark.parametrize(("options", "changes", "code"), IDPS_REFUSED)
+def test_the_clis_provider_refusals_are_the_apis(
+        cli: CliRunner, client: FlaskClient, auth: dict[str, str], provider: HostileProvider,
+        options: list[str], changes: dict[str, str], code: int) -> None:
+    given = {"--name": "Corp", "--issuer": provider.issuer, "--client-id": "x"}
+    for option, value in zip(options[::2], options[1::2], strict=True):
+        given[option] = value
+    assert client.post("/admin/v1/idps", headers=auth, json={
+        "name": "Taken", "slug": "taken", "issuer": provider.issuer, "client_id": "x",
+        "client_secret": "s"}).status_code == 201
+    by_cli = cli.invoke(main, ["idp", "create", *[p for pair in given.items() for p in pair],
+                               "--client-secret-stdin"], input="secret\n")
+    assert by_cli.exit_code == code, by_cli.output
+    answer = client.post("/admin/v1/idps", headers=auth, json={
+        "name": "Corp", "issuer": provider.issuer, "client_id": "x", "client_secret": "secret",
+        **changes})
+    detail = problem(answer, 409 if changes.get("slug") == "taken" else 400)["detail"]
+    assert f"Error: {detail}" in by_cli.output
+    assert len(client.get("/admin/v1/idps", headers=auth).json["items"]) == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import Any
 
 import click
 
 from ..oauth.upstream import UpstreamError, read_discovery
-from ..store.idps import IdpError, create_idp, find_idp, idp_to_dict, list_idps, slug_of
+from ..operations import idps as operations
+from ..operations.errors import NotFound, OperationError
 from ._common import (
     audit_admin,
     database_session,
@@ -17,7 +18,7 @@ from ._common import (
     load_settings,
     read_password_stdin,
 )
-from .errors import Group
+from .errors import BadInput, Group
 
 
 @click.group("idp", cls=Group)
@@ -29,7 +30,27 @@ def _echo(data: dict[str, object], as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    echo_fields([(name, str(value)) for name, value in data.items()])
+    echo_fields([(name, str(value)) for name, value in data.items() if name != "id"])
+
+
+def discoverer(timeout: float) -> operations.Discover:
+    """The protocol's discovery reader, its failure as the operations' (exit 1 here)."""
+    def discover(issuer: str) -> dict[str, Any]:
+        try:
+            return read_discovery(issuer, timeout)
+        except UpstreamError as exc:
+            raise operations.DiscoveryFailed(str(exc), field="issuer") from None
+    return discover
+
+
+def _run(operation):  # type: ignore[no-untyped-def]
+    """Refusals as exit 2; a provider that cannot be read, or an unknown slug, as exit 1."""
+    try:
+        return operation()
+    except (operations.DiscoveryFailed, NotFound) as exc:
+        raise click.ClickException(exc.message) from None
+    except OperationError as exc:
+        raise BadInput(exc.message) from None
 
 
 @idp.command("create")
@@ -39,7 +60,7 @@ def _echo(data: dict[str, object], as_json: bool) -> None:
 @click.option("--client-secret-stdin", is_flag=True, required=True,
               help="Read the client secret as one line from standard input (required).")
 @click.option("--slug", default=None, help="In the URLs (default: from the name).")
-@click.option("--scope", default="openid email profile", show_default=True)
+@click.option("--scope", default=operations.DEFAULT_SCOPE, show_default=True)
 @click.option("--link-by-email", is_flag=True,
               help="Sign in as the local user with the same verified email, when the provider "
                    "says the email is verified.")
@@ -49,25 +70,15 @@ def _echo(data: dict[str, object], as_json: bool) -> None:
 def create(name: str, issuer: str, client_id: str, client_secret_stdin: bool, slug: str | None,
            scope: str, link_by_email: bool, no_create_users: bool, as_json: bool) -> None:
     """Add a provider; prints the redirect_uri to register there."""
-    parts = urlsplit(issuer)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise click.UsageError(f"--issuer must be an http(s) URL without query, got {issuer!r}")
+    _run(lambda: operations.check_issuer(issuer))  # before the secret is asked for
     secret = read_password_stdin()
     settings = load_settings()
-    try:
-        discovery = read_discovery(issuer, settings.upstream_timeout)
-    except UpstreamError as exc:
-        raise click.ClickException(str(exc)) from None
     with database_session() as session:
-        try:
-            created = create_idp(
-                session, slug=slug if slug is not None else slug_of(name), name=name,
-                issuer=issuer, client_id=client_id, client_secret=secret, scope=scope,
-                link_by_email=link_by_email, create_users=not no_create_users,
-                discovery=discovery, passphrase=settings.keys_passphrase)
-        except IdpError as exc:
-            raise click.UsageError(str(exc)) from None
-        data = idp_to_dict(created, settings.issuer)
+        new = _run(lambda: operations.prepare_provider(
+            session, discoverer(settings.upstream_timeout), name=name, issuer=issuer,
+            client_id=client_id, client_secret=secret, slug=slug, scope=scope,
+            link_by_email=link_by_email, create_users=not no_create_users))
+        data = _run(lambda: operations.add_provider(session, settings, new))
     audit_admin("idp_created", slug=data["slug"], issuer=issuer)
     _echo(data, as_json)
 
@@ -76,9 +87,9 @@ def create(name: str, issuer: str, client_id: str, client_secret_stdin: bool, sl
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_cmd(as_json: bool) -> None:
     """List the providers."""
-    issuer = load_settings().issuer
+    settings = load_settings()
     with database_session() as session:
-        found = [idp_to_dict(row, issuer) for row in list_idps(session)]
+        found = operations.every_provider(session, settings)
     if as_json:
         echo_json({"idps": found})
         return
@@ -91,12 +102,9 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def show(slug: str, as_json: bool) -> None:
     """Show a provider and the redirect_uri registered there."""
-    issuer = load_settings().issuer
+    settings = load_settings()
     with database_session() as session:
-        found = find_idp(session, slug)
-        if found is None:
-            raise click.ClickException(f"no provider with the slug {slug!r}")
-        data = idp_to_dict(found, issuer)
+        data = _run(lambda: operations.show_provider(session, settings, slug))
     _echo(data, as_json)
 
 
@@ -105,9 +113,6 @@ def show(slug: str, as_json: bool) -> None:
 def delete(slug: str) -> None:
     """Remove a provider and every identity linked through it (users stay)."""
     with database_session() as session:
-        found = find_idp(session, slug)
-        if found is None:
-            raise click.ClickException(f"no provider with the slug {slug!r}")
-        session.delete(found)
+        _run(lambda: operations.delete_provider(session, slug))
     audit_admin("idp_deleted", slug=slug)
     click.echo(f"deleted provider {slug}")

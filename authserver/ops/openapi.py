@@ -16,7 +16,7 @@ from ..policy import MAX_NOTE_LENGTH, SUPPORTED_GRANT_TYPES
 from .openapi_access import access_paths
 from .openapi_account import account_paths
 from .openapi_admin import PROBLEM, admin_paths
-from .openapi_admin_users import user_paths
+from .openapi_admin_users import idp_paths, user_paths
 from .openapi_browser import browser_paths
 from .openapi_parts import (
     AUTHORIZATION_PARAMETERS,
@@ -176,6 +176,7 @@ def _paths() -> dict[str, Any]:
         **admin_paths(),
         **user_paths(),
         **access_paths(),
+        **idp_paths(),
         "/.well-known/openid-configuration": _json_get("OpenID Provider metadata"),
         "/.well-known/oauth-authorization-server": _json_get("RFC 8414 metadata"),
         "/.well-known/jwks.json": {"get": {"summary": "Public signing keys", "responses": {

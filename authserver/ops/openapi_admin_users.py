@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..operations import users
+from ..operations import idps, users
 from .openapi_admin import JSON_TYPES, LIST_PARAMETERS, _id, _read, _write
 
 
@@ -42,5 +42,21 @@ def user_paths() -> dict[str, Any]:
         "/admin/v1/users/{username}/sessions/{sid}": {
             "parameters": _id("username") + _id("sid"),
             "delete": _write("End one sign-in session (its sid)"),
+        },
+    }
+
+
+def idp_paths() -> dict[str, Any]:
+    return {
+        "/admin/v1/idps": {
+            "get": _read("List the identity providers (keyset pages)", parameters=LIST_PARAMETERS),
+            "post": _write("Add a provider (its discovery is read); the answer has the "
+                           "redirect_uri to register there, never the secret", "201",
+                           requestBody=body(idps.FIELDS, idps.REQUIRED)),
+        },
+        "/admin/v1/idps/{slug}": {
+            "parameters": _id("slug"),
+            "get": _read("One provider (its id is its slug)"),
+            "delete": _write("Remove a provider and the identities linked through it", "204"),
         },
     }

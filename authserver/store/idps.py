@@ -26,7 +26,11 @@ _unsealed: dict[tuple[str, str], str] = {}  # (slug, sealed text) -> secret: scr
 
 
 class IdpError(ValueError):
-    """An idp operation that cannot be done; the message says why."""
+    """An idp operation that cannot be done; the message says why (and `field` what)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def slug_of(name: str) -> str:
@@ -37,14 +41,9 @@ def slug_of(name: str) -> str:
 def create_idp(session: Session, *, slug: str, name: str, issuer: str, client_id: str,
                client_secret: str, scope: str, link_by_email: bool, create_users: bool,
                discovery: dict[str, Any], passphrase: str | None) -> IdentityProvider:
-    if not SLUG_PATTERN.fullmatch(slug):
-        raise IdpError(f"slug must be 1-64 of a-z, 0-9 and -, not at either end; got {slug!r}")
-    if not name.strip() or len(name) > 200 or not name.isprintable():
-        raise IdpError("name must be 1-200 printable characters")
-    if "openid" not in scope.split():
-        raise IdpError("scope must include openid")
+    check_idp(slug=slug, name=name, scope=scope)
     if find_idp(session, slug) is not None:
-        raise IdpError(f"a provider with the slug {slug!r} already exists")
+        raise IdpError(f"a provider with the slug {slug!r} already exists", "slug")
     stored = (SEALED_PREFIX + seal(client_secret.encode(), passphrase.encode(), slug)
               if passphrase else client_secret)
     idp = IdentityProvider(slug=slug, name=name, issuer=issuer, client_id=client_id,
@@ -53,6 +52,18 @@ def create_idp(session: Session, *, slug: str, name: str, issuer: str, client_id
     session.add(idp)
     session.flush()
     return idp
+
+
+def check_idp(*, slug: str, name: str, scope: str) -> None:
+    """The rules of a new provider's slug, name and scope (before its discovery is read)."""
+    # The name first: the slug is made from it unless one is given.
+    if not name.strip() or len(name) > 200 or not name.isprintable():
+        raise IdpError("name must be 1-200 printable characters", "name")
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise IdpError(f"slug must be 1-64 of a-z, 0-9 and -, not at either end; got {slug!r}",
+                       "slug")
+    if "openid" not in scope.split():
+        raise IdpError("scope must include openid", "scope")
 
 
 def client_secret_of(idp: IdentityProvider, passphrase: str | None) -> str:
@@ -85,7 +96,7 @@ def identities_of(session: Session, user: User) -> list[dict[str, str]]:
 
 def idp_to_dict(idp: IdentityProvider, our_issuer: str) -> dict[str, Any]:
     return {
-        "slug": idp.slug, "name": idp.name, "issuer": idp.issuer, "client_id": idp.client_id,
+        "id": idp.slug, "slug": idp.slug, "name": idp.name, "issuer": idp.issuer, "client_id": idp.client_id,
         "scope": idp.scope, "redirect_uri": f"{our_issuer}/login/idp/{idp.slug}/callback",
         "link_by_email": idp.link_by_email, "create_users": idp.create_users,
         "created_at": idp.created_at,

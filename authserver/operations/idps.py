@@ -1,0 +1,124 @@
+"""Identity providers: the other OpenID providers people may sign in with, added (their
+discovery read), listed and removed (`authserver idp ...`, `/admin/v1/idps`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..models import IdentityProvider
+from ..store.idps import IdpError, check_idp, find_idp, idp_to_dict, list_idps, slug_of
+from ..store.idps import create_idp as store_create_idp
+from .errors import BadInput, Duplicate, NotFound
+from .pages import Page, page
+
+DEFAULT_SCOPE = "openid email profile"
+# The API's body, with the JSON type of each field (the OpenAPI document is generated from it).
+FIELDS = {"name": "string", "issuer": "string", "client_id": "string",
+          "client_secret": "string", "slug": "string", "scope": "string",
+          "link_by_email": "boolean", "create_users": "boolean"}
+REQUIRED = ["name", "issuer", "client_id", "client_secret"]
+# The provider's discovery document for an issuer, or DiscoveryFailed. The front ends pass the
+# protocol's reader (oauth/upstream.py), which the operations may not import.
+Discover = Callable[[str], dict[str, Any]]
+
+
+class DiscoveryFailed(BadInput):
+    """The provider's discovery could not be read, or names another issuer (CLI: exit 1)."""
+
+
+def find(session: Session, slug: str) -> IdentityProvider:
+    found = find_idp(session, slug) if "\x00" not in slug else None
+    if found is None:
+        raise NotFound(f"no provider with the slug {slug!r}", field="slug")
+    return found
+
+
+def check_issuer(issuer: str) -> None:
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:  # a malformed IPv6 host, say
+        parts = urlsplit("")
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query \
+            or parts.fragment or not issuer.isprintable():
+        raise BadInput(f"issuer must be an http(s) URL without query, got {issuer!r}",
+                       field="issuer")
+
+
+def list_providers(session: Session, settings: Settings, *, limit: int | None = None,
+                   cursor: str | None = None) -> Page:
+    return page(session, select(IdentityProvider), IdentityProvider.id,
+                lambda row: idp_to_dict(row, settings.issuer), limit=limit, cursor=cursor)
+
+
+def every_provider(session: Session, settings: Settings) -> list[dict[str, Any]]:
+    return [idp_to_dict(row, settings.issuer) for row in list_idps(session)]
+
+
+def show_provider(session: Session, settings: Settings, slug: str) -> dict[str, Any]:
+    return idp_to_dict(find(session, slug), settings.issuer)
+
+
+@dataclass(frozen=True)
+class NewProvider:
+    """A provider checked and its discovery read: what add_provider writes."""
+
+    slug: str
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    scope: str
+    link_by_email: bool
+    create_users: bool
+    discovery: dict[str, Any]
+
+
+def prepare_provider(session: Session, discover: Discover, *, name: str, issuer: str,
+                     client_id: str, client_secret: str, slug: str | None = None,
+                     scope: str = DEFAULT_SCOPE, link_by_email: bool = False,
+                     create_users: bool = True) -> NewProvider:
+    """Every rule of a new provider, then its discovery read (the only network call); writes
+    nothing, so no write lock is held while the provider answers."""
+    check_issuer(issuer)
+    slug = slug if slug is not None else slug_of(name)
+    try:
+        check_idp(slug=slug, name=name, scope=scope)
+    except IdpError as exc:
+        raise BadInput(str(exc), field=exc.field) from None
+    if not client_id or len(client_id) > 255 or not client_id.isprintable():
+        raise BadInput("client_id must be 1-255 printable characters", field="client_id")
+    if not client_secret or not client_secret.isprintable():
+        raise BadInput("client_secret must be printable characters", field="client_secret")
+    _check_new(session, slug)
+    return NewProvider(slug=slug, name=name, issuer=issuer, client_id=client_id,
+                       client_secret=client_secret, scope=scope, link_by_email=link_by_email,
+                       create_users=create_users, discovery=discover(issuer))
+
+
+def add_provider(session: Session, settings: Settings, new: NewProvider) -> dict[str, Any]:
+    """The prepared provider, written; the answer has the redirect_uri to register at the
+    provider, never the secret."""
+    _check_new(session, new.slug)  # (added meanwhile?)
+    try:
+        created = store_create_idp(session, **asdict(new), passphrase=settings.keys_passphrase)
+    except IdpError as exc:  # (its checks are the ones above)
+        raise BadInput(str(exc), field=exc.field) from None
+    return idp_to_dict(created, settings.issuer)
+
+
+def _check_new(session: Session, slug: str) -> None:
+    if find_idp(session, slug) is not None:
+        raise Duplicate(f"a provider with the slug {slug!r} already exists", field="slug")
+
+
+def delete_provider(session: Session, slug: str) -> None:
+    """The provider and every identity linked through it (the users stay)."""
+    session.delete(find(session, slug))
+    session.flush()
