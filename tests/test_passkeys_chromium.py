@@ -21,6 +21,7 @@ import pytest
 from .conftest import CHROMIUM_ARGS
 from .helpers import PASSWORD, pkce
 from .support import ServerProcess, copy_keys, free_port, start_server
+from .test_pages import AXE_RUN, axe_script  # noqa: F401 (the fixture: axe-core from npm)
 
 REDIRECT = "http://127.0.0.1:9/cb"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "passkeys"
@@ -220,9 +221,15 @@ def _fits(page: Any) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
 
 
+def _accessible(page: Any, axe: Path) -> None:
+    """axe-core's WCAG 2 A and AA checks (contrast, labels) find nothing."""
+    page.add_script_tag(path=str(axe))
+    assert page.evaluate(AXE_RUN) == [], page.url
+
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
-        server: ServerProcess, chromium: str, lang: str) -> None:
+        server: ServerProcess, chromium: str, axe_script: Path, lang: str) -> None:  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     username, _ = new_user(server)
@@ -233,12 +240,14 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
             for scheme in ("light", "dark"):
                 context = browser.new_context(
                     locale="ko-KR" if lang == "ko" else "en-US", color_scheme=scheme,
-                    viewport={"width": width, "height": 900})
+                    viewport={"width": width, "height": 900},
+                    bypass_csp=True)  # for axe's script only: ours is 'self' anyway
                 page = context.new_page()
                 with_authenticator(page)
                 page.goto(issuer(server) + "/account/login")
                 page.wait_for_selector("#passkey-signin")
                 _fits(page)
+                _accessible(page, axe_script)
                 page.screenshot(path=str(ARTIFACTS / f"login-{lang}-{width}-{scheme}.png"),
                                 full_page=True)
                 password_sign_in(page, server, username)
@@ -249,6 +258,7 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
                 page.wait_for_selector(".rename .field-error")
                 assert page.locator("html").get_attribute("lang") == lang
                 _fits(page)
+                _accessible(page, axe_script)
                 page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}-{scheme}.png"),
                                 full_page=True)
                 context.close()
