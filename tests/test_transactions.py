@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from authserver import create_app
 from authserver.config import Settings
+from authserver.hashing import password_needs_rehash
 from authserver.models import Consent, RefreshTokenFamily, User
 from authserver.store import users as store_users
 
@@ -95,7 +96,24 @@ def test_a_weak_hash_is_replaced_even_when_no_refresh_token_is_issued(
     response = password_grant(client, creds)
     assert response.status_code == 200 and "refresh_token" not in response.json
     stored = _stored_hash(app)
-    assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
+    assert stored != weak and not password_needs_rehash(stored)
+
+
+def test_a_hash_with_the_former_parameters_verifies_and_is_rehashed(
+    app: Flask, client: FlaskClient, user: str
+) -> None:
+    """argon2-cffi's default (t=3, m=64 MiB, p=4), this server's before OWASP's m=46 MiB,
+    t=1, p=1: the password still works, and the hash is made again with the new parameters."""
+    former = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    with app.extensions["authserver.db"].session() as session:
+        session.execute(update(User).where(User.username == "alice")
+                        .values(password_hash=former))
+        session.commit()
+    response = password_grant(client, make_client(app, grant_types=["password"]))
+    assert response.status_code == 200, response.json
+    stored = _stored_hash(app)
+    assert stored != former and not password_needs_rehash(stored)
+    assert stored.startswith("$argon2id$v=19$m=47104,t=1,p=1$")
 
 
 def test_the_login_form_replaces_a_weak_hash(
