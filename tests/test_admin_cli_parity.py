@@ -4,6 +4,7 @@ CLI's validation cases give the API the same verdicts (the same operations refus
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -227,3 +228,28 @@ def test_the_clis_provider_refusals_are_the_apis(
     detail = problem(answer, 409 if changes.get("slug") == "taken" else 400)["detail"]
     assert f"Error: {detail}" in by_cli.output
     assert len(client.get("/admin/v1/idps", headers=auth).json["items"]) == 1
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+def test_keys_rotate_is_one_operation(cli: CliRunner, client: FlaskClient,
+                                      auth: dict[str, str]) -> None:
+    # Too soon after the keys were made: refused by both, in the same words (exit 1, 409).
+    soon = cli.invoke(main, ["keys", "rotate"])
+    assert soon.exit_code == 1, soon.output
+    detail = problem(client.post("/admin/v1/keys/rotate", headers=auth, json={}), 409)["detail"]
+    seconds = re.compile(r"\d+s\b")  # (the waits tick between the two)
+    assert seconds.sub("Ns", f"Error: {detail}") in seconds.sub("Ns", soon.output)
+    # An algorithm that is not configured: bad input for both.
+    other = cli.invoke(main, ["keys", "rotate", "--alg", "ES256", "--force"])
+    assert other.exit_code == 2
+    detail = problem(client.post("/admin/v1/keys/rotate", headers=auth,
+                                 json={"alg": "ES256", "force": True}), 400, "alg")["detail"]
+    assert f"Error: {detail}" in other.output
+    # A rotation by the CLI is the API's to see, and the reverse.
+    by_cli = json.loads(cli.invoke(main, ["keys", "rotate", "--force", "--json"]).stdout)
+    states = {k["kid"]: k["state"] for k in client.get("/admin/v1/keys", headers=auth).json["items"]}
+    assert states[by_cli["current"]] == "current" and states[by_cli["retired"]] == "retired"
+    by_api = client.post("/admin/v1/keys/rotate", headers=auth, json={"force": True}).json
+    listed = json.loads(cli.invoke(main, ["keys", "list", "--json"]).stdout)["keys"]
+    assert {k["kid"]: k["state"] for k in listed}[by_api["rotations"][0]["current"]] == "current"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import click
 
 from ..db import migrate
-from ..keystore import SIGNING_ALGS, KeyInfo, KeyStore, KeyStoreError, RotationResult
+from ..keystore import SIGNING_ALGS, KeyInfo, KeyStore, KeyStoreError
 from ..keystore.files import FileBackend
+from ..operations import keys as operations
+from ..operations.errors import Conflict, OperationError
 from ._common import audit_admin, echo_json, echo_table, load_settings, read_password_stdin
 from .errors import BadInput, Group
 
@@ -63,30 +65,32 @@ def list_keys(as_json: bool) -> None:
 def rotate(dry_run: bool, force: bool, alg: str | None, as_json: bool) -> None:
     """next -> current, current -> retired, and a fresh next key, for every configured
     algorithm (or --alg's); a newly configured algorithm gets its first keys."""
-    store = _store()
-    if alg is not None and alg not in store.algs:
-        raise click.UsageError(f"--alg {alg} is not in AUTHSERVER_SIGNING_ALGS "
-                               f"({' '.join(store.algs)})")
-    results: list[RotationResult] = _run(lambda: store.rotate(force=force, dry_run=dry_run,
-                                                              alg=alg))
+    try:
+        results = operations.rotate_keys(_store(), force=force, dry_run=dry_run, alg=alg)
+    except Conflict as exc:  # too soon after the last rotation: the state refuses it now
+        raise click.ClickException(exc.message) from None
+    except OperationError as exc:
+        raise click.UsageError(exc.message) from None
     if not dry_run:
         for result in results:
-            audit_admin("keys_rotated", alg=result.alg, kid=result.current,
-                        retired_kid=result.retired, next_kid=result.next, forced=result.forced)
+            audit_admin("keys_rotated", alg=result["alg"], kid=result["current"],
+                        retired_kid=result["retired"], next_kid=result["next"],
+                        forced=result["forced"])
     if as_json:
         # The first result's fields at the top (what one algorithm always printed), and all.
-        echo_json({**results[0].to_dict(), "rotations": [r.to_dict() for r in results]})
+        echo_json({**results[0], "rotations": results})
         return
     prefix = "would rotate" if dry_run else "rotated"
     for result in results:
-        if result.retired is None:
-            click.echo(f"{'would create' if dry_run else 'created'}: the first {result.alg} "
-                       f"keys {result.current or ''} (signs from now on) {result.next or ''}")
+        alg_, current, nxt = result["alg"], result["current"], result["next"]
+        if result["retired"] is None:
+            click.echo(f"{'would create' if dry_run else 'created'}: the first {alg_} "
+                       f"keys {current or ''} (signs from now on) {nxt or ''}")
             continue
-        click.echo(f"{prefix} {result.alg}: {result.retired} current -> retired")
-        click.echo(f"{prefix} {result.alg}: {result.current} next -> current (signs from now on)")
+        click.echo(f"{prefix} {alg_}: {result['retired']} current -> retired")
+        click.echo(f"{prefix} {alg_}: {current} next -> current (signs from now on)")
         # A dry run makes no key, so it has no kid to print for the fresh next key.
-        click.echo(f"{prefix} {result.alg}: {result.next or '(a new key)'} new next key")
+        click.echo(f"{prefix} {alg_}: {nxt or '(a new key)'} new next key")
 
 
 @keys.command("prune")

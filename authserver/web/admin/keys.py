@@ -33,5 +33,6 @@ def rotate_keys() -> Response:
     if not dry_run:
         for result in results:
             audit("keys_rotated", alg=result["alg"], kid=result["current"],
-                  retired_kid=result["retired"], next_kid=result["next"], forced=force)
+                  retired_kid=result["retired"], next_kid=result["next"],
+                  forced=result["forced"])
     return jsonify({"rotations": results})
