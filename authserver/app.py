@@ -104,7 +104,7 @@ def build_app(settings: Settings) -> Flask:
         context.VALIDATOR: validator,
         context.OWN_VALIDATOR: own_validator,
         context.ADMIN_VALIDATOR: admin_validator,
-        context.OAUTH_SERVER: create_server(app, settings, keystore, store, own_validator,
+        context.OAUTH_SERVER: create_server(settings, keystore, store, own_validator,
                                             nonces),
         context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
         context.METADATA: server_metadata(settings.issuer,

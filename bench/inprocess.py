@@ -23,6 +23,7 @@ from authserver.config import Settings
 from authserver.keystore import KeyStore
 from authserver.oauth.access_tokens import AccessTokenGenerator, issuing
 from authserver.oauth.resources import Target
+from authserver.profiles import PLAIN
 from authserver.resource_server import AccessTokenValidator, LocalKeys
 from authserver.store.apis import ApiInfo
 
@@ -59,16 +60,15 @@ def measure() -> dict[str, float]:
     generator = AccessTokenGenerator(settings, store)
     client = SimpleNamespace(
         get_client_id=lambda: "bench-client", client_id="bench-client", scope="profile",
-        check_grant_type=lambda g: False,
+        check_grant_type=lambda g: False, security_profile=PLAIN,
     )
     # What the grant sets before a token is generated: its API (the sample API) and scope.
     sample_api = Target(ApiInfo(audience=settings.api_audience, name="sample", scopes=(),
                                 access_token_ttl=None, built_in=True), "profile")
 
     def issue() -> str:
-        with issuing(sample_api, grant_id=None):
-            return str(generator.access_token_generator(client, "client_credentials", None,
-                                                        "profile"))
+        return generator.access_token(client, "client_credentials", None,
+                                      issuing(sample_api, grant_id=None))[0]
 
     token = issue()
     # Every validation checks the signature (the cache of verified tokens is off)...

@@ -38,7 +38,7 @@ from .loadgen import wrk
 PARTS = [
     ("resource protector (token check)", r"resource_server/"),
     ("RSA-2048 signature (joserfc -> cryptography)", r"_RSAAlgModel\.sign"),
-    ("rest of token building (claims, JSON, base64)", r"AccessTokenGenerator\.generate"),
+    ("rest of token building (claims, JSON, base64)", r"AccessTokenGenerator\.issue"),
     ("refresh token claim and insert (store)", r"store/refresh_tokens\.py"),
     ("client authentication (cache, version read)", r"authenticate_client\b|ClientAuthentication"),
     ("body read and form parsing (werkzeug)", r"Request\.form|get_data|_load_form_data"),

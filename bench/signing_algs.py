@@ -62,9 +62,8 @@ def in_process() -> dict[str, Any]:
                                 access_token_ttl=None, built_in=True), "profile")
 
         def issue(generator: AccessTokenGenerator = generator, target: Target = target) -> str:
-            with issuing(target, grant_id=None):
-                return str(generator.access_token_generator(client, "client_credentials", None,
-                                                            "profile"))
+            return generator.access_token(client, "client_credentials", None,
+                                          issuing(target, grant_id=None))[0]
 
         token = issue()
         assert token.count(".") == 2

@@ -2,18 +2,16 @@
 access tokens (RFC 9068), OpenID Connect Core, private_key_jwt (RFC 7523), introspection
 (RFC 7662), revocation (RFC 7009), request objects (RFC 9101), the claims parameter,
 RP-initiated and back-channel logout, discovery metadata (RFC 8414).
-Storage is the store's."""
+Storage is the store's. Nothing here imports Flask: the web layer passes each request in and
+sends each answer out (http.py)."""
 
 from __future__ import annotations
-
-from flask import Flask
 
 from ..config import Settings
 from ..keystore import KeyStore
 from ..resource_server import AccessTokenValidator
 from ..resource_server.dpop import Nonces
 from ..store import Store
-from .access_tokens import AccessTokenGenerator
 from .device import DeviceAuthorizationRequests, DeviceCodeGrant
 from .end_session import EndSession
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant
@@ -21,7 +19,7 @@ from .introspection import AccessTokenIntrospection, RefreshTokenIntrospection
 from .openid import IDTokenIssuer, OpenIDCodeIssuer
 from .par import PushedAuthorization
 from .pkce import StrictCodeChallenge
-from .private_key_jwt import AUTH_METHOD, PrivateKeyJWT
+from .private_key_jwt import AUTH_METHOD, private_key_jwt
 from .registration import Configuration, Registration
 from .revocation import AccessTokenRevocation, RefreshTokenRevocation
 from .server import OAuth2Server
@@ -29,17 +27,14 @@ from .server import OAuth2Server
 __all__ = ["OAuth2Server", "create_server"]
 
 
-def create_server(app: Flask, settings: Settings, keystore: KeyStore, store: Store,
+def create_server(settings: Settings, keystore: KeyStore, store: Store,
                   validator: AccessTokenValidator, dpop_nonces: Nonces | None = None
                   ) -> OAuth2Server:
     server = OAuth2Server(settings, keystore, store)
     server.dpop_nonces = dpop_nonces
-    server.init_app(app)
-    server.register_token_generator("default", AccessTokenGenerator(settings, keystore))
     server.register_extension(server.issuer_parameter)
-    server.register_client_auth_method(
-        AUTH_METHOD, PrivateKeyJWT(settings.issuer, store, settings.leeway)
-    )
+    server.register_client_auth_method(AUTH_METHOD, private_key_jwt(settings.issuer, store,
+                                                                    settings.leeway))
     id_tokens = IDTokenIssuer(settings, keystore, store)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(PasswordGrant, [id_tokens])

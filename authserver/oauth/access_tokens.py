@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-
-from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 
 from ..config import Settings
 from ..hashing import new_secret
@@ -29,23 +24,22 @@ from .signing import alg_for, sign
 
 @dataclass
 class Signed:
-    """What the last access token signed in this context carries, for the audit line: taken
-    from what was built, so nobody decodes the token just signed."""
+    """What an access token just signed carries, for the audit line: taken from what was
+    built, so nobody decodes the token just signed."""
 
     sub: str
     jti: str
     kid: str | None = None
 
 
-_last_signed: ContextVar[Signed | None] = ContextVar("last_signed", default=None)
 GRANT_CLAIM = "grant_id"
 
 
 @dataclass(frozen=True)
 class Issuing:
-    """What the token being generated is for, set by the grant (grants/linked.py): its API
-    (audience, scope, lifetime; resources.py) and, with a user, the grant (refresh token
-    family) it belongs to, so the server's own endpoints can tell when that was revoked."""
+    """What a token is for, said by the grant (grants/linked.py): its API (audience, scope,
+    lifetime; resources.py) and, with a user, the grant (refresh token family) it belongs to,
+    so the server's own endpoints can tell when that was revoked."""
 
     target: Target
     grant_id: str | None
@@ -56,25 +50,13 @@ class Issuing:
     groups: tuple[str, ...] | None = None
 
 
-_issuing: ContextVar[Issuing | None] = ContextVar("issuing", default=None)
-
-
-def last_signed() -> Signed | None:
-    return _last_signed.get()
-
-
-@contextmanager
 def issuing(target: Target, grant_id: str | None, jkt: str | None = None,
-            holdings: Holdings | None = None) -> Iterator[None]:
-    """Tokens generated inside are for `target.api` with `target.scope`, carry `grant_id`
-    (a private claim, RFC 7519 §4.3) when there is one, are DPoP-bound to `jkt` if given, and
-    carry the roles and groups of `holdings`."""
+            holdings: Holdings | None = None) -> Issuing:
+    """A token for `target.api` with `target.scope`, carrying `grant_id` (a private claim,
+    RFC 7519 §4.3) when there is one, DPoP-bound to `jkt` if given, with the roles and groups
+    of `holdings`."""
     holdings = holdings or Holdings()
-    reset = _issuing.set(Issuing(target, grant_id, jkt, holdings.roles, holdings.groups))
-    try:
-        yield
-    finally:
-        _issuing.reset(reset)
+    return Issuing(target, grant_id, jkt, holdings.roles, holdings.groups)
 
 
 def grant_of(store: Store, claims: dict[str, Any]) -> RefreshTokenFamily | None:
@@ -95,95 +77,77 @@ def issues_refresh_token(client: Client, user: User | None) -> bool:
     return user is not None and client.check_grant_type("refresh_token")
 
 
-class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 access tokens; refresh tokens only where the policy below allows them."""
+class AccessTokenGenerator:
+    """RFC 9068 access tokens; refresh tokens only where the policy below allows them.
+
+    Written after Authlib's JWTBearerTokenGenerator, which asks its own overridable methods
+    what a token is for (scope, audience, claims) and so needs that in a global while it
+    runs; here each call says it (`Issuing`), and one generator serves every request."""
 
     def __init__(self, settings: Settings, keystore: KeyStore) -> None:
-        super().__init__(
-            issuer=settings.issuer,
-            alg=settings.signing_algs[0],
-            refresh_token_generator=lambda **_: new_secret(32),
-            expires_generator=self._lifetime,
-        )
+        self.issuer = settings.issuer
         self.default_ttl = settings.access_token_ttl
         self.signing_algs = settings.signing_algs
         self.keystore = keystore
 
-    def access_token_generator(self, client: Client, grant_type: str, user: User | None,
-                               scope: str) -> str:
+    def issue(self, grant_type: str, client: Client, user: User | None, issuing: Issuing,
+              expires_in: int | None = None, include_refresh_token: bool = True,
+              ) -> tuple[dict[str, Any], Signed]:
+        """The token response's tokens (as Authlib's BearerTokenGenerator.generate builds
+        them) and what its access token carries."""
+        include_refresh_token = include_refresh_token and issues_refresh_token(client, user)
+        scope = issuing.target.scope  # the grant checked it and chose the API (resources.py)
+        access_token, signed = self.access_token(client, grant_type, user, issuing)
+        token: dict[str, Any] = {
+            "token_type": "DPoP" if issuing.jkt is not None else "Bearer",  # RFC 9449 §5
+            "access_token": access_token,
+        }
+        if expires_in is None:
+            expires_in = self.lifetime(issuing)
+        if expires_in:
+            token["expires_in"] = expires_in
+        if include_refresh_token:
+            token["refresh_token"] = new_secret(32)
+        if scope:
+            token["scope"] = scope
+        return token, signed
+
+    def lifetime(self, issuing: Issuing) -> int:
+        ttl = issuing.target.api.access_token_ttl
+        return ttl if ttl is not None else self.default_ttl
+
+    def access_token(self, client: Client, grant_type: str, user: User | None,
+                     issuing: Issuing) -> tuple[str, Signed]:
         """RFC 9068 §2.2's claims, as Authlib's generator makes them (it has no resource owner
         claims to add here), signed with the token's own algorithm: Authlib's signs with one
         algorithm per generator, through joserfc's registry of recommended ones only (no
         PS256, no EdDSA)."""
         now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.issuer, "exp": now + self._get_expires_in(client, grant_type),
-            "client_id": client.get_client_id(), "iat": now,
-            "jti": self.get_jti(client, grant_type, user, scope), "scope": scope,
-            "sub": str(user.get_user_id()) if user else client.get_client_id(),
-            "aud": self.get_audiences(client, user, scope),
-        }
-        claims.update(self.get_extra_claims(client, grant_type, user, scope))
-        alg = alg_for(client, self._current().target.api.signing_alg, self.signing_algs)
-        key = self.keystore.signing_key(alg)
-        signed = _last_signed.get()
-        if signed is not None:
-            signed.kid = key.kid
-        return sign(key, {"typ": "at+jwt"}, claims, alg)
-
-    @staticmethod
-    def _current() -> Issuing:
-        current = _issuing.get()
-        if current is None:
-            raise RuntimeError("an access token generated outside issuing()")  # a bug, not input
-        return current
-
-    def _lifetime(self, client: Client, grant_type: str) -> int:
-        ttl = self._current().target.api.access_token_ttl
-        return ttl if ttl is not None else self.default_ttl
-
-    def get_allowed_scope(self, client: Client, scope: str | None) -> str:  # type: ignore[override]
-        # The grant checked the scope and chose the API (resources.py): the token carries that.
-        return self._current().target.scope
-
-    def get_audiences(self, client: Client, user: User | None, scope: str) -> str:
-        return self._current().target.api.audience
-
-    def get_extra_claims(self, client: Client, grant_type: str, user: User | None,
-                         scope: str) -> dict[str, Any]:
-        current = self._current()
-        claims: dict[str, Any] = {}
-        if current.grant_id is not None and user is not None:
-            claims[GRANT_CLAIM] = current.grant_id
-        if current.jkt is not None:
-            claims["cnf"] = {"jkt": current.jkt}  # RFC 9449 §6.1
-        if current.roles:
-            claims["roles"] = list(current.roles)
-        if current.groups is not None:
-            claims["groups"] = list(current.groups)
-        return claims
-
-    def get_jti(self, client: Client, grant_type: str, user: User | None, scope: str) -> str:
         # 128 random bits in one call (Authlib's default draws each character separately).
         jti = secrets.token_urlsafe(16)
-        # Authlib asks for the jti, then for the key, for each token it signs.
-        _last_signed.set(Signed(sub=user.sub if user is not None else client.client_id, jti=jti))
-        return jti
+        claims: dict[str, Any] = {
+            "iss": self.issuer, "exp": now + self.lifetime(issuing),
+            "client_id": client.get_client_id(), "iat": now,
+            "jti": jti, "scope": issuing.target.scope,
+            "sub": str(user.get_user_id()) if user else client.get_client_id(),
+            "aud": issuing.target.api.audience,
+        }
+        claims.update(self.extra_claims(user, issuing))
+        alg = alg_for(client, issuing.target.api.signing_alg, self.signing_algs)
+        key = self.keystore.signing_key(alg)
+        signed = Signed(sub=user.sub if user is not None else client.client_id, jti=jti,
+                        kid=key.kid)
+        return sign(key, {"typ": "at+jwt"}, claims, alg), signed
 
-    def generate(  # type: ignore[override]
-        self,
-        grant_type: str,
-        client: Client,
-        user: User | None = None,
-        scope: str | None = None,
-        expires_in: int | None = None,
-        include_refresh_token: bool = True,
-    ) -> dict[str, Any]:
-        include_refresh_token = include_refresh_token and issues_refresh_token(client, user)
-        _last_signed.set(None)
-        token: dict[str, Any] = super().generate(
-            grant_type, client, user, scope, expires_in, include_refresh_token
-        )
-        if self._current().jkt is not None:
-            token["token_type"] = "DPoP"  # RFC 9449 §5
-        return token
+    @staticmethod
+    def extra_claims(user: User | None, issuing: Issuing) -> dict[str, Any]:
+        claims: dict[str, Any] = {}
+        if issuing.grant_id is not None and user is not None:
+            claims[GRANT_CLAIM] = issuing.grant_id
+        if issuing.jkt is not None:
+            claims["cnf"] = {"jkt": issuing.jkt}  # RFC 9449 §6.1
+        if issuing.roles:
+            claims["roles"] = list(issuing.roles)
+        if issuing.groups is not None:
+            claims["groups"] = list(issuing.groups)
+        return claims

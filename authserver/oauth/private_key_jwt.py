@@ -4,11 +4,11 @@ public JWK Set."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from flask import request as flask_request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -23,22 +23,33 @@ from .par import PAR_PATH
 AUTH_METHOD = "private_key_jwt"
 
 
+def private_key_jwt(issuer: str, store: Store, leeway: int = 60) -> Callable[[Any, Any], Any]:
+    """The method as Authlib registers it: the assertion's audience depends on the endpoint.
+    RFC 7523 §3 item 3: the token endpoint URL; OIDC also allows the issuer. At PAR, RFC 9126
+    §2: "the issuer identifier URL ..., the token endpoint URL, or the pushed authorization
+    request endpoint URL" (a FAPI 2.0 client: the issuer only, below)."""
+    at_token = PrivateKeyJWT(issuer, store, leeway)
+    at_par = PrivateKeyJWT(issuer, store, leeway, [*at_token.audiences, issuer + PAR_PATH])
+
+    def authenticate(query_client: Any, request: Any) -> Any:
+        method = at_par if getattr(request, "path", None) == PAR_PATH else at_token
+        return method(query_client, request)
+
+    return authenticate
+
+
 class PrivateKeyJWT(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = AUTH_METHOD
 
-    def __init__(self, issuer: str, store: Store, leeway: int = 60) -> None:
+    def __init__(self, issuer: str, store: Store, leeway: int = 60,
+                 audiences: list[str] | None = None) -> None:
         super().__init__(validate_jti=True, leeway=leeway)
         self.issuer = issuer
         self.store = store
+        self.audiences = audiences or [f"{issuer}/oauth/token", issuer]
 
     def get_audiences(self) -> list[str]:
-        # RFC 7523 §3 item 3: the token endpoint URL; OIDC also allows the issuer. At PAR,
-        # RFC 9126 §2: "the issuer identifier URL ..., the token endpoint URL, or the pushed
-        # authorization request endpoint URL" (a FAPI 2.0 client: the issuer only, below).
-        audiences = [f"{self.issuer}/oauth/token", self.issuer]
-        if flask_request.path == PAR_PATH:
-            audiences.append(self.issuer + PAR_PATH)
-        return audiences
+        return self.audiences
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
         if not client.jwks:  # an assertion naming a client that registered no keys (was a 500)

@@ -1,23 +1,21 @@
-"""Authlib's Flask AuthorizationServer with our store, settings and key store attached.
+"""Authlib's AuthorizationServer (its core, without Flask) with our store, settings and key
+store attached.
 
-Each response it builds ends the request's unit of work: committed when it succeeded (a token
-response, an authorization redirect), rolled back when it is an error. So a token response is
-written only once everything in it was built, the ID token's signature included.
+The web layer builds each request (oauth/http.py's ProtocolRequest, web/protocol.py) and passes
+it in; every answer is an `Answer` (status, body, headers) the web layer sends as it is. Each
+answer ends the request's unit of work: committed when it succeeded (a token response, an
+authorization redirect), rolled back when it is an error. So a token response is written only
+once everything in it was built, the ID token's signature included.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
-from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
+from authlib.oauth2 import AuthorizationServer, OAuth2Error
+from authlib.oauth2.rfc6749 import JsonRequest, OAuth2Request
+from authlib.oauth2.rfc6749.errors import UnsupportedGrantTypeError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import g
-from flask import request as flask_request
-from werkzeug.datastructures import MultiDict
 
 from ..config import Settings
 from ..keystore import KeyStore
@@ -26,10 +24,11 @@ from ..policy import shown
 from ..resource_server.dpop import Nonces
 from ..store import Store
 from ..store.refresh_tokens import Lifetimes
-from .access_tokens import issues_refresh_token
+from .access_tokens import AccessTokenGenerator, issues_refresh_token
 from .authorization_request import ValidatedRequest, oauth2_request
 from .backchannel_logout import LogoutNotifier
 from .client_auth import RegisteredMethodAuthentication
+from .http import Answer
 from .request_objects import RequestObjects
 
 
@@ -41,32 +40,6 @@ class Issuer(IssuerParameter):
 
     def get_issuer(self) -> str:
         return self.issuer
-
-
-class IssuerRequest(FlaskOAuth2Request):
-    """Authlib's Flask request, but its URI is the configured issuer's plus the path, never one
-    built from the Host header: Authlib judges transport security by that URI (and an unknown
-    Host made every request a 500), and the issuer is what the operator said clients use."""
-
-    def __init__(self, request: Any, issuer: str) -> None:
-        OAuth2Request.__init__(self, method=request.method, uri=issuer + request.full_path,
-                               headers=request.headers)
-        self._request = request
-        self.payload = FlaskOAuth2Payload(request)
-
-
-class BodyPayload(FlaskOAuth2Payload):
-    """The parameters of a token, introspection or revocation request: the form body only
-    (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1), never the query string. The throttle reads
-    the same (`parameters`), so what is counted is what is checked."""
-
-    @property
-    def data(self) -> MultiDict[str, str]:
-        return self._request.form
-
-
-# The blueprint of the token, introspection and revocation endpoints (web/oauth.py).
-BACK_CHANNEL = "oauth"
 
 
 class OAuth2Server(AuthorizationServer):
@@ -82,6 +55,8 @@ class OAuth2Server(AuthorizationServer):
         # Server DPoP nonces (RFC 9449 §8), when AUTHSERVER_DPOP_NONCE is on (set by the app,
         # which holds the secret every worker shares).
         self.dpop_nonces: Nonces | None = None
+        # The grants issue through it, saying what each token is for (grants/linked.py).
+        self.access_tokens = AccessTokenGenerator(settings, keystore)
         self.logout_notifier = LogoutNotifier(settings.issuer, keystore,
                                               settings.backchannel_logout_timeout,
                                               settings.backchannel_logout_retry_delays,
@@ -144,18 +119,44 @@ class OAuth2Server(AuthorizationServer):
                                       client_id=request.client.client_id,
                                       scope=scope, expires_at=expires_at)
 
-    def create_oauth2_request(self, request: Any) -> Any:
-        if isinstance(request, OAuth2Request):
-            return request  # an authorization request's, built from its validated parameters
-        oauth_request = IssuerRequest(flask_request, self.settings.issuer)
-        if flask_request.blueprint == BACK_CHANNEL:
-            # Token, introspection, revocation: the form body alone. (The authorization and
-            # logout endpoints take the query or the form, OIDC Core §3.1.2.1.)
-            oauth_request.payload = BodyPayload(flask_request)
-        return oauth_request
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        # Built by the web layer (web/protocol.py), or from an authorization request's
+        # validated parameters (authorization_request.py).
+        if not isinstance(request, OAuth2Request):
+            raise TypeError("pass the request in (oauth/http.py's ProtocolRequest)")
+        return request
+
+    def create_json_request(self, request: Any) -> JsonRequest:
+        if not isinstance(request, JsonRequest):
+            raise TypeError("pass the request in (oauth/http.py's ProtocolJsonRequest)")
+        return request
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's signals (a client authenticated, a token revoked): nobody listens; our
+        security events are recorded where they happen (events.py)."""
+
+    def create_token_response(self, request: Any = None) -> Answer:
+        """Authlib's, and then, once the response is committed, the grant records that it
+        issued a token (grants/linked.py)."""
+        request = self.create_oauth2_request(request)
+        try:
+            grant = self.get_token_grant(request)
+        except UnsupportedGrantTypeError as error:
+            return self._back_channel(request, self.handle_error_response(request, error))
+        try:
+            grant.validate_token_request()
+            answer: Answer = self.handle_response(*grant.create_token_response())
+        except OAuth2Error as error:
+            return self._back_channel(request, self.handle_error_response(request, error))
+        grant.token_issued(answer.json())
+        return self._back_channel(request, answer)
+
+    def create_endpoint_response(self, name: str, request: Any = None) -> Answer | None:
+        answer: Answer | None = super().create_endpoint_response(name, request)
+        return self._back_channel(request, answer) if answer is not None else None
 
     def authorization_response(self, validated: ValidatedRequest, user: User | None,
-                               login_session: Any) -> Any:
+                               login_session: Any) -> Answer:
         """The answer to an authorization request validated before (authorization_request.py),
         without validating it again: a code for `user`, or access_denied when None. Authlib's
         create_authorization_response would validate the request once more first."""
@@ -189,9 +190,7 @@ class OAuth2Server(AuthorizationServer):
                 description="this response_type is not supported (only 'code' is)",
                 redirect_uri=redirect_uri) from None
 
-    def handle_response(self, status_code: int, payload: Any, headers: Any) -> Any:
-        # The body as built, for the token view's audit line (it need not parse it back).
-        g.oauth_payload = payload
+    def handle_response(self, status_code: int, payload: Any, headers: Any) -> Answer:
         if status_code < 400:
             self.store.commit()
         else:
@@ -199,7 +198,12 @@ class OAuth2Server(AuthorizationServer):
         # Token responses and errors must never be cached (RFC 6749 §5.1, §5.2).
         headers = [(k, v) for k, v in headers if k.lower() not in ("cache-control", "pragma")]
         headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
-        if self.dpop_nonces is not None and flask_request.blueprint == BACK_CHANNEL and not any(
-                k.lower() == "dpop-nonce" for k, _ in headers):
-            headers.append(("DPoP-Nonce", self.dpop_nonces.current()))  # §8.2: the next one
-        return super().handle_response(status_code, payload, headers)
+        return Answer(status_code, payload, headers)
+
+    def _back_channel(self, request: Any, answer: Answer) -> Answer:
+        """RFC 9449 §8.2: with server nonces on, every answer to a client's own request
+        (token, introspection, revocation, device authorization, PAR) carries the next one."""
+        if (self.dpop_nonces is not None and getattr(request, "back_channel", False)
+                and answer.header("DPoP-Nonce") is None):
+            answer.headers.append(("DPoP-Nonce", self.dpop_nonces.current()))
+        return answer

@@ -28,6 +28,7 @@ from .device_approval import DeviceApproval
 from .i18n import use_ui_locales
 from .pages import page
 from .passkey_ceremony import sign_in_offer
+from .protocol import flask_response
 from .session import another_account, browser_id, csrf_valid, login_session, try_login
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
@@ -89,8 +90,8 @@ def answer(validated: Pending, user: User, allowed: bool,
     events.record("authorization.granted" if allowed else "authorization.denied",
                   client_id=validated.client.client_id, sub=user.sub,
                   scope=validated.parameters.get("scope"))
-    return context.oauth_server().authorization_response(  # type: ignore[no-any-return]
-        validated, user if allowed else None, login_session())
+    return flask_response(context.oauth_server().authorization_response(
+        validated, user if allowed else None, login_session()))
 
 
 def start(validated: Pending, user: User | None) -> str:

@@ -18,6 +18,7 @@ from flask_babel import gettext
 
 from .. import context
 from .pages import page
+from .protocol import flask_response, protocol_request
 from .session import csrf_valid, sign_out, signed_in_user
 
 bp = Blueprint("logout", __name__, url_prefix="/oauth")
@@ -29,7 +30,8 @@ LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "stat
 def logout() -> ResponseReturnValue:
     server = context.oauth_server()
     try:
-        end_session = server.validate_endpoint_request("end_session")
+        end_session = server.validate_endpoint_request(
+            "end_session", protocol_request(back_channel=False))
     except OAuth2Error as error:
         # §4: on an error the OP MUST NOT redirect.
         return page("error.html", 400, message=gettext(
@@ -51,8 +53,8 @@ def logout() -> ResponseReturnValue:
     if ended is not None:
         # Back-Channel Logout: the clients are told in the background; this page never waits.
         server.logout_notifier.session_ended(ended, context.store().login_sessions.clients(ended))
-    response = server.create_endpoint_response("end_session", end_session)
-    return response if response is not None else page("signed_out.html")
+    answer = server.create_endpoint_response("end_session", end_session)
+    return flask_response(answer) if answer is not None else page("signed_out.html")
 
 
 def _hint_for_someone_else(end_session: Any) -> bool:

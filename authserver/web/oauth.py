@@ -7,25 +7,24 @@ import binascii
 from typing import Any
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 from joserfc import jws
 from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
 
 from .. import context, events
 from ..errors import error_response
-from ..oauth.access_tokens import last_signed
-from ..oauth.server import BACK_CHANNEL
 from ..ops import metrics
 from ..policy import shown
 from ..resource_server import untrusted
+from .protocol import flask_response, protocol_request
 
-bp = Blueprint(BACK_CHANNEL, __name__, url_prefix="/oauth")
+bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 
 
 def parameters() -> MultiDict[str, str]:
-    """What the current back-channel request says: its form body (as oauth/server.py's
-    BodyPayload gives the grants)."""
+    """What the current back-channel request says: its form body (what protocol_request gives
+    the grants)."""
     return request.form
 # Requests that name no client at all share this throttle account (they all fail anyway).
 ANONYMOUS = "-"
@@ -110,21 +109,16 @@ def token() -> Response:
             metrics.token_answer(grant_type, "throttled")
             return too_many_attempts(wait)
 
-    response = context.oauth_server().create_token_response()
-    _record(response.status_code, g.get("oauth_payload") or {}, grant_type, client_id,
-            username, address)
-    return response
+    # The grant records the token.issued event itself (oauth/grants/linked.py).
+    answer = context.oauth_server().create_token_response(protocol_request(back_channel=True))
+    _record(answer.status, answer.json(), grant_type, client_id, username, address)
+    return flask_response(answer)
 
 
 def _record(status: int, body: dict[str, Any], grant_type: str | None, client_id: str,
             username: str | None, address: str) -> None:
     metrics.token_answer(grant_type, "issued" if status == 200 else "refused")
     if status == 200:
-        signed = last_signed()
-        events.record("token.issued", grant_type=grant_type, client_id=client_id, address=address,
-                      scope=body.get("scope"), refresh_issued=bool(body.get("refresh_token")),
-                      sub=signed and signed.sub, jti=signed and signed.jti,
-                      kid=signed and signed.kid)
         return
     error = body.get("error")
     events.record("token.refused", "failure", grant_type=grant_type, client_id=client_id,
@@ -138,21 +132,28 @@ def _record(status: int, body: dict[str, Any], grant_type: str | None, client_id
 
 @bp.post("/revoke")
 def revoke() -> Response:
-    return context.oauth_server().create_endpoint_response("revocation")
+    return _endpoint("revocation")
 
 
 @bp.post("/introspect")
 def introspect() -> Response:
-    return context.oauth_server().create_endpoint_response("introspection")
+    return _endpoint("introspection")
 
 
 @bp.post("/device_authorization")
 def device_authorization() -> Response:
     """RFC 8628 §3.1: a device asks for a device code and a user code."""
-    return context.oauth_server().create_endpoint_response("device_authorization")
+    return _endpoint("device_authorization")
 
 
 @bp.post("/par")
 def pushed_authorization() -> Response:
     """RFC 9126 §2: an authorization request pushed by its client, for a request_uri."""
-    return context.oauth_server().create_endpoint_response("pushed_authorization")
+    return _endpoint("pushed_authorization")
+
+
+def _endpoint(name: str) -> Response:
+    answer = context.oauth_server().create_endpoint_response(
+        name, protocol_request(back_channel=True))
+    assert answer is not None  # these endpoints always answer
+    return flask_response(answer)

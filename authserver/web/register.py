@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from .. import context
 from ..errors import error_response
+from .protocol import flask_response, json_request
 
 bp = Blueprint("register", __name__, url_prefix="/oauth")
 THROTTLE_KIND = "register"
@@ -34,6 +35,12 @@ def _only_when_enabled() -> Response | None:
     return None
 
 
+def _endpoint(name: str) -> Response:
+    answer = context.oauth_server().create_endpoint_response(name, json_request())
+    assert answer is not None  # these endpoints always answer
+    return flask_response(answer)
+
+
 def _counted(response: Response) -> Response:
     if response.status_code in (401, 403):
         context.throttle().failed(THROTTLE_KIND, "-", request.remote_addr or "-")
@@ -43,9 +50,9 @@ def _counted(response: Response) -> Response:
 
 @bp.post("/register")
 def register() -> Response:
-    return _counted(context.oauth_server().create_endpoint_response("client_registration"))
+    return _counted(_endpoint("client_registration"))
 
 
 @bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
 def configuration(client_id: str) -> Response:
-    return _counted(context.oauth_server().create_endpoint_response("client_configuration"))
+    return _counted(_endpoint("client_configuration"))

@@ -1,5 +1,6 @@
 """What every grant does when it issues tokens: choose the one API the access token is for
-(resources.py, RFC 8707), and tie a token for a user to its grant.
+(resources.py, RFC 8707), tie a token for a user to its grant, and record that it issued
+(the `token.issued` event, once the server has committed the response).
 
 Every token response for a user belongs to one grant: a refresh token family, started before
 the access token is signed (whether or not refresh tokens come with it), and named in the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import events
 from ...models import User
 from ...policy import GROUPS_SCOPE, machine_scope
 from ...store.roles import Holdings
@@ -28,6 +30,7 @@ class IssuesTokens:
 
     request: Any
     server: Any
+    GRANT_TYPE: str | None
 
     def grant_resources(self) -> list[str] | None:
         """The resources of the grant this request continues (a code, a refresh family);
@@ -82,6 +85,18 @@ class IssuesTokens:
             grant_id = self.grant_id_for(user, scope, resources, access_ttl)
         holdings = self.holdings(user, target)
         self.request.user_groups = holdings.groups  # for the ID token (openid.py)
-        generate = super().generate_token  # type: ignore[misc]
-        with issuing(target, grant_id, jkt, holdings):
-            return generate(user, target.scope, grant_type, expires_in, include_refresh_token)  # type: ignore[no-any-return]
+        token, self.request.signed = self.server.access_tokens.issue(
+            grant_type or self.GRANT_TYPE, client, user, issuing(target, grant_id, jkt, holdings),
+            expires_in, include_refresh_token)
+        return token  # type: ignore[no-any-return]
+
+    def token_issued(self, body: dict[str, Any]) -> None:
+        """The audit line of a token response the server has committed: what
+        was issued to whom, identifiers only."""
+        signed = getattr(self.request, "signed", None)
+        events.record("token.issued", grant_type=self.request.payload.grant_type,
+                      client_id=self.request.client.client_id,
+                      address=getattr(self.request, "address", "-"), scope=body.get("scope"),
+                      refresh_issued=bool(body.get("refresh_token")),
+                      sub=signed and signed.sub, jti=signed and signed.jti,
+                      kid=signed and signed.kid)
