@@ -1,0 +1,261 @@
+"""Does a big database slow the token path? Two PostgreSQL schemas in one process: "small"
+(the bench's few rows) and "big" (filled with set-based SQL: INSERT ... SELECT from
+generate_series, valid-looking rows: users with a real argon2id hash, clients whose secret is
+`secret<i>`, refresh token families of those users and clients with two generations each, APIs
+with a scope each), then the same requests against both in turns, round by round:
+
+- client_credentials of one cached client (the usual case);
+- client_credentials of a client drawn at random each request (of the 100,000: past the
+  per-worker cache's 10,000, so mostly a lookup by client_id; of 10, all cached, in the small
+  schema, which has 10 rows of each kind and 10 APIs);
+- refresh of a user's token (the claim finds it by hash among the millions);
+- the password grant of a user drawn at random (a lookup by username among the million,
+  then argon2id): the sign-in's database side.
+
+Each figure is the median of the round medians (wall and this thread's CPU); the process's RSS
+is sampled after every round.
+
+    python -m bench.scale [--users 1000000] [--clients 100000] [--tokens 10000000]
+                          [--apis 1000] [--rounds 10] [--requests 100] [--keep]
+
+The schemas are dropped at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from authserver import create_app
+from authserver.config import Settings
+from authserver.db import migrate
+from authserver.hashing import hash_password
+from authserver.keystore import KeyStore
+from authserver.store.clients import register_client
+from authserver.store.users import create_user
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "bench-password-1"
+NOW = int(time.time())
+
+# The bulk rows, set-based: one statement a table.
+FILL = {
+    "users": """
+INSERT INTO users (sub, username, email, email_verified, verify_before_sign_in, name,
+                   password_hash, claims, created_at)
+SELECT md5('sub' || i)::uuid::text, 'user' || i, 'user' || i || '@example.com', true, false,
+       'User ' || i, :hash, '{{}}'::json, :now - i % 100000
+FROM generate_series(1, {users}) AS i""",
+    "clients": """
+INSERT INTO clients (client_id, client_secret_hash, name, grant_types, redirect_uris,
+                     post_logout_redirect_uris, allowed_origins, scope,
+                     token_endpoint_auth_method, dpop_bound, require_par, require_mfa, created_at)
+SELECT md5('client' || i), encode(sha256(('secret' || i)::bytea), 'hex'), 'Client ' || i,
+       '["client_credentials", "password", "refresh_token"]'::json,
+       ('["https://app' || i || '.example.com/cb"]')::json, '[]'::json, '[]'::json,
+       'openid profile notes:read', 'client_secret_basic', false, false, false, :now
+FROM generate_series(1, {clients}) AS i""",
+    "apis": """
+INSERT INTO apis (audience, name, access_token_ttl, signing_alg, created_at)
+SELECT 'https://api' || i || '.example.com', 'API ' || i, NULL, NULL, :now
+FROM generate_series(1, {apis}) AS i""",
+    "api_scopes": """
+INSERT INTO api_scopes (name, api_id, description)
+SELECT 'api' || a.id || '\\:read', a.id, 'Read API ' || a.id FROM apis AS a""",
+    "refresh_token_families": """
+INSERT INTO refresh_token_families (id, client_id, user_id, scope, generation, auth_time,
+                                    created_at, rotated_at, expires_at, sid, resources)
+SELECT md5('family' || i)::uuid::text, md5('client' || (1 + i % {clients})),
+       :first_user + i % {users}, 'openid profile notes:read', 1, :now - 3600, :now - 3600,
+       :now - 60, :now + 86400 * 30, substr(md5('sid' || i), 1, 43), NULL
+FROM generate_series(1, {families}) AS i""",
+    "refresh_tokens": """
+INSERT INTO refresh_tokens (token_hash, family_id, generation, client_id, scope, issued_at,
+                            expires_at)
+SELECT encode(sha256(('rt' || i)::bytea), 'hex'), md5('family' || (1 + i / 2))::uuid::text,
+       i % 2, md5('client' || (1 + (1 + i / 2) % {clients})), 'openid profile notes:read',
+       :now - 60 * (1 - i % 2), :now + 86400 * 30
+FROM generate_series(0, {tokens} - 1) AS i""",
+}
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic "
+            + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Case:
+    """One schema's app and its requests."""
+
+    def __init__(self, name: str, keys: Path, admin: Any) -> None:
+        self.name = name
+        self.schema = f"bench_scale_{name}_{uuid.uuid4().hex[:6]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        self.url = f"{POSTGRES}?options=-csearch_path%3D{self.schema}"
+        settings = Settings(database_url=self.url, keys_dir=str(keys),
+                            instance_dir=tempfile.mkdtemp(), issuer="http://127.0.0.1:5000",
+                            access_token_ttl=3600).with_defaults()
+        migrate(settings)
+        self.app = create_app(settings)
+        with self.app.extensions["authserver.db"].session() as session:
+            made = register_client(session, name="bench", scope="openid profile notes:read",
+                                   grant_types=["client_credentials", "password",
+                                                "refresh_token"])
+            self.auth = _basic(made.client.client_id, made.client_secret)
+            create_user(session, username="bench", password=PASSWORD)
+        self.client = self.app.test_client()
+        self.refresh_token = self._password("bench", self.auth).json["refresh_token"]
+        self.users = self.clients = 0
+
+    def fill(self, sizes: dict[str, int]) -> dict[str, float]:
+        """The bulk rows; seconds per table."""
+        engine = self.app.extensions["authserver.db"].engine
+        took: dict[str, float] = {}
+        with engine.connect() as conn:
+            first_user = int(conn.scalar(text("SELECT max(id) FROM users")) or 0) + 1
+        params = {"now": NOW, "first_user": first_user, "hash": hash_password(PASSWORD)}
+        for table, statement in FILL.items():
+            start = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(text(statement.format(**sizes)), params)
+            took[table] = round(time.perf_counter() - start, 1)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE clients_version SET version = version + 1"))
+        start = time.perf_counter()
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in FILL:  # this schema's tables only (the database is shared)
+                conn.execute(text(f"ANALYZE {table}"))
+        took["analyze"] = round(time.perf_counter() - start, 1)
+        self.users, self.clients = sizes["users"], sizes["clients"]
+        return took
+
+    def _password(self, username: str, auth: dict[str, str]) -> Any:
+        answer = self.client.post("/oauth/token", headers=auth, data={
+            "grant_type": "password", "username": username, "password": PASSWORD,
+            "scope": "openid notes:read"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer
+
+    def runs(self) -> dict[str, Callable[[], Any]]:
+        def cc(auth: dict[str, str] | None = None) -> Any:
+            answer = self.client.post("/oauth/token", headers=auth or self.auth, data={
+                "grant_type": "client_credentials", "scope": "notes:read"})
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+
+        def cc_random() -> Any:
+            if not self.clients:
+                return cc()
+            i = random.randint(1, self.clients)
+            return cc(_basic(hashlib.md5(f"client{i}".encode()).hexdigest(), f"secret{i}"))
+
+        def refresh() -> Any:
+            answer = self.client.post("/oauth/token", headers=self.auth, data={
+                "grant_type": "refresh_token", "refresh_token": self.refresh_token})
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            self.refresh_token = answer.json["refresh_token"]
+
+        def password() -> Any:
+            name = f"user{random.randint(1, self.users)}" if self.users else "bench"
+            return self._password(name, self.auth)
+
+        return {"client_credentials": cc, "client_credentials, a random client": cc_random,
+                "refresh": refresh, "password grant, a random user": password}
+
+    def drop(self, admin: Any) -> None:
+        self.app.extensions["authserver.db"].dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--tokens", type=int, default=10_000_000)
+    parser.add_argument("--apis", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    keys = Path(tempfile.mkdtemp()) / "keys"
+    KeyStore(keys).ensure()
+    admin = create_engine(POSTGRES)
+    made: list[Case] = []
+    try:
+        made.append(Case("small", keys, admin))
+        made.append(Case("big", keys, admin))
+        print(json.dumps(run(args, *made, admin), indent=2))
+    finally:
+        for case in made if not args.keep else []:
+            case.drop(admin)
+        admin.dispose()
+
+
+def run(args: argparse.Namespace, small: Case, big: Case, admin: Any) -> dict[str, Any]:
+    sizes = {"users": args.users, "clients": args.clients, "apis": args.apis,
+             "tokens": args.tokens, "families": args.tokens // 2}
+    # The small schema gets a few rows of each kind, so every case has the same path in both.
+    small.fill({"users": 10, "clients": 10, "apis": 10, "tokens": 20, "families": 10})
+    result: dict[str, Any] = {"sizes": sizes, "fill_seconds": big.fill(sizes)}
+    with admin.connect() as conn:
+        # Each filled table with its indexes and TOAST, and per row.
+        result["big_table_bytes"] = {
+            table: {"bytes": int(size), "bytes_per_row": round(int(size) / max(1, int(rows)))}
+            for table, size, rows in conn.execute(text(
+                "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s "
+                "AND c.relkind = 'r' AND c.relname = ANY(:tables)"),
+                {"s": big.schema, "tables": list(FILL)})}
+    cases = {case.name: case.runs() for case in (small, big)}
+    wall: dict[str, dict[str, list[float]]] = {n: {k: [] for k in cases[n]} for n in cases}
+    cpu: dict[str, dict[str, list[float]]] = {n: {k: [] for k in cases[n]} for n in cases}
+    rss: list[tuple[float, float]] = []
+    start_run = time.monotonic()
+    for _ in range(args.rounds):
+        for kind in cases["small"]:
+            count = args.requests if "password" not in kind else max(5, args.requests // 10)
+            for name in cases:  # small and big in turns, kind by kind
+                run = cases[name][kind]
+                walls, cpus = [], []
+                for _ in range(count):
+                    began, began_cpu = time.perf_counter(), time.thread_time()
+                    run()
+                    cpus.append(time.thread_time() - began_cpu)
+                    walls.append(time.perf_counter() - began)
+                wall[name][kind].append(statistics.median(walls))
+                cpu[name][kind].append(statistics.median(cpus))
+        rss.append((round(time.monotonic() - start_run), round(_rss_mib(), 1)))
+    for name in cases:
+        result[name] = {kind: {"median_ms": round(statistics.median(wall[name][kind]) * 1e3, 3),
+                               "cpu_median_ms": round(statistics.median(cpu[name][kind]) * 1e3, 3)}
+                        for kind in cases[name]}
+    result["big / small, time (1.10 = 10% slower)"] = {
+        kind: {m: round(result["big"][kind][m] / result["small"][kind][m], 3)
+               for m in ("median_ms", "cpu_median_ms")} for kind in cases["small"]}
+    result["rss_mib_after_each_round (seconds, MiB)"] = rss
+    result["load_average"] = os.getloadavg()
+    return result
+
+
+if __name__ == "__main__":
+    main()
