@@ -61,12 +61,13 @@ def error_response(status: int, error: str, description: str, *,
 
 
 class OutsideJSON(DefaultJSONProvider):
-    """Flask's JSON, but request bodies (registration, the notes API) are outside input: one
-    nested too deep is malformed JSON, which `get_json(silent=True)` answers with None."""
+    """Flask's JSON, but request bodies (registration, the notes API, /admin/v1, passkeys) are
+    outside input: one nested too deep, or holding half a surrogate pair, is malformed JSON,
+    which `get_json(silent=True)` answers with None."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         with untrusted.parsing():
-            return super().loads(s, **kwargs)
+            return untrusted.whole_characters(s, super().loads(s, **kwargs))
 
 
 def _refuse_nul_characters() -> Response | None:

@@ -1,9 +1,11 @@
 """Input from outside that Python's own tools would turn into a server fault instead of bad
 input: JSON nested deeper than the parser recurses (json raises RecursionError, not
-ValueError, so neither our `except ValueError` nor joserfc's or Flask's sees it), and text
-that is not ASCII compared in constant time (hmac.compare_digest raises TypeError for such a
-str). Every parse of outside JSON (ours, Flask's request bodies, joserfc's inside a JWT) and
-every comparison of an outside string with a secret goes through here.
+ValueError, so neither our `except ValueError` nor joserfc's or Flask's sees it), JSON whose
+`\\uD800`-style escape is half a surrogate pair (json gives a str that no UTF-8 encoder,
+psycopg's, SQLite's or argon2's, accepts), and text that is not ASCII compared in constant
+time (hmac.compare_digest raises TypeError for such a str). Every parse of outside JSON (ours,
+Flask's request bodies, joserfc's inside a JWT) and every comparison of an outside string
+with a secret goes through here.
 
 Written by hand: the standard library and joserfc leave both to their callers.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +33,33 @@ class NestedTooDeep(DecodeError, ValueError):
         super().__init__("the JSON is nested too deep")
 
 
+class LoneSurrogate(DecodeError, ValueError):
+    """A JSON string escape of half a UTF-16 surrogate pair: no character, so malformed text
+    (RFC 8259 §8.2 allows it; nothing can store it). A ValueError, as NestedTooDeep is."""
+
+    error = "lone_surrogate"
+
+    def __init__(self) -> None:
+        super().__init__("the JSON holds a \\u escape of half a surrogate pair (no character)")
+
+
+# A \u escape of a surrogate (D800-DFFF): the only way JSON can give a lone one (raw UTF-8
+# cannot encode them), so only a body holding one is checked, and a pair (one character) passes.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def whole_characters(data: str | bytes, value: Any) -> Any:
+    """`value`, parsed from the JSON `data`, unless a string in it holds a lone surrogate."""
+    pattern = _SURROGATE_ESCAPE if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES
+    if pattern.search(data):  # type: ignore[arg-type]
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise LoneSurrogate() from None
+    return value
+
+
 @contextmanager
 def parsing() -> Iterator[None]:
     """Around a parse of outside JSON, by us or by a library: RecursionError there is the
@@ -41,9 +71,10 @@ def parsing() -> Iterator[None]:
 
 
 def loads(data: str | bytes) -> Any:
-    """json.loads for outside input: too deep is a ValueError like any malformed JSON."""
+    """json.loads for outside input: too deep, or half a surrogate pair, is a ValueError like
+    any malformed JSON."""
     with parsing():
-        return json.loads(data)
+        return whole_characters(data, json.loads(data))
 
 
 def same_text(given: Any, expected: str) -> bool:

@@ -44,7 +44,10 @@ def _email(name: str, raw: str) -> str:
 
 
 def _url(name: str, raw: str) -> str:
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # a malformed IPv6 host, say: urlsplit refuses it itself
+        raise ClaimError(f"{name} must be an absolute http(s) URL, got {raw!r}") from None
     if parts.scheme not in ("https", "http") or not parts.netloc or not raw.isprintable():
         raise ClaimError(f"{name} must be an absolute http(s) URL, got {raw!r}")
     return raw
