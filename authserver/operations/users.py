@@ -14,7 +14,7 @@ from ..store.idps import identities_of
 from ..store.role_admin import holdings_of_user
 from ..store.user_access import end_sessions as end_login_sessions
 from ..store.user_access import live_sessions
-from ..store.user_claims import ClaimError, check_claim
+from ..store.user_claims import PARSERS, ClaimError, check_claim
 from ..store.user_claims import apply as apply_claims
 from ..store.users import USERNAME_PATTERN, AccountError, check_password, find_user, user_to_dict
 from ..store.users import create_user as store_create_user
@@ -82,8 +82,12 @@ def create_user(session: Session, *, username: str, password: str, email: str | 
     if not USERNAME_PATTERN.fullmatch(username):
         raise BadInput("username must be 1-150 characters of letters, digits and . _ @ + -",
                        field="username")
-    checked_claims({"email": email} if email is not None else {})
-    checked_claims({"name": name} if name is not None else {})
+    for field, value in (("email", email), ("name", name)):
+        try:
+            if value is not None:
+                PARSERS[field](field, value)  # ("" too: a new user's value is no removal)
+        except ClaimError as exc:
+            raise BadInput(str(exc), field=field) from None
     if email_verified and email is None:
         raise BadInput("email_verified needs an email", field="email_verified")
     try:
