@@ -239,3 +239,46 @@ def test_a_users_own_password_still_works_after_an_unrelated_change(
                         json={"name": "Ada"}).status_code == 200
     creds = make_client(app, grant_types=["password"], scope="openid")
     assert password_grant(client, creds, username="ada", password=PASSWORD).status_code == 200
+
+
+def test_a_walk_sees_every_user_once_while_another_thread_adds_users(
+        app: Flask, client: FlaskClient, auth: dict[str, str]) -> None:
+    """Inserts really concurrent with the walk: another thread, its own sessions, committing."""
+    import threading
+    import time
+
+    from authserver.operations import users as operations
+
+    for n in range(9):
+        make_user(app, f"before{n}")
+    existing = {u["username"] for u in client.get("/admin/v1/users?limit=200",
+                                                  headers=auth).json["items"]}
+    stop, added = threading.Event(), []
+
+    def add() -> None:
+        database = app.extensions["authserver.db"]
+        while not stop.is_set() and len(added) < 40:
+            with database.session() as session:
+                operations.create_user(session, username=f"during{len(added)}",
+                                       password="a long password", now=int(time.time()))
+            added.append(1)
+
+    adder = threading.Thread(target=add)
+    adder.start()
+    try:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = client.get(f"/admin/v1/users?{query}", headers=auth)
+            assert page.status_code == 200, page.json
+            seen += [u["username"] for u in page.json["items"]]
+            cursor = page.json["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        stop.set()
+        adder.join()
+    assert added, "no user was added during the walk"
+    assert len(seen) == len(set(seen))
+    assert existing <= set(seen)
