@@ -56,12 +56,21 @@ SIGNING_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 DEFAULT_SIGNING_ALG = "RS256"
 CLIENT_ASSERTION_ALGS = SIGNING_ALGS
 
-# How the user authenticated (OIDC Core §2): every sign-in here is a password, one factor.
-# acr "1" is that level (ISO/IEC 29115 level 1, as Keycloak's "1" for a fresh password
-# sign-in); amr "pwd" is RFC 8176's value for it. An acr_values request for another level gets
-# this one and no error (it is a voluntary claim, OIDC Core §3.1.2.1).
+# How the user authenticated (OIDC Core §2; INTERFACE.md "Two-factor sign-in"). amr values
+# are RFC 8176's: "pwd" a password, "otp" a one-time code (TOTP or a recovery code), "swk" a
+# passkey (+ "user" when the authenticator verified the user), "mfa" two factors. acr is the
+# level those reach: "1" one factor (ISO/IEC 29115 level 1, as Keycloak's "1"), "2" two
+# factors, "phr" a phishing-resistant passkey (OpenID EAP ACR Values 1.0); phr satisfies 2,
+# 2 satisfies 1.
 ACR_PASSWORD = "1"
+ACR_TWO_FACTORS = "2"
+ACR_PHISHING_RESISTANT = "phr"
+ACR_RANK = {ACR_PASSWORD: 1, ACR_TWO_FACTORS: 2, ACR_PHISHING_RESISTANT: 3}
 AMR_PASSWORD = ("pwd",)
+AMR_OTP = "otp"
+AMR_PASSKEY = "swk"
+AMR_USER_VERIFIED = "user"
+AMR_MFA = "mfa"
 # A sign-in through another OpenID provider (federation). RFC 8176 registers no value for it
 # (its values name authentication methods, and we did not see which one the provider used):
 # "fed" is the value Microsoft Entra ID gives a federated sign-in. acr stays "1": one sign-in.
@@ -71,7 +80,40 @@ AMR_FEDERATED = ("fed",)
 def amr_values(stored: str | None) -> list[str]:
     """The amr of a sign-in as stored on its session, code and grant (NULL: a password)."""
     return stored.split() if stored else list(AMR_PASSWORD)
-ACR_VALUES_SUPPORTED = (ACR_PASSWORD,)
+
+
+def with_second_factor(first: str | None, factor: tuple[str, ...]) -> str:
+    """The amr after a second factor (`factor`, e.g. ("otp",)) on top of `first`."""
+    values = [*amr_values(first), *factor]
+    return " ".join(dict.fromkeys([*values, AMR_MFA]))
+
+
+def acr_level(stored_amr: str | None) -> str:
+    """The level a sign-in reached: a passkey that verified the user, or any passkey as one of
+    two factors, is phr; two factors are 2; anything else is 1."""
+    amr = set(amr_values(stored_amr))
+    if AMR_PASSKEY in amr and (AMR_USER_VERIFIED in amr or AMR_MFA in amr):
+        return ACR_PHISHING_RESISTANT
+    if AMR_MFA in amr:
+        return ACR_TWO_FACTORS
+    return ACR_PASSWORD
+
+
+def satisfies(level: str, wanted: str) -> bool:
+    return ACR_RANK.get(level, 0) >= ACR_RANK.get(wanted, 99)
+
+
+def acr_answer(stored_amr: str | None, essential: list[str] | None = None) -> str:
+    """The ID token's acr (INTERFACE.md "Precisions (turn 3)"): the level the sign-in
+    satisfied, or, when an essential acr was asked for, the highest of its values it
+    satisfies (one of the requested values, OIDC Core §5.5.1.1)."""
+    level = acr_level(stored_amr)
+    met = [value for value in essential or () if satisfies(level, value)]
+    return max(met, key=lambda value: ACR_RANK[value]) if met else level
+
+
+# Strongest first (discovery's acr_values_supported).
+ACR_VALUES_SUPPORTED = (ACR_PHISHING_RESISTANT, ACR_TWO_FACTORS, ACR_PASSWORD)
 
 # The sample notes API (INTERFACE.md): the longest note, and the most notes one page lists.
 MAX_NOTE_LENGTH = 2000

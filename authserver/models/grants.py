@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..policy import ACR_PASSWORD, amr_values
+from ..policy import acr_answer, amr_values
 from .accounts import User
 from .base import Base, now
 from .clients import Client
@@ -138,7 +138,9 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
         return self.auth_time
 
     def get_acr(self) -> str:
-        return ACR_PASSWORD  # the only way to sign in here (policy.py)
+        # The level the sign-in reached, or the essential value it meets (the claims parameter's
+        # "essential_acr", oauth/claims_request.py).
+        return acr_answer(self.amr, (self.claims or {}).get("essential_acr"))
 
     def get_amr(self) -> list[str]:
         return amr_values(self.amr)

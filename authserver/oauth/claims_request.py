@@ -15,13 +15,16 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
-from ..policy import ACR_PASSWORD, SCOPE_CLAIMS
+from ..policy import ACR_VALUES_SUPPORTED, SCOPE_CLAIMS
 from ..resource_server import untrusted
 
 # Where requested claims are returned (§5.5): the ID token, and the userinfo response.
 TARGETS = ("id_token", "userinfo")
 # Claims of the authentication itself, always answerable.
 AUTHENTICATION_CLAIMS = ("acr", "auth_time")
+# Where the wanted claims keep an essential acr's values (beside the targets' names): the
+# sign-in must reach one of them (web/assurance.py) and the ID token answers with one.
+ESSENTIAL_ACR = "essential_acr"
 # Which scope brings each standard claim.
 CLAIM_SCOPE = {name: scope for scope, names in SCOPE_CLAIMS.items() for name in names}
 
@@ -47,6 +50,7 @@ def parse_claims_request(raw: Any, client_scope: str) -> dict[str, list[str]] | 
         raise InvalidRequestError("the claims parameter must be a JSON object")
     allowed_scopes = set(scope_to_list(client_scope) or [])
     wanted: dict[str, list[str]] = {}
+    essential: list[str] = []
     for target in TARGETS:
         members = raw.get(target)
         if members is None:
@@ -57,10 +61,12 @@ def parse_claims_request(raw: Any, client_scope: str) -> dict[str, list[str]] | 
         for name, request in members.items():
             if request is not None and not isinstance(request, dict):
                 raise InvalidRequestError(f"claims.{target}.{name} must be null or an object")
-            _check_acr(name, request)
+            essential += _check_acr(name, request)
             if name in AUTHENTICATION_CLAIMS or CLAIM_SCOPE.get(name) in allowed_scopes:
                 names.append(name)
         wanted[target] = names
+    if essential:
+        wanted[ESSENTIAL_ACR] = list(dict.fromkeys(essential))
     return wanted
 
 
@@ -90,21 +96,28 @@ def requested_subject(raw: Any) -> str | None:
     return values.pop() if values else None
 
 
-def _check_acr(name: str, request: dict[str, Any] | None) -> None:
-    """§5.5.1.1: an essential acr whose values cannot be met fails the authentication."""
+def _check_acr(name: str, request: dict[str, Any] | None) -> list[str]:
+    """§5.5.1.1: an essential acr whose values this server has no level for fails the
+    authentication; the values of one it has (whether this user reaches them is the sign-in's
+    question: web/assurance.py)."""
     if name != "acr" or not request or not request.get("essential"):
-        return
+        return []
     values = request.get("values", [request["value"]] if "value" in request else None)
     if values is not None and not (isinstance(values, list)
                                    and all(isinstance(v, str) for v in values)):
         # §5.5.1: "value" is a string, "values" an array of them.
         raise InvalidRequestError("claims acr value must be a string, values a list of them")
-    if values is not None and ACR_PASSWORD not in values:
+    if values is None:
+        return []  # any acr will do
+    known = [value for value in values if value in ACR_VALUES_SUPPORTED]
+    if not known:
         raise UnmetAuthenticationRequirements(
-            f"this server authenticates at acr {ACR_PASSWORD!r} only")
+            "this server authenticates at acr " + ", ".join(ACR_VALUES_SUPPORTED) + " only")
+    return known
 
 
 def scopes_for(claims: dict[str, list[str]] | None) -> set[str]:
     """The scopes whose consent covers the claims asked for: the consent page asks for them."""
-    names = (name for target in (claims or {}).values() for name in target)
+    names = (name for target, members in (claims or {}).items() if target != ESSENTIAL_ACR
+             for name in members)
     return {CLAIM_SCOPE[name] for name in names if name in CLAIM_SCOPE}

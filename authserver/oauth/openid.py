@@ -14,7 +14,7 @@ from joserfc.jwk import KeySet
 from ..config import Settings
 from ..keystore import KeyStore
 from ..models import AuthorizationCode, Client, RefreshTokenFamily, User
-from ..policy import ACR_PASSWORD, SCOPE_CLAIMS, amr_values
+from ..policy import SCOPE_CLAIMS, acr_answer, amr_values
 from ..store import Store
 from ..store.user_claims import claims_of
 from .signing import alg_for
@@ -75,15 +75,18 @@ class IDTokenIssuer(OpenIDToken):
         claims = super().get_compatible_claims(request)
         # The password grant authenticates by password; a refresh keeps how its grant's user
         # signed in (the code flow's come from the code: AuthorizationCode.get_amr).
-        claims["acr"], claims["amr"] = ACR_PASSWORD, amr_values(None)
+        amr: str | None = None
+        essential: list[str] | None = None
         # A refreshed ID token keeps the time the user really authenticated (OIDC Core §12.2).
         refresh_token = getattr(request, "refresh_token", None)
         if refresh_token is not None:
             claims["auth_time"] = refresh_token.family.auth_time
-            claims["amr"] = amr_values(refresh_token.family.amr)
+            amr = refresh_token.family.amr
+            essential = (refresh_token.family.claims or {}).get("essential_acr")
         elif getattr(request, "grant_auth_time", None):  # a device approval (device.py)
             claims["auth_time"] = request.grant_auth_time
-            claims["amr"] = amr_values(getattr(request, "grant_amr", None))
+            amr = getattr(request, "grant_amr", None)
+        claims["acr"], claims["amr"] = acr_answer(amr, essential), amr_values(amr)
         groups = getattr(request, "user_groups", None)
         if groups is not None:  # the `groups` scope was granted (grants/linked.py)
             claims["groups"] = list(groups)
