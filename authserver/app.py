@@ -28,6 +28,7 @@ from .web import (
     account_actions,  # noqa: F401 (its routes are the account blueprint's)
     account_links,
     account_passkeys,  # noqa: F401 (its routes are the account blueprint's)
+    account_mfa,  # noqa: F401 (its routes are the account blueprint's)
     admin,
     api,
     authorize,
@@ -38,6 +39,7 @@ from .web import (
     home,
     i18n,
     interaction,
+    interaction_factors,  # noqa: F401 (its routes are the interaction blueprint's)
     logout,
     mails,
     oauth,

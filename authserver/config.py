@@ -164,6 +164,9 @@ class Settings:
     # Every client must push its authorization requests (RFC 9126 §5), not only those
     # registered with --require-par.
     require_par: bool = _setting(False, _yes_no)
+    # Every sign-in needs two factors (acr "2"), not only those of clients registered with
+    # --require-mfa; a user without a second factor sets one up during the sign-in.
+    require_mfa: bool = _setting(False, _yes_no)
     # How long a device code (RFC 8628) waits for its user.
     device_code_ttl: int = _setting(600, POSITIVE_SECONDS)
     # The interval a device is told to wait between polls (RFC 8628 §3.2; 5 is its default).

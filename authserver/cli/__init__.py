@@ -22,6 +22,7 @@ from .serve import serve
 from .status import status
 from .user_access import consents_group, sessions
 from .user_mail import user  # with its verify-email command
+from .user_mfa import mfa_group
 
 
 @click.group(cls=CommandGroup,
@@ -40,6 +41,7 @@ main.add_command(group)
 main.add_command(registration_token)
 user.add_command(sessions)
 user.add_command(consents_group)
+user.add_command(mfa_group)
 main.add_command(user)
 main.add_command(idp)
 main.add_command(keys)

@@ -50,6 +50,9 @@ METADATA_OPTIONS: list[Callable[[F], F]] = [
                       "signed request objects); on update it replaces the keys."),
     click.option("--require-par/--no-require-par", default=None,
                  help="Accept its authorization requests only pushed to /oauth/par (RFC 9126)."),
+    click.option("--require-mfa/--no-require-mfa", default=None,
+                 help="Its sign-ins need two factors (acr 2): a user without a second factor "
+                      "sets up an authenticator app during the sign-in."),
     click.option("--dpop-bound/--no-dpop-bound", default=None,
                  help="Issue it only DPoP-bound tokens: every token request needs a proof "
                       "(RFC 9449)."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -27,11 +27,5 @@ class Interaction(Base):
     # it asked to replace (`stale_sid`: prompt=login, max_age).
     login_sid: Mapped[str | None] = mapped_column(String(64))
     stale_sid: Mapped[str | None] = mapped_column(String(64))
-    # A first factor passed in this interaction whose second is still to come: the user and
-    # how (amr), when. No sign-in session exists until the second factor (web/second_factor.py).
-    mfa_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"))
-    mfa_amr: Mapped[str | None] = mapped_column(String(64))
-    mfa_at: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

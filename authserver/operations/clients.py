@@ -42,6 +42,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "allowed_origins": ("allowed_origins", "string[]"),
     "resource_server": ("resource_server", "string"),
     "id_token_signed_response_alg": ("id_token_signed_response_alg", "string"),
+    "require_mfa": ("require_mfa", "boolean"),
 }
 assert {f for f, _ in FIELDS.values()} == {f.name for f in fields(Metadata)}
 

@@ -32,6 +32,15 @@ def account_paths() -> dict[str, Any]:
         "/account": {"get": _get_page("Your account (signed in; else to /account/login)")},
         "/account/login": {"get": _get_page("Sign in to your account"),
                            **_form_page("Sign in to your account", "username", "password")},
+        "/account/login/code": _form_page("The second step of signing in to your account: a code "
+                                          "from your authenticator app or a recovery code", "code"),
+        "/account/totp": _form_page("Set up an authenticator app: its QR code and secret"),
+        "/account/totp/confirm": _form_page("Turn the authenticator app on with its first code "
+                                            "(answers the recovery codes, once)", "code"),
+        "/account/totp/remove": _form_page("Remove the authenticator app (with your password)",
+                                           "totp_password"),
+        "/account/recovery-codes": _form_page("Make 10 new recovery codes (the old ones stop "
+                                              "working)"),
         "/account/password": _form_page("Change your password", "current_password",
                                         "new_password"),
         "/account/email": _form_page("Change your email (applied when its link is opened)",

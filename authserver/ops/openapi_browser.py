@@ -69,6 +69,27 @@ INTERACTION_CONSENT = {
 }
 
 
+INTERACTION_CODE = {
+    "parameters": INTERACTION_ID,
+    "post": {"summary": "The second factor of a sign-in: a TOTP or a recovery code",
+             "requestBody": form({"csrf_token": STRING, "code": STRING}, []),
+             "responses": STEP_RESPONSES},
+}
+INTERACTION_SET_UP = {
+    "parameters": INTERACTION_ID,
+    "post": {"summary": "The first code of an authenticator app set up during the sign-in "
+                        "(two factors required); answers the recovery codes, once",
+             "requestBody": form({"csrf_token": STRING, "code": STRING}, []),
+             "responses": STEP_RESPONSES},
+}
+INTERACTION_CONTINUE = {
+    "parameters": INTERACTION_ID,
+    "post": {"summary": "Go on to the next step (after the recovery codes were shown)",
+             "requestBody": form({"csrf_token": STRING}, []),
+             "responses": STEP_RESPONSES},
+}
+
+
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": STRING,
         "description": "The provider's slug (`authserver idp list`)"}
 FEDERATION_RESPONSES = {"303": REDIRECT, "400": html("An error page (nothing was created)"),
@@ -98,6 +119,9 @@ def browser_paths() -> dict[str, Any]:
             "/interaction/{interaction_id}": INTERACTION,
             "/interaction/{interaction_id}/login": INTERACTION_LOGIN,
             "/interaction/{interaction_id}/consent": INTERACTION_CONSENT,
+            "/interaction/{interaction_id}/code": INTERACTION_CODE,
+            "/interaction/{interaction_id}/set-up": INTERACTION_SET_UP,
+            "/interaction/{interaction_id}/continue": INTERACTION_CONTINUE,
             "/login/idp/{slug}": FEDERATION_START,
             "/login/idp/{slug}/callback": FEDERATION_CALLBACK,
             "/login/idp/{slug}/link": FEDERATION_LINK,

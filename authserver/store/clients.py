@@ -95,6 +95,7 @@ class Metadata:
     allowed_origins: list[str] | None = None
     resource_server: str | None = None  # an API's audience
     id_token_signed_response_alg: str | None = None
+    require_mfa: bool = False  # its sign-ins need two factors (acr 2)
 
 
 def current_metadata(client: Client) -> Metadata:
@@ -108,7 +109,8 @@ def current_metadata(client: Client) -> Metadata:
         require_par=bool(client.require_par), dpop_bound=bool(client.dpop_bound),
         profile=client.profile, allowed_origins=list(client.allowed_origins or []),
         resource_server=client.resource_server,
-        id_token_signed_response_alg=client.id_token_signed_response_alg)
+        id_token_signed_response_alg=client.id_token_signed_response_alg,
+        require_mfa=bool(client.require_mfa))
 
 
 def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...] | None = None,
@@ -165,7 +167,8 @@ def validated(metadata: Metadata, known_scopes: frozenset[str] | tuple[str, ...]
             "require_par": metadata.require_par or profile.forces_par,
             "dpop_bound": metadata.dpop_bound or profile.forces_dpop, "profile": metadata.profile,
             "allowed_origins": origins, "resource_server": resource_server,
-            "id_token_signed_response_alg": id_token_alg}
+            "id_token_signed_response_alg": id_token_alg,
+            "require_mfa": bool(metadata.require_mfa)}
 
 
 def register_client(
@@ -263,6 +266,7 @@ def client_to_dict(client: Client) -> dict[str, object]:
         "resource_server": client.resource_server,
         "require_pushed_authorization_requests": bool(client.require_par),
         "dpop_bound_access_tokens": bool(client.dpop_bound),
+        "require_mfa": bool(client.require_mfa),
         "profile": client.profile,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,

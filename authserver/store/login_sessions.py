@@ -50,6 +50,16 @@ class LoginSessions:
             return None
         return found
 
+    def raise_amr(self, login_session: LoginSession, amr: str) -> None:
+        """A step-up: the sign-in now counts the factors `amr` says, from now (its auth_time);
+        its id and sid stay, so the clients it signed in to keep their logout."""
+        now = self.store.now()
+        self.store.begin_write().execute(
+            update(LoginSession).where(LoginSession.id_hash == login_session.id_hash)
+            .values(amr=amr, auth_time=now).execution_options(synchronize_session=False))
+        login_session.amr, login_session.auth_time = amr, now
+        self.store.commit()
+
     def touch(self, login_session: LoginSession, every: int) -> None:
         """Note the sign-in's use, at most once per `every` seconds (the account page's "last
         used"): one small committed UPDATE, not a write per request."""

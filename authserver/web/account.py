@@ -3,7 +3,9 @@ web/account_actions.py), and /account/login, its plain sign-in (not an OAuth int
 
 Every page is no-store and not framable (ops/security_headers.py); every form posts the CSRF
 token. Linked sign-in providers come from web/federation.py; passkeys are added, named and
-removed by web/account_passkeys.py.
+removed by web/account_passkeys.py; the authenticator app's set-up and removal are
+web/account_mfa.py's. A user with a second factor is asked for it after the password here too
+(web/second_factor.py).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from flask.typing import ResponseReturnValue
 
 from .. import context, events
 from ..models import User
+from ..operations import mfa
 from .browser_words import browser_name
 from .federation import linked_identities
 from .forms import csrf_ok, form_expired
 from .pages import page
 from .passkey_ceremony import relying_party, sign_in_offer, unavailable_reason, use_scripts
-from .session import login_session, signed_in_user, try_login
+from .second_factor import check_code, code_page, complete, held, hold
+from .session import check_login, finish_login, login_session, signed_in_user
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -42,6 +46,7 @@ def account_page(user: User, status: int = 200, **values: Any) -> Response:
     apps = [{"client_id": client.client_id, "name": client.name, "scopes": consent.scope.split()}
             for client, consent in store.self_service.apps(user)]
     return page("account.html", status, user=user, sessions=sessions, apps=apps,
+                two_factor=mfa.factors(store.session(), user),
                 notices=get_flashed_messages(), errors=values.pop("errors", {}),
                 **linked_identities(user), **passkeys_block(user), **values)
 
@@ -79,8 +84,29 @@ def login() -> ResponseReturnValue:
         return login_page()
     if not csrf_ok():
         return login_page(400, form_expired())
-    user, error = try_login()
+    user, error = check_login()
     if user is None:
         return login_page(401, error)
+    if mfa.has_second_factor(context.store().session(), user):
+        hold(user, ACCOUNT_SIGN_IN)
+        return code_page(url_for("account.login_code"))
+    finish_login(user)
     events.record("account.signed_in", sub=user.sub)
+    return redirect(url_for("account.show"), 303)
+
+
+ACCOUNT_SIGN_IN = "account"  # what the held password is for (web/second_factor.py)
+
+
+@bp.post("/login/code")
+def login_code() -> ResponseReturnValue:
+    """The second step of the account's own sign-in."""
+    pending = held(ACCOUNT_SIGN_IN)
+    if not csrf_ok() or pending is None:
+        return login_page(400, form_expired())
+    factor, error = check_code(pending)
+    if factor is None:
+        return code_page(url_for("account.login_code"), error=error, status=400)
+    complete(pending, factor)
+    events.record("account.signed_in", sub=pending.user.sub)
     return redirect(url_for("account.show"), 303)

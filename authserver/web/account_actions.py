@@ -63,9 +63,11 @@ def change_password(user: User) -> ResponseReturnValue:
         check_password(new_password)
     except AccountError:
         return account_page(user, 400, errors={"new_password": password_rules()})
+    current = login_session()
+    amr = current.amr if current is not None else None
     revoked = store.self_service.set_password(user, new_password)  # ends every sign-in
     store.commit()
-    sign_in(user)  # ...but this one goes on, as a new sign-in
+    sign_in(user, amr)  # ...but this one goes on, as a new sign-in with the same factors
     events.record("account.password_changed", sub=user.sub, grants_revoked=revoked,
                   address=address)
     return done(gettext("Your password was changed. You were signed out everywhere else."))

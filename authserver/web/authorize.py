@@ -15,14 +15,22 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from .. import context
 from ..models import User
 from ..oauth.authorization_request import UnsafeRequest, max_age, validate
-from .interaction import answer, consent_needed, error_page, error_redirect, show_step, start
+from .interaction import (
+    answer,
+    consent_needed,
+    error_page,
+    error_redirect,
+    show_step,
+    sign_in_enough,
+    start,
+)
 from .session import another_account, signed_in_user
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
@@ -37,12 +45,14 @@ def authorize() -> ResponseReturnValue:
     except OAuth2Error as error:
         return error_redirect(error)
     user: User | None = validated.grant.request.user
-    if user is not None and not consent_needed(validated, user):
+    enough = user is not None and sign_in_enough(validated, user)
+    if enough and user is not None and not consent_needed(validated, user):
         return answer(validated, user, True)
     if "none" in validated.prompts:
-        # OIDC Core §3.1.2.6 (nobody signed in was login_required, from Authlib's check).
-        return error_redirect(ConsentRequiredError(redirect_uri=validated.redirect_uri,
-                                                   state=validated.state))
+        # OIDC Core §3.1.2.6 (nobody signed in was login_required, from Authlib's check; a
+        # sign-in short of a factor the request needs is interaction_required).
+        refusal = ConsentRequiredError if enough else InteractionRequiredError
+        return error_redirect(refusal(redirect_uri=validated.redirect_uri, state=validated.state))
     interaction_id = start(validated, user)
     return show_step(interaction_id, validated, user,
                      another_account() if validated.another_account_signed_in else None)

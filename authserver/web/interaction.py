@@ -3,9 +3,10 @@
 /oauth/authorize validates the request once (oauth/authorization_request.py) and, when the user
 must do something, keeps it as an interaction bound to this browser and shows its first step.
 Each step posts to a route of its own, which resumes the stored request without validating it
-again: login (`/login`, or an upstream provider: web/federation.py), then consent
-(`/consent`); the answer to the client (a code, or access_denied) ends the interaction. A
-second factor will be a step here.
+again: login (`/login`, or an upstream provider: web/federation.py), a second factor when the
+user has one or the request needs one (`/code`, `/set-up`: interaction_factors.py, rules in
+assurance.py), then consent (`/consent`); the answer to the client (a code, or access_denied)
+ends the interaction.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from .. import context, events
+from ..hashing import hash_secret
 from ..models import Interaction, User
 from ..oauth.authorization_request import ValidatedRequest
+from ..oauth.claims_request import UnmetAuthenticationRequirements
+from ..operations import mfa
 from ..ops.security_headers import allow_form_redirect_to
+from .assurance import Verdict, verdict
 from .consent_words import scope_groups
 from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
@@ -29,11 +34,10 @@ from .i18n import use_ui_locales
 from .pages import page
 from .passkey_ceremony import sign_in_offer
 from .protocol import flask_response
-from .session import another_account, browser_id, csrf_valid, login_session, try_login
+from .second_factor import code_page, hold, set_up_page
+from .session import another_account, browser_id, check_login, csrf_valid, finish_login, login_session
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
-
-
 
 def form_expired() -> str:
     return gettext("This form expired or did not come from this site. Please start again.")
@@ -108,10 +112,54 @@ def start(validated: Pending, user: User | None) -> str:
     return interaction_id
 
 
+def factor_target(interaction_id: str) -> str:
+    """What a held first factor is for (web/second_factor.py): this interaction."""
+    return "interaction:" + hash_secret(interaction_id)[:32]
+
+
+def unmet(validated: Pending) -> Response:
+    """An essential acr this user cannot reach (OIDC Core §5.5.1.1)."""
+    description = "the sign-in cannot reach the acr the request requires"
+    if isinstance(validated, DeviceApproval):
+        return error_page(gettext("This application needs a stronger sign-in than this "
+                                  "account can make."))
+    return error_redirect(UnmetAuthenticationRequirements(
+        description, redirect_uri=validated.redirect_uri, state=validated.state))
+
+
+def factor_step(interaction_id: str, validated: Pending, user: User, wanted: Verdict,
+                error: str | None = None, status: int = 200) -> Response:
+    """The second factor's page (or the app's set-up), for a first factor held already."""
+    if wanted is Verdict.SET_UP:
+        return set_up_page(user, url_for("interaction.set_up", interaction_id=interaction_id),
+                           validated.client, error, status)
+    return code_page(url_for("interaction.code", interaction_id=interaction_id),
+                     validated.client, error, status)
+
+
+def needs_more(interaction_id: str, validated: Pending, user: User) -> Response | None:
+    """The signed-in user's sign-in is not enough for this request: the page of the factor it
+    misses (a step-up), or the unmet error; None when it is enough."""
+    current = login_session()
+    amr = current.amr if current is not None else None
+    wanted = verdict(validated, user, amr)
+    if wanted is Verdict.MET:
+        return None
+    if wanted is Verdict.UNMET:
+        return unmet(validated)
+    hold(user, factor_target(interaction_id), amr, current.sid if current is not None else None)
+    return factor_step(interaction_id, validated, user, wanted)
+
+
+def sign_in_enough(validated: Pending, user: User) -> bool:
+    current = login_session()
+    return verdict(validated, user, current.amr if current is not None else None) is Verdict.MET
+
+
 def show_step(interaction_id: str, validated: Pending, user: User | None,
               error: str | None = None, status: int = 200) -> Response:
-    """The page of the step the interaction is at: login while nobody satisfies it, else
-    consent."""
+    """The page of the step the interaction is at: login while nobody satisfies it, a second
+    factor while the sign-in is not strong enough, else consent."""
     if validated.redirect_uri:
         allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
     use_ui_locales(validated.parameters.get("ui_locales"))  # OIDC Core §3.1.2.1
@@ -127,6 +175,9 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
                         url_for("interaction.passkey_sign_in", interaction_id=interaction_id)),
                     login_hint=request.form.get("username")
                     or validated.parameters.get("login_hint", ""))
+    more = needs_more(interaction_id, validated, user)
+    if more is not None:
+        return more
     return page("consent.html", status, client=validated.client, user=user,
                 action=url_for("interaction.consent", interaction_id=interaction_id),
                 scopes=scope_groups(validated.consent_scope))
@@ -134,6 +185,9 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
 
 def next_step(interaction_id: str, interaction: Interaction, validated: Pending,
               user: User) -> Response:
+    more = needs_more(interaction_id, validated, user)
+    if more is not None:
+        return more
     if consent_needed(validated, user):
         return show_step(interaction_id, validated, user)
     return answer(validated, user, True, interaction)
@@ -153,7 +207,7 @@ def _resume(interaction_id: str) -> tuple[Interaction, Pending] | Response:
     return interaction, validated
 
 
-def _user(interaction: Interaction, validated: Pending) -> User | None:
+def user_of(interaction: Interaction, validated: Pending) -> User | None:
     """Who is signed in for this interaction: the sign-in that satisfied the request when it
     came, or, when it asked for a new one, a sign-in made since (its login step), while that
     sign-in lasts; only the end-user the request asked for, if it named one."""
@@ -192,16 +246,25 @@ def step(*, posted: bool) -> Callable[[Step], Callable[[str], ResponseReturnValu
 @bp.get("/<interaction_id>")
 @step(posted=False)
 def show(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
-    return show_step(interaction_id, validated, _user(interaction, validated))
+    return show_step(interaction_id, validated, user_of(interaction, validated))
 
 
 @bp.post("/<interaction_id>/login")
 @step(posted=True)
 def login(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
-    user, login_error = try_login(validated.subject)
+    user, login_error = check_login(validated.subject)
     if user is None:
         return show_step(interaction_id, validated, None, login_error, 401)
-    return next_step(interaction_id, interaction, validated, user)
+    # The password alone signs in only a user who has no second factor and needs none.
+    wanted = verdict(validated, user, None)
+    if wanted is Verdict.UNMET:
+        return unmet(validated)
+    if wanted is Verdict.MET and not mfa.has_second_factor(context.store().session(), user):
+        finish_login(user)
+        return next_step(interaction_id, interaction, validated, user)
+    hold(user, factor_target(interaction_id))
+    return factor_step(interaction_id, validated, user,
+                       Verdict.SET_UP if wanted is Verdict.SET_UP else Verdict.ASK)
 
 
 def continue_signed_in(interaction_id: str, user: User) -> Response:
@@ -211,7 +274,7 @@ def continue_signed_in(interaction_id: str, user: User) -> Response:
     if isinstance(resumed, Response):
         return resumed
     interaction, validated = resumed
-    if _user(interaction, validated) is None:  # the request asked for another end-user
+    if user_of(interaction, validated) is None:  # the request asked for another end-user
         return show_step(interaction_id, validated, None, another_account(), 401)
     return next_step(interaction_id, interaction, validated, user)
 
@@ -219,10 +282,14 @@ def continue_signed_in(interaction_id: str, user: User) -> Response:
 @bp.post("/<interaction_id>/consent")
 @step(posted=True)
 def consent(interaction_id: str, interaction: Interaction, validated: Pending) -> Response:
-    user = _user(interaction, validated)
+    user = user_of(interaction, validated)
     if user is None:  # the sign-in ended meanwhile (logout, another tab, a password change)
         return show_step(interaction_id, validated, None)
     decision = request.form.get("decision")
     if decision not in ("allow", "deny"):
         return error_page(gettext("Unknown decision."))
+    if decision == "allow":
+        more = needs_more(interaction_id, validated, user)  # no consent skips a factor
+        if more is not None:
+            return more
     return answer(validated, user, decision == "allow", interaction)

@@ -16,7 +16,7 @@ from .. import events
 from . import account, interaction
 from .interaction import Pending, gone, next_step, show_step
 from .interaction import _resume as resume  # the interaction of this browser, or its error page
-from .interaction import _user as interaction_user
+from .interaction import user_of as interaction_user
 from .passkey_ceremony import (
     SIGN_IN,
     CeremonyError,

@@ -121,10 +121,11 @@ def another_account() -> str:
     return gettext("This application asks for another account. Sign in with that account.")
 
 
-def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
-    """The login form just posted: the user, signed in, or the error the page shows. Failed
-    attempts are throttled per account and address, and audited. `only_sub`: the one user the
-    request may sign in (OIDC Core §3.1.2.2); anyone else is not signed in."""
+def check_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
+    """The login form just posted: the user whose password it is (not signed in yet: a second
+    factor may follow, web/second_factor.py; then finish_login), or the error the page shows.
+    Failed attempts are throttled per account and address, and audited. `only_sub`: the one
+    user the request may sign in (OIDC Core §3.1.2.2); anyone else is not signed in."""
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     address = request.remote_addr or "-"
@@ -146,9 +147,14 @@ def try_login(only_sub: str | None = None) -> tuple[User | None, str | None]:
         # Signed up and not verified yet: the password was right, so saying so tells nothing.
         events.record("login.refused", "email_not_verified", username=username, address=address)
         return None, gettext("Confirm your email address first: open the link we mailed you.")
-    sign_in(user)
-    events.record("login.succeeded", sub=user.sub, address=address)
     return user, None
+
+
+def finish_login(user: User, amr: str | None = None) -> None:
+    """The sign-in is made: every factor it needs was given (`amr`; None: a password)."""
+    sign_in(user, amr)
+    events.record("login.succeeded", sub=user.sub, address=request.remote_addr or "-",
+                  amr=amr or "pwd")
 
 
 def sign_out() -> LoginSession | None:

@@ -1,5 +1,4 @@
-"""Two-factor sign-in: totp_secrets, recovery_codes, clients.require_mfa, and the first factor
-an interaction holds until its second (interactions.mfa_*)
+"""Two-factor sign-in: totp_secrets, recovery_codes, clients.require_mfa
 
 Revision ID: 0022
 Revises: 0021
@@ -40,20 +39,9 @@ def upgrade() -> None:
     with op.batch_alter_table('clients') as batch:
         batch.add_column(sa.Column('require_mfa', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
-    with op.batch_alter_table('interactions') as batch:
-        batch.add_column(sa.Column('mfa_user_id', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('mfa_amr', sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column('mfa_at', sa.BigInteger(), nullable=True))
-        batch.create_foreign_key('fk_interactions_mfa_user_id_users', 'users',
-                                 ['mfa_user_id'], ['id'], ondelete='CASCADE')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('interactions') as batch:
-        batch.drop_constraint('fk_interactions_mfa_user_id_users', type_='foreignkey')
-        batch.drop_column('mfa_at')
-        batch.drop_column('mfa_amr')
-        batch.drop_column('mfa_user_id')
     with op.batch_alter_table('clients') as batch:
         batch.drop_column('require_mfa')
     op.drop_index('ix_recovery_codes_user_id', table_name='recovery_codes')

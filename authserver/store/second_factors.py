@@ -1,0 +1,15 @@
+"""Whether a user has a second factor: the one question the protocol asks of them (the
+password grant refuses such a user); everything else about them is operations/mfa.py's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import TotpSecret
+
+
+def has_second_factor(session: Session, user_id: int) -> bool:
+    """A confirmed authenticator app (passkeys add theirs here)."""
+    return session.scalar(select(TotpSecret.user_id).where(
+        TotpSecret.user_id == user_id, TotpSecret.confirmed_at.is_not(None))) is not None
