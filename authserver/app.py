@@ -27,8 +27,8 @@ from .web import (
     account,
     account_actions,  # noqa: F401 (its routes are the account blueprint's)
     account_links,
-    account_passkeys,  # noqa: F401 (its routes are the account blueprint's)
     account_mfa,  # noqa: F401 (its routes are the account blueprint's)
+    account_passkeys,  # noqa: F401 (its routes are the account blueprint's)
     admin,
     api,
     authorize,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret
 from ..keystore.sealing import seal, unseal
-from ..models import RecoveryCode, TotpSecret, User
+from ..models import Passkey, RecoveryCode, TotpSecret, User
 from ..policy import AMR_OTP
 from ..store import second_factors
 from .errors import BadInput, Conflict, NotFound
@@ -183,19 +183,22 @@ def factors(session: Session, user: User) -> dict[str, Any]:
         "totp": ({"confirmed_at": row.confirmed_at}
                  if row is not None and row.confirmed_at is not None else None),
         "recovery_codes_left": int(left),
-        "passkeys": [],  # WebAuthn credentials: not yet in this build
+        "passkeys": [{"id": p.id, "name": p.name, "created_at": p.created_at}
+                     for p in session.scalars(select(Passkey).where(Passkey.user_id == user.id)
+                                              .order_by(Passkey.id))],
     }
 
 
 def reset(session: Session, user: User) -> dict[str, Any]:
     """Removes every second factor (the authenticator app, a set-up in progress, recovery
-    codes): the user signs in with the password alone and may set one up again."""
+    codes, passkeys): the user signs in with the password alone and may set them up again."""
     removed = factors(session, user)
-    session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    remove_totp(session, user)
+    session.execute(delete(Passkey).where(Passkey.user_id == user.id))
     return removed
 
 
 def remove_totp(session: Session, user: User) -> None:
     """The user's own removal at /account (after their password): the app and its codes."""
-    reset(session, user)
+    session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
