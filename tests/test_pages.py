@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ def test_every_page_fits_a_phone_and_passes_axe(
         with page.expect_request(lambda request: request.url.startswith(REDIRECT)):
             page.click("button[name=decision][value=allow]")
         page = context.new_page()  # the same browser (cookies), clear of the app's redirect
+        _two_factor_pages(page, visit, server, browser, scheme, authorize, username)
         visit("logout", server.base_url + "/oauth/logout")
         assert username in page.content()
         page.click("button[name=cancel]")
@@ -129,6 +131,47 @@ def test_every_page_fits_a_phone_and_passes_axe(
         context.close()
         browser.close()
     assert problems == []
+
+
+def _two_factor_pages(page: Any, visit: Any, server: ServerProcess, browser: Any, scheme: str,
+                      authorize: str, username: str) -> None:
+    """The authenticator app's set-up at /account, the recovery codes, the account's
+    two-factor block, then a new browser's second step, in English and in Korean."""
+    import pyotp
+
+    page.goto(server.base_url + "/account")
+    page.click("#totp-add")
+    visit("totp-setup")
+    secret = pyotp.TOTP(page.inner_text("#totp-secret").replace(" ", ""))
+    page.fill("input[name=code]", "000000" if secret.now() != "000000" else "111111")
+    page.click("button[type=submit]")
+    visit("totp-setup-error")
+    step = int(time.time()) // 30
+    page.fill("input[name=code]", secret.generate_otp(step))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#recovery-codes")
+    visit("recovery-codes")
+    visit("account-two-factor", server.base_url + "/account")
+    for locale in ("en-US", "ko-KR"):
+        step += 1
+        while step > int(time.time()) // 30 + 1:
+            time.sleep(1)
+        other = browser.new_context(viewport={"width": 390, "height": 800}, color_scheme=scheme,
+                                    bypass_csp=True, locale=locale)
+        second = other.new_page()
+        second.route(lambda url: url.startswith(REDIRECT),
+                     lambda route: route.fulfill(status=200, body="back at the app"))
+        second.goto(authorize)
+        second.fill("input[name=username]", username)
+        second.fill("input[name=password]", PASSWORD)
+        second.click("button[type=submit]")
+        second.wait_for_selector("input[name=code]")
+        problems = _check(second, f"second-factor-{locale[:2]}", scheme)
+        assert problems == [], problems
+        second.fill("input[name=code]", secret.generate_otp(step))
+        with second.expect_request(lambda request: request.url.startswith(REDIRECT)):
+            second.click("button[type=submit]")  # the app was allowed already: back to it
+        other.close()
 
 
 def test_the_home_page_and_errors_are_json_for_programs(pages_server: ServerProcess) -> None:
