@@ -39,6 +39,12 @@ def user_paths() -> dict[str, Any]:
             "get": _read("The user's live sign-in sessions (one page)"),
             "delete": _write("End every live sign-in session of the user"),
         },
+        "/admin/v1/users/{username}/mfa": {
+            "parameters": _id("username"),
+            "get": _read("The user's second factors, as `user mfa list --json`"),
+            "delete": _write("Remove every second factor (authenticator app, passkeys, "
+                             "recovery codes), as `user mfa reset`"),
+        },
         "/admin/v1/users/{username}/sessions/{sid}": {
             "parameters": _id("username") + _id("sid"),
             "delete": _write("End one sign-in session (its sid)"),
