@@ -176,3 +176,28 @@ def test_threaded_workers_follow_a_rotation(tmp_path: Path, key_template: Path) 
         assert 200 not in burst(old_secret)
     finally:
         server.stop()
+
+
+def test_an_authorization_request_reads_the_clients_version_once(
+    app: Flask, client: FlaskClient, public_client: str, monkeypatch: Any
+) -> None:
+    """The request, its request object and Authlib's checks each look at the client: the
+    first look reads the version, the others trust that read (one round trip, not three);
+    the next request reads it afresh."""
+    from authserver.store.client_cache import ClientCache
+
+    from .test_code_flow import authorize_url
+
+    reads: list[int] = []
+    real = ClientCache.current_version
+
+    def counted(cache: ClientCache) -> int | None:
+        reads.append(1)
+        return real(cache)
+
+    monkeypatch.setattr(ClientCache, "current_version", counted)
+    for _ in range(2):
+        reads.clear()
+        page = client.get(authorize_url(public_client, "x" * 43))
+        assert page.status_code == 200, page.get_data(as_text=True)
+        assert reads == [1]

@@ -110,7 +110,9 @@ def check_client_and_redirect(server: Any, parameters: dict[str, Any]) -> tuple[
     client_id = parameters.get("client_id")
     if not client_id:
         raise UnsafeRequest("The request has no client_id.")
-    client = server.store.clients.get(client_id)
+    # Asked up to three times a validation (the request, its request object, Authlib's
+    # check): the clients version is read once a request.
+    client = server.store.clients.get_again(client_id)
     if client is None:
         raise UnsafeRequest("This application is not registered here (unknown client_id).")
     redirect_uri = parameters.get("redirect_uri")

@@ -68,7 +68,9 @@ class OAuth2Server(AuthorizationServer):
         )
 
     def query_client(self, client_id: str) -> Client | None:
-        return self.store.clients.get(client_id)
+        # The first look in a request reads the clients version; later ones in the same request
+        # (Authlib's grant checks after ours) trust that read.
+        return self.store.clients.get_again(client_id)
 
     def start_grant(self, request: Any, user: User, scope: str, resources: list[str],
                     access_ttl: int) -> str:

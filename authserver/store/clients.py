@@ -55,8 +55,10 @@ class Clients:
         return self.cache.get(client_id)
 
     def get_again(self, client_id: str) -> Client | None:
-        """The client, trusting the clients version this request has read already (CORS looks
-        at the client the endpoint has just authenticated): no query when it is cached."""
+        """The client, trusting the clients version this request has read already, if it has
+        (CORS looks at the client the endpoint has just authenticated; an authorization
+        request looks at its client three times): no query when it is cached. The first look
+        in a request reads the version (the request's end forgets it)."""
         return self.cache.get(client_id, reuse_version=True)
 
     def load(self, client_id: str) -> Client | None:
