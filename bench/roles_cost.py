@@ -27,14 +27,15 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session
 
 from authserver import create_app
 from authserver.config import Settings
 from authserver.db import migrate
 from authserver.keystore import KeyStore
+from authserver.operations import groups, roles
 from authserver.operations.apis import create_api
-from authserver.store import group_admin, role_admin
-from authserver.store.apis import load_registry, sample_api
+from authserver.store.apis import ApiRegistry, load_registry, sample_api
 from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
@@ -42,6 +43,21 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-password-1"
 PLAIN = "https://plain.example.com"  # an API without roles
 HELD = (0, 5, 50)
+
+
+# The CLI's way of naming things (an API's audience and a role's name, a group's name), over
+# the operations the CLI and the administration API call.
+def grant_role(session: Session, registry: ApiRegistry, audience: str, name: str,
+               **holder: str) -> str:
+    return roles.grant(session, roles.role_named(session, registry, audience, name),
+                       *roles.one_holder(**holder))
+
+
+
+
+def add_member(session: Session, group: str, username: str) -> None:
+    groups.add_member(session, groups.group_named(session, group), username)
+
 
 
 @contextmanager
@@ -75,7 +91,7 @@ def populate(app: Flask, sample: str) -> dict[str, Any]:
                    access_token_ttl=None)
         registry = load_registry(session, sample_api(sample))
         for index in range(50):
-            role_admin.create_role(session, registry, sample, f"role{index}")
+            roles.create_role(session, registry, sample, f"role{index}")
         first_party = register_client(session, name="app", known_scopes=registry.known_scopes,
                                       grant_types=["password", "refresh_token"],
                                       scope="openid groups notes:read plain:read")
@@ -86,12 +102,12 @@ def populate(app: Flask, sample: str) -> dict[str, Any]:
                                       known_scopes=registry.known_scopes)
             made[f"c{held}"] = (machine.client.client_id, machine.client_secret)
             for group in range(10):
-                group_admin.create_group(session, f"g{held}.{group}")
-                group_admin.add_member(session, f"g{held}.{group}", f"u{held}")
+                groups.create_group(session, f"g{held}.{group}")
+                add_member(session, f"g{held}.{group}", f"u{held}")
             for index in range(held):
-                role_admin.grant_role(session, registry, sample, f"role{index}",
+                grant_role(session, registry, sample, f"role{index}",
                                       group=f"g{held}.{index % 10}")
-                role_admin.grant_role(session, registry, sample, f"role{index}",
+                grant_role(session, registry, sample, f"role{index}",
                                       client=machine.client.client_id)
     return made
 

@@ -106,9 +106,10 @@ def test_roles_held_directly_and_through_groups_are_shown(cli: Cli) -> None:
     assert created["description"] == "Packs orders"
     cli.ok("role", "create", "--api", ORDERS, "auditor")
     cli.ok("role", "create", "--api", SAMPLE, "admin")
-    assert cli.json("group", "create", "shop-floor") == {
-        "name": "shop-floor", "members": [], "roles": {},
-        "created_at": cli.json("group", "show", "shop-floor")["created_at"]}
+    created = cli.json("group", "create", "shop-floor")
+    assert created == {"id": created["id"], "name": "shop-floor", "members": [], "roles": {},
+                       "created_at": cli.json("group", "show", "shop-floor")["created_at"]}
+    assert created["id"].isdigit()
     cli.ok("group", "add-member", "shop-floor", "alice")
     cli.ok("group", "add-member", "shop-floor", "bob")
     cli.ok("role", "grant", "--api", ORDERS, "clerk", "--group", "shop-floor")

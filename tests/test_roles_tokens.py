@@ -13,10 +13,11 @@ import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
+from authserver.operations import groups, roles
 from authserver.operations.apis import create_api
-from authserver.store import group_admin, role_admin
-from authserver.store.apis import load_registry, sample_api
+from authserver.store.apis import ApiRegistry, load_registry, sample_api
 
 from .helpers import REDIRECT, basic, make_client, make_user, password_grant, pkce, refresh, verify
 from .test_client_cache import statements_during
@@ -25,9 +26,35 @@ from .test_code_flow import authorize_url, consent, location_params, login
 ORDERS = "https://orders.example.com"
 
 
+# The CLI's way of naming things (an API's audience and a role's name, a group's name), over
+# the operations the CLI and the administration API call.
+def grant_role(session: Session, registry: ApiRegistry, audience: str, name: str,
+               **holder: str) -> str:
+    return roles.grant(session, roles.role_named(session, registry, audience, name),
+                       *roles.one_holder(**holder))
+
+
+def revoke_role(session: Session, registry: ApiRegistry, audience: str, name: str,
+                **holder: str) -> str:
+    return roles.revoke(session, roles.role_named(session, registry, audience, name),
+                        *roles.one_holder(**holder))
+
+
+def delete_role(session: Session, registry: ApiRegistry, audience: str, name: str) -> None:
+    roles.delete_role(session, roles.role_named(session, registry, audience, name))
+
+
+def add_member(session: Session, group: str, username: str) -> None:
+    groups.add_member(session, groups.group_named(session, group), username)
+
+
+def remove_member(session: Session, group: str, username: str) -> None:
+    groups.remove_member(session, groups.group_named(session, group), username)
+
+
 class Admin:
-    """The role and group operations (store/role_admin.py, what the CLI runs) on the app's
-    database, each in its own transaction."""
+    """The role and group operations (operations/roles.py and groups.py, what the CLI and the
+    administration API run) on the app's database, each in its own transaction."""
 
     def __init__(self, app: Flask) -> None:
         self.database = app.extensions["authserver.db"]
@@ -35,8 +62,7 @@ class Admin:
 
     def __call__(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.database.session() as session:
-            if operation in (role_admin.create_role, role_admin.delete_role,
-                             role_admin.grant_role, role_admin.revoke_role):
+            if operation in (roles.create_role, delete_role, grant_role, revoke_role):
                 args = (load_registry(session, sample_api(self.sample)), *args)
             return operation(session, *args, **kwargs)
 
@@ -47,12 +73,12 @@ def admin(app: Flask) -> Admin:
     with operations.database.session() as session:
         create_api(session, load_registry(session, sample_api(operations.sample)),
                    audience=ORDERS, name="Orders", scopes=["orders:read"], access_token_ttl=None)
-    operations(role_admin.create_role, operations.sample, "admin")
-    operations(role_admin.create_role, operations.sample, "viewer")
-    operations(role_admin.create_role, ORDERS, "clerk")
-    operations(group_admin.create_group, "staff")
-    operations(role_admin.grant_role, operations.sample, "viewer", group="staff")
-    operations(role_admin.grant_role, ORDERS, "clerk", group="staff")
+    operations(roles.create_role, operations.sample, "admin")
+    operations(roles.create_role, operations.sample, "viewer")
+    operations(roles.create_role, ORDERS, "clerk")
+    operations(groups.create_group, "staff")
+    operations(grant_role, operations.sample, "viewer", group="staff")
+    operations(grant_role, ORDERS, "clerk", group="staff")
     return operations
 
 
@@ -77,8 +103,8 @@ def test_user_tokens_carry_roles_held_directly_and_through_groups(
     app: Flask, client: FlaskClient, admin: Admin, user: str, orders_client: tuple[str, str]
 ) -> None:
     creds = orders_client
-    admin(role_admin.grant_role, admin.sample, "admin", user="alice")
-    admin(group_admin.add_member, "staff", "alice")
+    admin(grant_role, admin.sample, "admin", user="alice")
+    admin(add_member, "staff", "alice")
     tokens = password_grant(client, creds, scope="notes:read").json
     access = verify(app, tokens["access_token"], admin.sample)
     assert access["roles"] == ["admin", "viewer"]  # sorted; the orders API's clerk is not here
@@ -90,15 +116,15 @@ def test_user_tokens_carry_roles_held_directly_and_through_groups(
 def test_a_refresh_follows_every_change(
     client: FlaskClient, admin: Admin, user: str, password_client: tuple[str, str]
 ) -> None:
-    admin(group_admin.add_member, "staff", "alice")
+    admin(add_member, "staff", "alice")
     tokens = password_grant(client, password_client, scope="notes:read").json
     assert claims(tokens["access_token"])["roles"] == ["viewer"]
     steps: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], list[str] | None]] = [
-        (role_admin.grant_role, (admin.sample, "admin"), {"user": "alice"}, ["admin", "viewer"]),
-        (group_admin.remove_member, ("staff", "alice"), {}, ["admin"]),
-        (role_admin.revoke_role, (admin.sample, "admin"), {"user": "alice"}, None),
-        (group_admin.add_member, ("staff", "alice"), {}, ["viewer"]),
-        (role_admin.delete_role, (admin.sample, "viewer"), {}, None),
+        (grant_role, (admin.sample, "admin"), {"user": "alice"}, ["admin", "viewer"]),
+        (remove_member, ("staff", "alice"), {}, ["admin"]),
+        (revoke_role, (admin.sample, "admin"), {"user": "alice"}, None),
+        (add_member, ("staff", "alice"), {}, ["viewer"]),
+        (delete_role, (admin.sample, "viewer"), {}, None),
     ]
     for operation, args, kwargs, expected in steps:
         admin(operation, *args, **kwargs)
@@ -116,10 +142,10 @@ def test_client_credentials_tokens_carry_the_clients_own_roles(
         return claims(answer.json["access_token"]).get("roles")
 
     assert roles() is None  # absent when none (RFC 9068 §2.2.3.1)
-    admin(role_admin.grant_role, admin.sample, "admin", client=cc_client[0])
-    admin(role_admin.grant_role, ORDERS, "clerk", client=cc_client[0])
+    admin(grant_role, admin.sample, "admin", client=cc_client[0])
+    admin(grant_role, ORDERS, "clerk", client=cc_client[0])
     assert roles() == ["admin"]  # this worker had the client cached: it follows at once
-    admin(role_admin.revoke_role, admin.sample, "admin", client=cc_client[0])
+    admin(revoke_role, admin.sample, "admin", client=cc_client[0])
     assert roles() is None
     refused = client.post("/oauth/token", headers=basic(*cc_client),
                           data={"grant_type": "client_credentials", "scope": "groups"})
@@ -129,9 +155,9 @@ def test_client_credentials_tokens_carry_the_clients_own_roles(
 def test_groups_only_with_the_groups_scope(
     app: Flask, client: FlaskClient, admin: Admin, user: str, password_client: tuple[str, str]
 ) -> None:
-    admin(group_admin.create_group, "readers")
-    admin(group_admin.add_member, "staff", "alice")
-    admin(group_admin.add_member, "readers", "alice")
+    admin(groups.create_group, "readers")
+    admin(add_member, "staff", "alice")
+    admin(add_member, "readers", "alice")
     without = password_grant(client, password_client, scope="openid notes:read").json
     with_groups = password_grant(client, password_client, scope="openid groups notes:read").json
     assert "groups" not in claims(without["access_token"])
@@ -148,8 +174,8 @@ def test_groups_only_with_the_groups_scope(
     plain = client.post("/oauth/introspect", headers=basic(*password_client),
                         data={"token": without["access_token"]}).json
     assert "groups" not in plain and plain["roles"] == ["viewer"]
-    admin(group_admin.remove_member, "staff", "alice")
-    admin(group_admin.remove_member, "readers", "alice")
+    admin(remove_member, "staff", "alice")
+    admin(remove_member, "readers", "alice")
     emptied = refresh(client, password_client, with_groups["refresh_token"]).json
     assert claims(emptied["access_token"])["groups"] == []  # asked for, and none
     assert "roles" not in claims(emptied["access_token"])
@@ -160,7 +186,7 @@ def test_the_code_flow_carries_roles_and_groups(
 ) -> None:
     client_id, secret = make_client(app, grant_types=["authorization_code"],
                                     redirect_uris=[REDIRECT])
-    admin(group_admin.add_member, "staff", "alice")
+    admin(add_member, "staff", "alice")
     verifier, challenge = pkce()
     url = authorize_url(client_id, challenge, scope="openid groups notes:read")
     page = login(client, url)
@@ -187,7 +213,7 @@ def test_the_admin_notes_route_needs_the_admin_role(
     challenge = refused.headers["WWW-Authenticate"]
     assert challenge.startswith('Bearer error="insufficient_scope"')
     assert "role 'admin'" in challenge and "role 'admin'" in refused.json["error_description"]
-    admin(role_admin.grant_role, admin.sample, "admin", user="alice")
+    admin(grant_role, admin.sample, "admin", user="alice")
     alices = password_grant(client, password_client, scope="notes:read").json["access_token"]
     answer = client.get("/api/admin/notes", headers=bearer(alices))
     assert answer.status_code == 200
@@ -207,11 +233,11 @@ def test_one_query_for_a_users_roles_however_many(
 ) -> None:
     make_user(app, "bob")
     for group in range(10):  # bob: 50 roles through 10 groups, 5 each
-        admin(group_admin.create_group, f"team{group}")
-        admin(group_admin.add_member, f"team{group}", "bob")
+        admin(groups.create_group, f"team{group}")
+        admin(add_member, f"team{group}", "bob")
         for index in range(5):
-            admin(role_admin.create_role, admin.sample, f"r{group}.{index}")
-            admin(role_admin.grant_role, admin.sample, f"r{group}.{index}", group=f"team{group}")
+            admin(roles.create_role, admin.sample, f"r{group}.{index}")
+            admin(grant_role, admin.sample, f"r{group}.{index}", group=f"team{group}")
     scope = "openid groups notes:read"
     alices = password_grant(client, password_client, scope=scope).json["refresh_token"]
     bobs = password_grant(client, password_client, username="bob", scope=scope).json["refresh_token"]
@@ -235,11 +261,11 @@ def test_no_roles_query_for_an_api_without_roles_or_a_cached_client(
     app: Flask, client: FlaskClient, admin: Admin, user: str, orders_client: tuple[str, str],
     cc_client: tuple[str, str]
 ) -> None:
-    admin(role_admin.delete_role, ORDERS, "clerk")
+    admin(delete_role, ORDERS, "clerk")
     tokens = password_grant(client, orders_client, scope="orders:read").json
     assert _role_statements(app, lambda: refresh(client, orders_client,
                                                  tokens["refresh_token"])) == []
-    admin(role_admin.grant_role, admin.sample, "admin", client=cc_client[0])
+    admin(grant_role, admin.sample, "admin", client=cc_client[0])
 
     def machine() -> None:
         client.post("/oauth/token", headers=basic(*cc_client),

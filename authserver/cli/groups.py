@@ -1,13 +1,13 @@
 """`authserver group ...`: groups of users; a role granted to a group is held by its members.
-The rules live in store/group_admin.py (shared with the administration API)."""
+The rules live in operations/groups.py (the administration API runs them too)."""
 
 from __future__ import annotations
 
 import click
 
-from ..store import group_admin
-from ..store.group_admin import GroupInfo
-from ..store.role_admin import RoleError
+from ..operations import groups as operations
+from ..operations.errors import OperationError
+from ..operations.groups import GroupInfo
 from ._common import audit_admin, database_session, date_text, echo_fields, echo_json, echo_table
 from .errors import BadInput, Group
 
@@ -34,9 +34,9 @@ def create(name: str, as_json: bool) -> None:
     """Create the group NAME (letters, digits and _ . : -; at most 64)."""
     with database_session() as session:
         try:
-            created = group_admin.create_group(session, name)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            created = operations.create_group(session, name)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("group_created", group=name)
     if as_json:
         echo_json(created.to_dict())
@@ -49,7 +49,7 @@ def create(name: str, as_json: bool) -> None:
 def list_groups(as_json: bool) -> None:
     """List the groups with their members and roles."""
     with database_session() as session:
-        groups = group_admin.list_groups(session)
+        groups = operations.list_groups(session)
     if as_json:
         echo_json({"groups": [g.to_dict() for g in groups]})
         return
@@ -65,9 +65,9 @@ def show(name: str, as_json: bool) -> None:
     """Show a group: its members and its roles."""
     with database_session() as session:
         try:
-            found = group_admin.show_group(session, name)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            found = operations.show_group(session, operations.group_named(session, name))
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     if as_json:
         echo_json(found.to_dict())
         return
@@ -80,9 +80,9 @@ def delete(name: str) -> None:
     """Delete a group, its memberships and its role grants."""
     with database_session() as session:
         try:
-            group_admin.delete_group(session, name)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            operations.delete_group(session, operations.group_named(session, name))
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("group_deleted", group=name)
     click.echo(f"deleted group {name}")
 
@@ -94,9 +94,10 @@ def add_member(group_name: str, username: str) -> None:
     """Add a user to a group."""
     with database_session() as session:
         try:
-            group_admin.add_member(session, group_name, username)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            operations.add_member(session, operations.group_named(session, group_name),
+                                  username)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("group_member_added", group=group_name, username=username)
     click.echo(f"added {username} to {group_name}")
 
@@ -108,8 +109,9 @@ def remove_member(group_name: str, username: str) -> None:
     """Remove a user from a group (from their next token on)."""
     with database_session() as session:
         try:
-            group_admin.remove_member(session, group_name, username)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            operations.remove_member(session, operations.group_named(session, group_name),
+                                     username)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("group_member_removed", group=group_name, username=username)
     click.echo(f"removed {username} from {group_name}")

@@ -1,12 +1,12 @@
 """`authserver role ...`: the roles of each API and who holds them. The rules live in
-store/role_admin.py (shared with the administration API); here only options and output."""
+operations/roles.py (the administration API runs them too); here only options and output."""
 
 from __future__ import annotations
 
 import click
 
-from ..store import role_admin
-from ..store.role_admin import RoleError
+from ..operations import roles as operations
+from ..operations.errors import OperationError
 from ._common import (
     api_registry,
     audit_admin,
@@ -39,6 +39,13 @@ def _holder_options(command: click.decorators.FC) -> click.decorators.FC:
     return command
 
 
+def _holder(user: str | None, group: str | None, client: str | None) -> tuple[str, str]:
+    try:
+        return operations.one_holder(user=user, group=group, client=client)
+    except OperationError:
+        raise BadInput("give exactly one of --user, --group or --client") from None
+
+
 @role.command("create")
 @click.option("--api", "audience", required=True, help=API_HELP)
 @click.argument("name")
@@ -48,10 +55,10 @@ def create(audience: str, name: str, description: str, as_json: bool) -> None:
     """Create the role NAME of an API (letters, digits and _ . : -; at most 64)."""
     with database_session() as session:
         try:
-            created = role_admin.create_role(session, api_registry(session), audience, name,
+            created = operations.create_role(session, api_registry(session), audience, name,
                                              description)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("role_created", audience=audience, role=name)
     if as_json:
         echo_json(created.to_dict())
@@ -67,9 +74,9 @@ def list_roles(audience: str | None, as_json: bool) -> None:
     """List the roles, by API."""
     with database_session() as session:
         try:
-            roles = role_admin.list_roles(session, api_registry(session), audience)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            roles = operations.list_roles(session, api_registry(session), audience)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     if as_json:
         echo_json({"roles": [r.to_dict() for r in roles]})
         return
@@ -83,9 +90,10 @@ def delete(audience: str, name: str) -> None:
     """Delete a role and every grant of it. Tokens already issued keep it until they expire."""
     with database_session() as session:
         try:
-            role_admin.delete_role(session, api_registry(session), audience, name)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            operations.delete_role(session, operations.role_named(
+                session, api_registry(session), audience, name))
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("role_deleted", audience=audience, role=name)
     click.echo(f"deleted role {name} of {audience}")
 
@@ -95,12 +103,13 @@ def delete(audience: str, name: str) -> None:
 def grant(audience: str, name: str, user: str | None, group: str | None,
           client: str | None) -> None:
     """Grant a role to one user, group or client (from its next token on)."""
+    given = _holder(user, group, client)
     with database_session() as session:
         try:
-            holder = role_admin.grant_role(session, api_registry(session), audience, name,
-                                           user=user, group=group, client=client)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            holder = operations.grant(session, operations.role_named(
+                session, api_registry(session), audience, name), *given)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("role_granted", audience=audience, role=name, user=user, group=group,
                 client_id=client)
     click.echo(f"granted role {name} of {audience} to {holder}")
@@ -112,12 +121,13 @@ def revoke(audience: str, name: str, user: str | None, group: str | None,
            client: str | None) -> None:
     """Take a role back from one user, group or client (from its next token on; tokens
     already issued keep it until they expire)."""
+    given = _holder(user, group, client)
     with database_session() as session:
         try:
-            holder = role_admin.revoke_role(session, api_registry(session), audience, name,
-                                            user=user, group=group, client=client)
-        except RoleError as exc:
-            raise BadInput(str(exc)) from None
+            holder = operations.revoke(session, operations.role_named(
+                session, api_registry(session), audience, name), *given)
+        except OperationError as exc:
+            raise BadInput(exc.message) from None
     audit_admin("role_revoked", audience=audience, role=name, user=user, group=group,
                 client_id=client)
     click.echo(f"revoked role {name} of {audience} from {holder}")

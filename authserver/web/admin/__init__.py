@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from . import apis as apis  # /admin/v1/apis
 from . import clients, keys
+from . import groups as groups  # /admin/v1/groups
 from . import idps as idps  # /admin/v1/idps
+from . import roles as roles  # /admin/v1/roles
 from . import user_mfa as user_mfa  # /admin/v1/users/{username}/mfa
 from . import users as users  # /admin/v1/users
 from .blueprint import bp
