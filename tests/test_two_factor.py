@@ -336,3 +336,38 @@ def test_the_account_sign_in_asks_the_code_too(server: ServerProcess, person: Pe
         assert signed_in(server, fresh)
     finally:
         fresh.browser.close()
+
+
+def test_a_device_of_a_client_that_requires_two_factors_is_approved_after_the_code(
+    server: ServerProcess, person: Person
+) -> None:
+    tv = server.cli_json("client", "create", "--name", "strict TV", "--grant-type",
+                         "urn:ietf:params:oauth:grant-type:device_code", "--auth-method", "none",
+                         "--scope", "openid", "--require-mfa")
+    set_up_totp(server, person)
+    started = server.http.post("/oauth/device_authorization",
+                               data={"client_id": tv["client_id"], "scope": "openid"}).json()
+    fresh = Person(Browser(server, person.browser.username, PASSWORD), person.totp,
+                   person.used_step)
+    try:
+        page = fresh.http.get(f"{server.base_url}/device",
+                              params={"user_code": started["user_code"]})
+        login = fresh.http.post(f"{server.base_url}/device", data={
+            "user_code": started["user_code"], "csrf_token": csrf(page.text)})
+        code_page = fresh.http.post(url(server, login), data={
+            "csrf_token": csrf(login.text), "username": fresh.browser.username,
+            "password": PASSWORD})
+        consent = post_code(server, fresh, code_page, fresh.code())
+        assert 'name="decision"' in consent.text, consent.text
+        done = fresh.http.post(url(server, consent),
+                               data={**hidden_fields(consent.text), "decision": "allow"})
+        assert done.status_code == 200
+    finally:
+        fresh.browser.close()
+    tokens = server.http.post("/oauth/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": started["device_code"], "client_id": tv["client_id"]})
+    assert tokens.status_code == 200, tokens.text
+    claims = IndependentVerifier(server.http, server.base_url).verify(
+        tokens.json()["id_token"], audience=tv["client_id"])
+    assert claims["acr"] == "2" and claims["amr"] == ["pwd", "otp", "mfa"]
