@@ -12,6 +12,7 @@ The page has an input named `code`; a passkey (WebAuthn) is offered in its `pass
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from .. import context, events
+from ..keystore.lifecycle import KeyStoreError
 from ..models import User
 from ..operations import mfa
 from ..operations.errors import OperationError
@@ -30,6 +32,7 @@ from .pages import page
 from .session import finish_login, login_session
 from .wording import wait_words
 
+logger = logging.getLogger(__name__)
 PENDING_KEY = "mfa"
 PENDING_TTL = 600  # ten minutes to find one's phone
 THROTTLE_KIND = "otp"  # wrong codes are counted as failed sign-ins are, on their own counter
@@ -100,6 +103,11 @@ def check_code(pending: Pending) -> tuple[tuple[str, ...] | None, str | None]:
                                 passphrase=settings.keys_passphrase, now=store.now())
     except OperationError:
         return None, gettext("Enter the 6-digit code from your app, or a recovery code.")
+    except KeyStoreError:
+        # The secret does not open with this server's AUTHSERVER_KEYS_PASSPHRASE: the
+        # operator's fault, not the person's; logged, and said without a traceback.
+        logger.exception("cannot open the authenticator secret of %s", user.sub)
+        return None, gettext("This server cannot check codes right now. Try again later.")
     if factor is None:
         store.rollback()
         throttle.failed(THROTTLE_KIND, user.username, address)
