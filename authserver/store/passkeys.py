@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import Passkey, PasskeyChallenge, User
 
@@ -36,11 +38,17 @@ class Passkeys:
         """A fresh challenge for this browser's ceremony (replacing the one it had for the same
         purpose); committed at once, as the browser will come back in another request."""
         value, now = secrets.token_bytes(32), self.store.now()
-        session = self.store.begin_write()
-        session.execute(delete(PasskeyChallenge).where(
-            PasskeyChallenge.browser == browser, PasskeyChallenge.purpose == purpose))
-        session.add(PasskeyChallenge(browser=browser, purpose=purpose, challenge=value.hex(),
-                                     user_id=user_id, expires_at=now + CHALLENGE_TTL))
+        # One statement, the dialect's upsert (INSERT ... ON CONFLICT DO UPDATE): a delete and
+        # an insert let two requests of one browser (two tabs) both insert, and the second
+        # then fail on the unique (browser, purpose) on PostgreSQL.
+        upsert = sqlite_insert if self.store.database.is_sqlite else postgresql_insert
+        statement = upsert(PasskeyChallenge).values(
+            browser=browser, purpose=purpose, challenge=value.hex(), user_id=user_id,
+            expires_at=now + CHALLENGE_TTL)
+        self.store.begin_write().execute(statement.on_conflict_do_update(
+            index_elements=["browser", "purpose"],
+            set_={name: statement.excluded[name] for name in
+                  ("challenge", "user_id", "expires_at")}))
         self.store.commit()
         return value
 
@@ -52,8 +60,10 @@ class Passkeys:
             PasskeyChallenge.browser == browser, PasskeyChallenge.purpose == purpose))
         if found is None:
             return None
-        spent = session.execute(delete(PasskeyChallenge).where(PasskeyChallenge.id == found.id)
-                                .execution_options(synchronize_session=False))
+        # (Its value too: a newer challenge of the browser takes the same row.)
+        spent = session.execute(delete(PasskeyChallenge).where(
+            PasskeyChallenge.id == found.id, PasskeyChallenge.challenge == found.challenge)
+            .execution_options(synchronize_session=False))
         self.store.commit()
         if not spent.rowcount or found.expires_at <= self.store.now():  # type: ignore[attr-defined]
             return None  # another request spent it first, or it is too old
