@@ -15,6 +15,7 @@ import httpx
 from .browser import Browser
 from .helpers import csrf, pkce
 from .support import ServerProcess
+from .test_two_factor import Person, set_up_totp
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
 REDIRECT = "http://127.0.0.1:9/rp-callback"
@@ -38,9 +39,13 @@ def test_openid_client_completes_the_code_flow(
     server: ServerProcess, node_rp: Path, tmp_path: Path
 ) -> None:
     """With a signed request object carrying the claims parameter, then RP-initiated logout,
-    and the back-channel logout token that follows it."""
+    and the back-channel logout token that follows it. Dora has an authenticator app: the ID
+    token openid-client accepts says acr 2 and amr pwd, otp, mfa."""
     user = server.cli_json("user", "create", "--username", "dora", "--email", "dora@example.com",
                            "--password-stdin", stdin="dora-password\n")
+    dora = Person(Browser(server, "dora", "dora-password"))
+    set_up_totp(server, dora, "dora-password")
+    dora.browser.close()
     server.cli("group", "create", "rp-readers")
     server.cli("group", "add-member", "rp-readers", "dora")
     rp = subprocess.Popen(
@@ -65,9 +70,12 @@ def test_openid_client_completes_the_code_flow(
         assert "request=" in authorization_url and "state=" not in authorization_url
 
         login_page = browser.get(authorization_url)
-        consent_page = browser.post(Browser.form_url(login_page), data={
+        code_page = browser.post(Browser.form_url(login_page), data={
             "username": "dora", "password": "dora-password",
             "csrf_token": csrf(login_page.text)})
+        assert 'name="code"' in code_page.text, code_page.text
+        consent_page = browser.post(Browser.form_url(code_page), data={
+            "code": dora.code(), "csrf_token": csrf(code_page.text)})
         assert consent_page.status_code == 200, consent_page.text
         assert "See your email address" in consent_page.text  # asked for by the claims parameter
         assert "See the groups you belong to" in consent_page.text  # the groups scope
@@ -99,6 +107,7 @@ def test_openid_client_completes_the_code_flow(
             rp.kill()
     assert result["claims"]["sub"] == user["sub"]
     assert result["claims"]["iss"] == server.base_url
+    assert result["claims"]["acr"] == "2" and result["claims"]["amr"] == ["pwd", "otp", "mfa"]
     assert "email" not in result["claims"]  # the claims parameter asked for it at userinfo only
     assert result["userinfo"]["sub"] == user["sub"]
     assert result["userinfo"]["email"] == "dora@example.com"

@@ -70,16 +70,17 @@ def url(server: ServerProcess, page: httpx.Response) -> str:
     return Browser.form_url(page)
 
 
-def account_sign_in(server: ServerProcess, person: Person) -> httpx.Response:
+def account_sign_in(server: ServerProcess, person: Person,
+                    password: str = PASSWORD) -> httpx.Response:
     page = person.http.get(f"{server.base_url}/account/login")
     return person.http.post(f"{server.base_url}/account/login", data={
-        "username": person.browser.username, "password": PASSWORD, "csrf_token": csrf(page.text)})
+        "username": person.browser.username, "password": password, "csrf_token": csrf(page.text)})
 
 
-def set_up_totp(server: ServerProcess, person: Person) -> None:
+def set_up_totp(server: ServerProcess, person: Person, password: str = PASSWORD) -> None:
     """At /account: the QR code and the secret, the first code, the recovery codes."""
     if not signed_in(server, person):
-        assert account_sign_in(server, person).status_code == 303
+        assert account_sign_in(server, person, password).status_code == 303
     account = person.http.get(f"{server.base_url}/account")
     assert 'id="totp-add"' in account.text
     shown = person.http.post(f"{server.base_url}/account/totp",
