@@ -213,3 +213,32 @@ def test_asking_for_reset_mails_is_throttled_per_account(mail: tuple[Flask, Inbo
     assert unknown == codes  # the same for an address nobody has
     delivered(app)
     assert len(inbox.to("alice@example.com")) == 3
+
+
+def test_a_reset_keeps_the_authenticator_app(mail: tuple[Flask, Inbox]) -> None:
+    """A new password by the mailed link: the second factor stays, and is still asked for."""
+    import time
+
+    import pyotp
+
+    from authserver.operations import mfa
+
+    app, inbox = mail
+    make_user(app, email="alice@example.com")
+    with app.extensions["authserver.db"].session() as session:
+        alice = mfa.find_user(session, "alice")
+        started = mfa.begin_totp(session, alice, issuer_host="example.com", passphrase=None)
+        now = int(time.time())
+        mfa.confirm_totp(session, alice, pyotp.TOTP(started.secret).at(now), passphrase=None,
+                         now=now)
+    person = app.test_client()
+    post_form(person, "/account/forgot", {"email": "alice@example.com"})
+    open_link(person, app, inbox, "alice@example.com")
+    reset_path = path_of(inbox.last_link("alice@example.com"))
+    done = post_form(person, reset_path, {"password": "a brand new one",
+                                          "token": reset_path.split("token=")[1]})
+    assert done.status_code == 200
+    with app.extensions["authserver.db"].session() as session:
+        assert mfa.has_totp(session, mfa.find_user(session, "alice"))
+    second_step = sign_in(app.test_client(), "alice", "a brand new one")
+    assert second_step.status_code == 200 and 'name="code"' in second_step.get_data(as_text=True)
