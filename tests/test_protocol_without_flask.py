@@ -63,3 +63,25 @@ def test_a_refusal_is_data_too_and_issues_nothing(app: Flask, settings: Settings
     assert answer.status == 401 and answer.json()["error"] == "invalid_client"
     assert answer.header("Cache-Control") == "no-store"  # RFC 6749 §5.2
     assert not [name for name, _ in seen if name == "token.issued"]
+
+
+def test_every_back_channel_answer_carries_the_next_dpop_nonce(settings: Settings) -> None:
+    """RFC 9449 §8.2: with server nonces on, the protocol adds the next nonce to every answer
+    to a client's own request (the request says it is one; no blueprint's name is asked), and
+    to no page of the browser's."""
+    from authserver import create_app
+
+    app = create_app(settings.override(dpop_nonce=True))
+    try:
+        client_id, secret = make_client(app, grant_types=["client_credentials"], scope="profile")
+        http = app.test_client()
+        for path, form in (("/oauth/token", {"grant_type": "client_credentials"}),
+                           ("/oauth/introspect", {"token": "not-a-token"}),
+                           ("/oauth/revoke", {"token": "not-a-token"}),
+                           ("/oauth/par", {"response_type": "code"}),  # refused: still ours
+                           ("/oauth/device_authorization", {})):  # not its grant: refused
+            answer = http.post(path, headers=basic(client_id, secret), data=form)
+            assert answer.headers.get("DPoP-Nonce"), (path, answer.status_code, answer.json)
+        assert "DPoP-Nonce" not in http.get("/oauth/logout").headers
+    finally:
+        app.extensions["authserver.db"].dispose()
