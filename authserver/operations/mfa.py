@@ -119,7 +119,9 @@ def normal_code(code: str) -> tuple[str, str]:
     """("totp", six digits) or ("recovery", its 16 letters and digits): what was typed, without
     spaces or dashes; BadInput when it is neither."""
     typed = "".join(code.split()).replace("-", "").lower()
-    if len(typed) == 6 and typed.isdigit():
+    # ASCII digits only: isdigit() also takes other scripts' ("١٢٣٤٥٦"), which the apps never
+    # show and hmac.compare_digest cannot compare (TypeError on non-ASCII text).
+    if len(typed) == 6 and typed.isascii() and typed.isdigit():
         return "totp", typed
     if len(typed) == 16 and all(c in "abcdefghijklmnopqrstuvwxyz234567" for c in typed):
         return "recovery", typed
