@@ -184,13 +184,18 @@ class MemoryReplayCache:
         self.clock = clock
         self.limit = limit
         self._seen: dict[str, int] = {}
+        self._sweep_at = limit  # the size at which the stale jtis are swept out next
         self._lock = threading.Lock()
 
     def __call__(self, jti: str, until: int) -> bool:
         now = self.clock()
         with self._lock:
-            if len(self._seen) >= self.limit:
+            if len(self._seen) >= self._sweep_at:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
+                # Live jtis are never dropped (a replay must stay refused), so the next sweep
+                # waits until the cache has doubled: a sweep that frees little is not repeated
+                # on every proof (it was: ~30 ms under this lock at 100,000 live jtis).
+                self._sweep_at = max(self.limit, 2 * len(self._seen))
             if self._seen.get(jti, 0) > now:
                 return False
             self._seen[jti] = until
