@@ -43,6 +43,7 @@ from .web import (
     logout,
     mails,
     oauth,
+    passkey_second_factor,  # noqa: F401 (its routes are the interaction's and the account's)
     passkey_signin,  # noqa: F401 (its routes are the interaction's and the account's)
     register,
     session,

@@ -147,9 +147,7 @@ def test_a_passkey_added_at_the_account_signs_in_from_the_login_page_and_can_be_
         claims = id_token(server, spa["client_id"], params["code"], verifier)
         assert claims["sub"] == sub
         assert claims["amr"] == ["swk", "user", "mfa"]
-        if "phr" in server.http.get("/.well-known/openid-configuration").json().get(
-                "acr_values_supported", []):
-            assert claims["acr"] == "phr"  # once the acr follows the amr (the mfa work)
+        assert claims["acr"] == "phr"
 
         # The same answer again, from this browser and from another: refused.
         [sent] = verify_requests
@@ -288,3 +286,41 @@ def test_an_ip_issuer_account_page_says_why(tmp_path: Path, key_template: Path,
             browser.close()
     finally:
         server.stop()
+
+
+def test_a_passkey_is_the_second_factor_after_the_password(
+        server: ServerProcess, chromium: str) -> None:
+    """acr_values=phr asks the user who can reach it for more than the password: the second
+    step offers the passkey, and the ID token says both (amr pwd, swk, user, mfa; acr phr)."""
+    from playwright.sync_api import sync_playwright
+
+    username, sub = new_user(server)
+    spa = server.cli_json("client", "create", "--name", "Second factor SPA", "--grant-type",
+                          "authorization_code", "--redirect-uri", REDIRECT,
+                          "--auth-method", "none", "--scope", "openid profile")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        with_authenticator(page)
+        password_sign_in(page, server, username)
+        add_passkey(page, "Second factor key")
+        context.clear_cookies()
+        landed = catch_redirects(page)
+        verifier, challenge = pkce()
+        page.goto(authorize_url(server, spa["client_id"], challenge, acr_values="phr"))
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_selector("#passkey-second-factor")
+        assert page.locator("input[name=code]").count() == 0  # no app: the passkey alone
+        page.screenshot(path=str(ARTIFACTS / "second-factor-passkey.png"), full_page=True)
+        page.click("#passkey-second-factor")
+        page.wait_for_selector("button[value=allow]")
+        page.click("button[value=allow]")
+        page.wait_for_url(REDIRECT + "**")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}
+        claims = id_token(server, spa["client_id"], params["code"], verifier)
+        assert claims["sub"] == sub
+        assert claims["amr"] == ["pwd", "swk", "user", "mfa"] and claims["acr"] == "phr"
+        browser.close()

@@ -23,7 +23,13 @@ from .browser_words import browser_name
 from .federation import linked_identities
 from .forms import csrf_ok, form_expired
 from .pages import page
-from .passkey_ceremony import relying_party, sign_in_offer, unavailable_reason, use_scripts
+from .passkey_ceremony import (
+    relying_party,
+    second_factor_offer,
+    sign_in_offer,
+    unavailable_reason,
+    use_scripts,
+)
 from .second_factor import check_code, code_page, complete, held, hold
 from .session import check_login, finish_login, login_session, signed_in_user
 
@@ -89,10 +95,15 @@ def login() -> ResponseReturnValue:
         return login_page(401, error)
     if mfa.has_second_factor(context.store().session(), user):
         hold(user, ACCOUNT_SIGN_IN)
-        return code_page(url_for("account.login_code"))
+        return code_page(url_for("account.login_code"), passkey=account_passkey_offer(user))
     finish_login(user)
     events.record("account.signed_in", sub=user.sub)
     return redirect(url_for("account.show"), 303)
+
+
+def account_passkey_offer(user: User) -> dict[str, Any] | None:
+    return second_factor_offer(user, url_for("account.account_second_factor_options"),
+                               url_for("account.account_second_factor_passkey"))
 
 
 ACCOUNT_SIGN_IN = "account"  # what the held password is for (web/second_factor.py)
@@ -106,7 +117,8 @@ def login_code() -> ResponseReturnValue:
         return login_page(400, form_expired())
     factor, error = check_code(pending)
     if factor is None:
-        return code_page(url_for("account.login_code"), error=error, status=400)
+        return code_page(url_for("account.login_code"), error=error, status=400,
+                         passkey=account_passkey_offer(pending.user))
     complete(pending, factor)
     events.record("account.signed_in", sub=pending.user.sub)
     return redirect(url_for("account.show"), 303)

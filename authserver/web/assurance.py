@@ -20,12 +20,14 @@ from ..oauth.claims_request import ESSENTIAL_ACR
 from ..operations import mfa
 from ..policy import (
     ACR_PASSWORD,
+    ACR_PHISHING_RESISTANT,
     ACR_RANK,
     ACR_TWO_FACTORS,
     ACR_VALUES_SUPPORTED,
     acr_level,
     satisfies,
 )
+from .passkey_ceremony import relying_party
 
 
 class Verdict(Enum):
@@ -61,7 +63,9 @@ def voluntary(validated: Any) -> str | None:
 
 
 def reachable(user: User) -> str:
-    """The highest level this user can sign in at now."""
+    """The highest level this user can sign in at now: phr with a passkey that works here."""
+    if relying_party() is not None and context.store().passkeys.count(user):
+        return ACR_PHISHING_RESISTANT
     has = mfa.has_second_factor(context.store().session(), user)
     return ACR_TWO_FACTORS if has else ACR_PASSWORD
 

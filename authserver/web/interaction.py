@@ -32,7 +32,7 @@ from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
 from .i18n import use_ui_locales
 from .pages import page
-from .passkey_ceremony import sign_in_offer
+from .passkey_ceremony import second_factor_offer, sign_in_offer
 from .protocol import flask_response
 from .second_factor import code_page, hold, set_up_page
 from .session import another_account, browser_id, check_login, csrf_valid, finish_login, login_session
@@ -134,7 +134,10 @@ def factor_step(interaction_id: str, validated: Pending, user: User, wanted: Ver
         return set_up_page(user, url_for("interaction.set_up", interaction_id=interaction_id),
                            validated.client, error, status)
     return code_page(url_for("interaction.code", interaction_id=interaction_id),
-                     validated.client, error, status)
+                     validated.client, error, status, passkey=second_factor_offer(
+                         user,
+                         url_for("interaction.second_factor_options", interaction_id=interaction_id),
+                         url_for("interaction.second_factor_passkey", interaction_id=interaction_id)))
 
 
 def needs_more(interaction_id: str, validated: Pending, user: User) -> Response | None:

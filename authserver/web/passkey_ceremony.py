@@ -38,6 +38,7 @@ from webauthn.helpers.structs import (
 from .. import context
 from ..errors import error_response
 from ..models import Passkey, User
+from ..operations import mfa
 from ..store.passkeys import MAX_PASSKEYS, Challenge
 from .session import browser_id, csrf_valid
 
@@ -262,3 +263,14 @@ def sign_in_offer(options_url: str, verify_url: str) -> dict[str, str] | None:
         return None
     use_scripts()
     return {"options": options_url, "verify": verify_url}
+
+
+def second_factor_offer(user: User, options_url: str, verify_url: str) -> dict[str, Any] | None:
+    """The second step page's "Use a passkey" button (templates/second_factor.html), when the
+    user has a passkey that can work here; `only` when it is their only second factor (no
+    authenticator app, so no code to type: the page then asks for the passkey alone)."""
+    if relying_party() is None or not context.store().passkeys.count(user):
+        return None
+    use_scripts()
+    return {"options": options_url, "verify": verify_url,
+            "only": not mfa.has_totp(context.store().session(), user)}

@@ -14,9 +14,8 @@ from flask_babel import gettext
 
 from .. import events
 from . import account, interaction
-from .interaction import Pending, gone, next_step, show_step
+from .interaction import Pending, gone
 from .interaction import _resume as resume  # the interaction of this browser, or its error page
-from .interaction import user_of as interaction_user
 from .passkey_ceremony import (
     SIGN_IN,
     CeremonyError,
@@ -25,7 +24,7 @@ from .passkey_ceremony import (
     authentication_options,
     json_body,
 )
-from .session import another_account, csrf_token, sign_in
+from .session import another_account, csrf_token, finish_login
 
 
 def _signed_in(subject: str | None) -> SignedIn:
@@ -44,9 +43,7 @@ def _signed_in(subject: str | None) -> SignedIn:
         events.record("login.refused", "email_not_verified", method="passkey", address=address)
         raise CeremonyError("email_not_verified", gettext(
             "Confirm your email address first: open the link we mailed you."))
-    sign_in(user, " ".join(signed.amr))  # commits the passkey's new counter with the session
-    events.record("login.succeeded", sub=user.sub, address=address, method="passkey",
-                  amr=" ".join(signed.amr))
+    finish_login(user, " ".join(signed.amr))  # commits the passkey's new counter with it
     return signed
 
 
@@ -75,19 +72,8 @@ def passkey_sign_in(interaction_id: str) -> ResponseReturnValue:
         return refused.response()
     # The next step is a page or a redirect to the client: the browser posts for it, with the
     # new sign-in's CSRF token (a sign-in starts a fresh session).
-    return jsonify(post=url_for("interaction.signed_in", interaction_id=interaction_id),
+    return jsonify(post=url_for("interaction.proceed", interaction_id=interaction_id),
                    csrf_token=csrf_token())
-
-
-@interaction.bp.post("/<interaction_id>/signed-in")
-@interaction.step(posted=True)
-def signed_in(interaction_id: str, found: interaction.Interaction,
-              validated: Pending) -> Response:
-    """After a passkey sign-in on the login page: the interaction's next step."""
-    user = interaction_user(found, validated)
-    if user is None:  # the sign-in ended meanwhile, or is not one the request accepts
-        return show_step(interaction_id, validated, None)
-    return next_step(interaction_id, found, validated, user)
 
 
 @account.bp.post("/login/passkey/options")
