@@ -231,6 +231,9 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
     from playwright.sync_api import sync_playwright
 
     username, _ = new_user(server)
+    spa = server.cli_json("client", "create", "--name", "Pages SPA", "--grant-type",
+                          "authorization_code", "--redirect-uri", REDIRECT,
+                          "--auth-method", "none", "--scope", "openid profile")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -258,6 +261,18 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
                 _fits(page)
                 _accessible(page, axe_script)
                 page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}-{scheme}.png"),
+                                full_page=True)
+                # The second step after the password, when a passkey is asked for.
+                context.clear_cookies()
+                _, challenge = pkce()
+                page.goto(authorize_url(server, spa["client_id"], challenge, acr_values="phr"))
+                page.fill("#username", username)
+                page.fill("#password", PASSWORD)
+                page.click("main form button[type=submit]")
+                page.wait_for_selector("#passkey-second-factor")
+                _fits(page)
+                _accessible(page, axe_script)
+                page.screenshot(path=str(ARTIFACTS / f"second-step-{lang}-{width}-{scheme}.png"),
                                 full_page=True)
                 context.close()
         browser.close()
