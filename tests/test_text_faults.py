@@ -1,7 +1,8 @@
 """Outside text that Python turns into a server fault unless refused as bad input, on both
 databases: a JSON `\\ud800` escape (half a surrogate pair, a str no UTF-8 encoder takes: not
-psycopg's, SQLite's or argon2's), a page cursor beyond the database's integers, and a URL
-claim that urlsplit itself refuses. Each is a 400 naming the problem, with nothing written."""
+psycopg's, SQLite's or argon2's), in a body or inside a JWT (a client assertion, a request
+object), a page cursor beyond the database's integers, and a URL claim that urlsplit itself
+refuses. Each is refused as bad input, with nothing written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import base64
 import json
 from typing import Any
 
+import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,9 +19,22 @@ from authserver import create_app
 from authserver.config import Settings
 
 from .admin_support import admin_client, admin_token, problem
-from .helpers import make_user
+from .browser import Browser, RelyingParty, query
+from .helpers import make_user, pkce
 from .soft_authenticator import SoftAuthenticator
+from .support import ServerProcess
 from .test_passkeys import ISSUER, post_json, signed_in_browser, token_of
+from .test_request_objects import (  # noqa: F401 (fixtures)
+    PASSWORD,
+    Signer,
+    _object,
+    _outer,
+    browser,
+    rp,
+    signer,
+)
+
+IN_PROCESS = True  # the request objects' server: the app in process (tests/inprocess.py)
 
 # "\ud800" as JSON writes it: valid JSON (RFC 8259 §8.2 allows the escape), no character.
 LONE = "\\ud800"
@@ -62,15 +77,15 @@ def test_a_surrogate_pair_is_one_character_and_welcome(
 def test_a_passkey_named_with_a_lone_surrogate_is_refused(settings: Settings) -> None:
     app = create_app(settings.override(issuer=ISSUER))
     make_user(app, "alice", email="alice@example.com")
-    browser = signed_in_browser(app)
-    token = token_of(browser)
-    options = post_json(browser, "/account/passkeys/options", {}, token)
+    account = signed_in_browser(app)
+    token = token_of(account)
+    options = post_json(account, "/account/passkeys/options", {}, token)
     created = SoftAuthenticator(ISSUER).create(options.json)
-    answer = browser.post("/account/passkeys", headers={
+    answer = account.post("/account/passkeys", headers={
         "X-CSRF-Token": token, "Content-Type": "application/json"},
         data=json.dumps({"credential": created, "name": "Key \ud800"}))
     assert answer.status_code == 400 and answer.json["error"] == "invalid_request", answer.json
-    assert 'name="passkey"' not in browser.get("/account").get_data(as_text=True)
+    assert 'name="passkey"' not in account.get("/account").get_data(as_text=True)
     app.extensions["authserver.db"].dispose()
 
 
@@ -89,3 +104,38 @@ def test_a_url_claim_that_urlsplit_refuses_is_bad_input(
         "username": "eve", "password": "a long password", "claims": {claim: "http://[::1"}})
     assert claim in problem(answer, 400, "claims")["detail"]
     assert client.get("/admin/v1/users/eve", headers=auth).status_code == 404
+
+
+def _b64(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def test_a_client_assertion_whose_claims_hold_a_lone_surrogate_is_invalid_client(
+        client: FlaskClient) -> None:
+    """Its unverified `sub` names the client (RFC 7523 §3) before any signature is checked."""
+    claims = {"iss": "x\ud800", "sub": "x\ud800", "aud": "http://authserver.test/oauth/token",
+              "exp": 9999999999, "jti": "j"}
+    assertion = _b64({"alg": "RS256", "typ": "JWT"}) + "." + _b64(claims) + ".AAAA"
+    answer = client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_assertion": assertion,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assert answer.status_code in (400, 401) and answer.json["error"] == "invalid_client", answer.json
+
+
+@pytest.mark.parametrize("name", ["login_hint", "nonce", "state"])
+def test_a_request_object_whose_claims_hold_a_lone_surrogate_is_invalid_request_object(
+        server: ServerProcess, rp: RelyingParty, browser: Browser,  # noqa: F811
+        signer: Signer, name: str) -> None:  # noqa: F811
+    _, challenge = pkce()
+    payload = json.dumps(_object(server, rp, challenge, **{name: "x\ud800"}))
+    signed = jwt.api_jws.encode(payload.encode(), signer.rsa, algorithm="RS256",
+                                headers={"kid": "rsa-1", "typ": "JWT"})
+    fresh = Browser(server, browser.username, PASSWORD)
+    try:
+        answer = fresh.http.get(f"{server.base_url}/oauth/authorize",
+                                params=_outer(rp, signed, state="outer"))
+        found = query(answer)
+        assert found["error"] == "invalid_request_object" and found["state"] == "outer", found
+    finally:
+        fresh.close()
+    assert "Traceback" not in server.log()

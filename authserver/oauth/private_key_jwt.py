@@ -61,8 +61,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """Authlib reads the unverified claims for the client's id (RFC 7523 §3: sub)."""
         try:
             with untrusted.parsing():
-                return super().extract_assertion(assertion)
-        except untrusted.NestedTooDeep:
+                # (Its claims name the client before any check: half a surrogate pair in them
+                # would reach the database's encoder.)
+                return untrusted.whole_text(super().extract_assertion(assertion))
+        except (untrusted.NestedTooDeep, untrusted.LoneSurrogate):
             raise InvalidClientError(description="the client assertion is not a JWT") from None
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:

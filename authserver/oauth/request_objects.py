@@ -102,6 +102,11 @@ class RequestObjects(JWTAuthenticationRequest):
             raise InvalidRequestObjectError("the request object's claims are nested too deep",
                                             state=raw.get("state")) from None
         claims: dict[str, Any] = dict(request.payload.data)
+        try:
+            untrusted.whole_text(claims)  # no half surrogate pair reaches a page or the database
+        except untrusted.LoneSurrogate:
+            raise InvalidRequestObjectError("the request object's claims hold half a surrogate "
+                                            "pair (no character)", state=raw.get("state")) from None
         if "iss" in claims and claims["iss"] != client.client_id:
             raise InvalidRequestObjectError("the request object's iss is not the client",
                                             state=raw.get("state"))

@@ -53,10 +53,17 @@ def whole_characters(data: str | bytes, value: Any) -> Any:
     """`value`, parsed from the JSON `data`, unless a string in it holds a lone surrogate."""
     pattern = _SURROGATE_ESCAPE if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES
     if pattern.search(data):  # type: ignore[arg-type]
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise LoneSurrogate() from None
+        return whole_text(value)
+    return value
+
+
+def whole_text(value: Any) -> Any:
+    """`value` (JSON a library parsed: joserfc's claims) unless a string in it, a key
+    included, holds a lone surrogate (LoneSurrogate)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoneSurrogate() from None
     return value
 
 
