@@ -284,3 +284,28 @@ def test_an_ip_issuer_says_why_passkeys_are_unavailable(settings: Settings) -> N
     refused = post_json(browser, "/account/passkeys/options", {}, token_of(browser))
     assert refused.status_code == 404 and refused.json["error"] == "passkeys_unavailable"
     app.extensions["authserver.db"].dispose()
+
+
+def test_without_a_password_the_last_way_in_is_kept(app: Flask, alice_key: SoftAuthenticator) -> None:
+    """Someone who signs in through a provider (no password) and has a passkey may unlink the
+    provider (the passkey signs them in), but then not remove their last passkey."""
+    from authserver.models import IdentityProvider, LinkedIdentity, User
+
+    with app.extensions["authserver.db"].session() as session, session.begin():
+        alice = session.query(User).filter_by(username="alice").one()
+        idp = IdentityProvider(slug="up", name="Upstream", issuer="https://up.example",
+                               client_id="c", client_secret="s", scope="openid", discovery={})
+        session.add(idp)
+        session.flush()
+        session.add(LinkedIdentity(idp_id=idp.id, user_id=alice.id, sub="alice-up"))
+        alice.password_hash = ""  # as a user made by a provider's sign-in
+    browser = app.test_client()
+    assert passkey_sign_in(browser, alice_key)[0].status_code == 200
+    assert 'action="/login/idp/up/unlink"' in browser.get("/account").get_data(as_text=True)
+    unlinked = browser.post("/login/idp/up/unlink", data={"csrf_token": token_of(browser)})
+    assert unlinked.status_code == 303
+    [passkey] = passkey_ids(browser)
+    kept = browser.post("/account/passkeys/remove", data={
+        "passkey": passkey, "csrf_token": token_of(browser)})
+    assert kept.status_code == 409 and "only way to sign in" in kept.get_data(as_text=True)
+    assert passkey_ids(browser) == [passkey]

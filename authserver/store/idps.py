@@ -160,12 +160,15 @@ class Idps:
             select(LinkedIdentity).where(LinkedIdentity.user_id == user.id)
             .order_by(LinkedIdentity.id)))
 
-    def unlink(self, user: User, idp: IdentityProvider) -> bool:
+    def unlink(self, user: User, idp: IdentityProvider, *, passkeys_work: bool = False) -> bool:
         """Removes the user's link to this provider, unless it is their last way to sign in
-        (no password and no other link). False when refused or not linked."""
+        (no password, no other link, and no passkey that works here: `passkeys_work`). False
+        when refused or not linked."""
         session = self.store.begin_write()
         count = session.scalar(select(func.count()).select_from(LinkedIdentity)
                                .where(LinkedIdentity.user_id == user.id)) or 0
+        if passkeys_work and self.store.passkeys.count(user):
+            count += 1  # a passkey signs them in too
         if not user.password_hash and count <= 1:
             return False
         result = session.execute(delete(LinkedIdentity).where(

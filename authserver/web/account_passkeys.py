@@ -83,6 +83,11 @@ def rename_passkey(user: User) -> ResponseReturnValue:
 @account_form
 def remove_passkey(user: User) -> ResponseReturnValue:
     passkey_id, store = _passkey_id(), context.store()
+    if (not user.password_hash and not store.idps.linked(user)
+            and store.passkeys.count(user) <= 1):  # no password, no provider: the last way in
+        return account_page(user, 409, error=gettext(
+            "This passkey is your only way to sign in here: add another passkey or link a "
+            "sign-in provider first."))
     if passkey_id is None or not store.passkeys.remove(user, passkey_id):
         return account_page(user, 404, error=gettext("That passkey is not on your account."))
     store.commit()

@@ -24,6 +24,7 @@ from ..store.federated_accounts import Outcome, resolve
 from ..store.idps import client_secret_of
 from .interaction import continue_signed_in, gone
 from .pages import page
+from .passkey_ceremony import relying_party
 from .session import browser_id, csrf_valid, login_session, sign_in
 
 bp = Blueprint("federation", __name__, url_prefix="/login/idp")
@@ -169,7 +170,7 @@ def unlink(slug: str) -> ResponseReturnValue:
         return problem(gettext("This form expired or you are no longer signed in. Please start "
                                "again."),
                        idp)
-    if not store.idps.unlink(current.user, idp):
+    if not store.idps.unlink(current.user, idp, passkeys_work=relying_party() is not None):
         return problem(gettext("%(name)s is your only way to sign in here: set a password or "
                                "link another provider first.", name=idp.name),
                        idp, _account_page())
@@ -187,4 +188,5 @@ def linked_identities(user: User) -> dict[str, object]:
     return {"linked": [(i.idp.slug, i.idp.name) for i in linked],
             "linkable": [(idp.slug, idp.name) for idp in store.idps.all()
                          if idp.id not in linked_ids],
-            "can_unlink": bool(user.password_hash) or len(linked) > 1}
+            "can_unlink": bool(user.password_hash) or len(linked) > 1
+            or (relying_party() is not None and store.passkeys.count(user) > 0)}
