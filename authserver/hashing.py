@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import os
 import secrets
 
 from argon2 import PasswordHasher
@@ -17,17 +18,38 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # other parameters (argon2-cffi's former default t=3, m=64 MiB, p=4) still verifies, and is
 # rehashed with these at its next successful sign-in (password_needs_rehash).
 PASSWORD_TIME_COST, PASSWORD_MEMORY_KIB, PASSWORD_PARALLELISM = 1, 47104, 1
-_password_hasher = PasswordHasher(time_cost=PASSWORD_TIME_COST,
-                                  memory_cost=PASSWORD_MEMORY_KIB,
-                                  parallelism=PASSWORD_PARALLELISM)
+
+# The test suite only (tests/conftest.py sets it): the slow hashes at their cheapest, argon2id
+# for passwords at t=1, m=1 MiB, p=1 (2 ms a hash) and scrypt for sealed signing keys at
+# n=2^10 (keystore/sealing.py): together minutes of a test run. Both record their parameters
+# in the hash, so either kind still verifies under the other. `serve` refuses to start with it
+# behind an https issuer (cli/serve.py); a password hash made with it is replaced at the next
+# sign-in by a server without it (password_needs_rehash).
+FAST_HASHING_VARIABLE = "AUTHSERVER_TEST_FAST_HASHING"
+
+
+def fast_hashing() -> bool:
+    return os.environ.get(FAST_HASHING_VARIABLE, "") == "1"
+
+
+def production_hasher() -> PasswordHasher:
+    return PasswordHasher(time_cost=PASSWORD_TIME_COST, memory_cost=PASSWORD_MEMORY_KIB,
+                          parallelism=PASSWORD_PARALLELISM)
+
+
+@functools.cache
+def _password_hasher() -> PasswordHasher:
+    """Chosen once per process, at the first password hashed or checked."""
+    if fast_hashing():
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return production_hasher()
 
 
 @functools.cache
 def _dummy_password_hash() -> str:
     """Checked against when the username is unknown, so that a miss costs as much as a wrong
     password. Made on first use, not at import: every CLI call would pay for it."""
-    return _password_hasher.hash(secrets.token_urlsafe(16))
-
+    return _password_hasher().hash(secrets.token_urlsafe(16))
 
 
 def new_secret(nbytes: int = 32) -> str:
@@ -48,13 +70,13 @@ def secret_matches(secret: str, stored_hash: str | None) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return _password_hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def password_matches(password: str, stored_hash: str | None) -> bool:
     """Constant-time with respect to whether the user exists (pass None for an unknown user)."""
     try:
-        return _password_hasher.verify(stored_hash or _dummy_password_hash(), password) and bool(
+        return _password_hasher().verify(stored_hash or _dummy_password_hash(), password) and bool(
             stored_hash
         )
     except (VerificationError, InvalidHashError):
@@ -62,4 +84,4 @@ def password_matches(password: str, stored_hash: str | None) -> bool:
 
 
 def password_needs_rehash(stored_hash: str) -> bool:
-    return _password_hasher.check_needs_rehash(stored_hash)
+    return _password_hasher().check_needs_rehash(stored_hash)

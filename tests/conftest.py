@@ -52,6 +52,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # working directory's instance/ (the audit file is opened once per process, by the first
 # command that audits). Subprocesses get their own (support.server_env).
 os.environ["AUTHSERVER_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="authserver-test-instance-")
+# argon2id and scrypt at their cheapest in every process of the run (authserver/hashing.py;
+# subprocesses get it through support.server_env): the production cost was minutes of the
+# suite. The tests of what a weak password hash is replaced with ask for production hashing.
+os.environ.setdefault("AUTHSERVER_TEST_FAST_HASHING", "1")
 BACKENDS = ["sqlite", "postgresql"]
 
 

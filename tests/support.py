@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,13 @@ from sqlalchemy import create_engine, text
 
 AUTHSERVER = [sys.executable, "-m", "authserver"]
 T = TypeVar("T")
+
+
+def without_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without authserver's settings (AUTHSERVER_*) but with the test suite's own
+    variables (AUTHSERVER_TEST_*: every process of a run hashes passwords the same way)."""
+    return {k: v for k, v in environ.items()
+            if not k.startswith("AUTHSERVER_") or k.startswith("AUTHSERVER_TEST_")}
 
 
 def free_port() -> int:
@@ -100,7 +107,7 @@ def cli_in_process(args: list[str], *, stdin: str | None = None,
 
     ours = {name: value for name, value in env.items() if name.startswith("AUTHSERVER_")}
     unset: dict[str, str | None] = {name: None for name in os.environ
-                                    if name.startswith("AUTHSERVER_") and name not in ours}
+                                    if name not in without_settings(os.environ) | ours}
     result = CliRunner().invoke(main, args, input=stdin, env={**unset, **ours})
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -198,7 +205,7 @@ def copy_keys(template: Path, workdir: Path) -> Path:
 
 
 def server_env(database_url: str, keys_dir: Path, issuer: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSERVER_")}
+    env = without_settings(os.environ)
     env.update(
         AUTHSERVER_DATABASE_URL=database_url,
         AUTHSERVER_KEYS_DIR=str(keys_dir),

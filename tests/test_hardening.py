@@ -189,7 +189,7 @@ def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatc
     from authserver import hashing
 
     calls: list[str] = []
-    real_hasher = hashing._password_hasher
+    real_hasher = hashing._password_hasher()
     dummy = hashing._dummy_password_hash()
 
     class CountingHasher:
@@ -197,9 +197,22 @@ def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatc
             calls.append(stored)
             return real_hasher.verify(stored, password)
 
-    monkeypatch.setattr(hashing, "_password_hasher", CountingHasher())
+    monkeypatch.setattr(hashing, "_password_hasher", CountingHasher)
     assert hashing.password_matches("guess", None) is False
     assert calls == [dummy]  # the dummy argon2 hash was really checked
+
+
+def test_passwords_are_hashed_at_full_cost_outside_the_test_suite(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite hashes cheaply (AUTHSERVER_TEST_FAST_HASHING, conftest.py); a process without
+    it hashes with the production parameters (OWASP's m=46 MiB, t=1, p=1)."""
+    from authserver import hashing
+
+    assert hashing.hash_password("x").startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    monkeypatch.delenv("AUTHSERVER_TEST_FAST_HASHING")
+    full = hashing._password_hasher.__wrapped__()  # a new process's choice, not the cached one
+    assert full.hash("x").startswith("$argon2id$v=19$m=47104,t=1,p=1$")
 
 
 @pytest.mark.parametrize("trusted_proxies", [0, 1])

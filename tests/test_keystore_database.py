@@ -99,6 +99,19 @@ def test_no_private_key_material_is_stored_in_clear(place: Place, store: KeyStor
     assert len(sealed) == len(keys) and all(v.startswith(sealing.FORMAT + "$") for v in sealed)
 
 
+def test_keys_are_sealed_at_full_cost_outside_the_test_suite(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite seals with a cheap scrypt (AUTHSERVER_TEST_FAST_HASHING, conftest.py); without
+    it a key is sealed at n=2^15, r=8, and either kind opens (the parameters are recorded)."""
+    cheap = sealing.seal(b"secret", b"pass", "kid")
+    monkeypatch.delenv("AUTHSERVER_TEST_FAST_HASHING")
+    full = sealing.seal(b"secret", b"pass", "kid")
+    assert full.split("$")[1:4] == ["32768", "8", "1"]
+    assert cheap.split("$")[1:4] == ["1024", "8", "1"]
+    assert sealing.unseal(full, b"pass", "kid") == sealing.unseal(cheap, b"pass", "kid") == b"secret"
+
+
 def test_start_with_a_wrong_passphrase_stops_before_serving(place: Place, store: KeyStore,
                                                             tmp_path: Path) -> None:
     assert place.database_url is not None

@@ -77,3 +77,22 @@ def test_an_unreachable_database_stops_serve_in_one_line(tmp_path: Path,
         "Error: cannot use the database postgresql+psycopg://authserver:***@127.0.0.1:9/auth "
         '(AUTHSERVER_DATABASE_URL): connection to server at "127.0.0.1", port 9 failed: '
         "Connection refused"]
+
+
+def test_the_test_suites_cheap_password_hashing_is_refused_behind_https(
+    tmp_path: Path, key_template: Path
+) -> None:
+    """AUTHSERVER_TEST_FAST_HASHING (the suite sets it, conftest.py) never serves a
+    deployment: refused before anything is done (the port given is taken, so a serve that
+    went on would fail differently)."""
+    env = {**_env(tmp_path, key_template), "AUTHSERVER_ISSUER": "https://login.example.com",
+           "AUTHSERVER_TEST_FAST_HASHING": "1"}
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        result = subprocess.run(
+            [*AUTHSERVER, "serve", "--port", str(held.getsockname()[1]), "--workers", "1"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "AUTHSERVER_TEST_FAST_HASHING is for the test suite" in result.stderr
+    assert not (tmp_path / "serve.db").exists()

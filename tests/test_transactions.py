@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from authserver import create_app
+from authserver import create_app, hashing
 from authserver.config import Settings
 from authserver.hashing import password_needs_rehash
 from authserver.models import Consent, RefreshTokenFamily, User
@@ -24,6 +24,13 @@ from .helpers import PASSWORD, action, csrf, make_client, make_user, password_gr
 from .test_code_flow import authorize_url
 
 WEAK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def production_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parameters a deployment hashes with (the suite hashes cheaply, conftest.py): for the
+    tests of what a weak or former hash is replaced with."""
+    monkeypatch.setattr(hashing, "_password_hasher", hashing.production_hasher)
 
 
 def _sqlite_path(app: Flask) -> str:
@@ -89,7 +96,7 @@ def _stored_hash(app: Flask) -> str:
 
 
 def test_a_weak_hash_is_replaced_even_when_no_refresh_token_is_issued(
-    app: Flask, client: FlaskClient, user: str
+    app: Flask, client: FlaskClient, user: str, production_hashing: None
 ) -> None:
     creds = make_client(app, grant_types=["password"])  # no refresh_token grant: nothing stored
     weak = _weaken_hash(app)
@@ -100,7 +107,7 @@ def test_a_weak_hash_is_replaced_even_when_no_refresh_token_is_issued(
 
 
 def test_a_hash_with_the_former_parameters_verifies_and_is_rehashed(
-    app: Flask, client: FlaskClient, user: str
+    app: Flask, client: FlaskClient, user: str, production_hashing: None
 ) -> None:
     """argon2-cffi's default (t=3, m=64 MiB, p=4), this server's before OWASP's m=46 MiB,
     t=1, p=1: the password still works, and the hash is made again with the new parameters."""
@@ -117,7 +124,7 @@ def test_a_hash_with_the_former_parameters_verifies_and_is_rehashed(
 
 
 def test_the_login_form_replaces_a_weak_hash(
-    app: Flask, client: FlaskClient, public_client: str, user: str
+    app: Flask, client: FlaskClient, public_client: str, user: str, production_hashing: None
 ) -> None:
     weak = _weaken_hash(app)
     url = authorize_url(public_client, "x" * 43)

@@ -11,6 +11,7 @@ import click
 
 from ..config import PREFIX, ConfigError, Settings
 from ..db import migrate
+from ..hashing import FAST_HASHING_VARIABLE, fast_hashing
 from ._common import load_settings
 from .errors import BadInput
 from .where import describe_state
@@ -86,6 +87,7 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool,
     not 5000. A port already in use is an error (exit 1) unless --reuse-port.
     """
     settings = issuer_for(load_settings(), host, port)
+    _refuse_test_hashing(settings)
     if not reuse_port and (taken := port_taken(host, port)) is not None:
         raise click.ClickException(
             f"port {port} on {host} is in use ({taken.strerror}): stop what listens there, "
@@ -99,6 +101,15 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool,
         _serve(settings, host, port, workers, threads, access_log)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _refuse_test_hashing(settings: Settings) -> None:
+    """The test suite's cheap password hashing (hashing.py) never behind a public issuer."""
+    if not fast_hashing():
+        return
+    if settings.issuer.startswith("https://"):
+        raise BadInput(f"{FAST_HASHING_VARIABLE} is for the test suite (weak password hashes): "
+                       "unset it to serve a deployment")
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int, threads: int,
@@ -117,5 +128,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int, threads: int,
     ensure_secret_key(settings)  # before the workers fork, so they all share it
     for name, value in describe_state(settings).items():
         click.echo(f"authserver: {name}: {value}", err=True)
+    if fast_hashing():
+        click.echo(f"authserver: WARNING: {FAST_HASHING_VARIABLE}=1: weak password hashes "
+                   "(for the test suite only)", err=True)
     click.echo(f"authserver: {migration.describe()}", err=True)
     run(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)

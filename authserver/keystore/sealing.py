@@ -21,10 +21,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ..hashing import fast_hashing
 from .lifecycle import KeyStoreError
 
 FORMAT = "scrypt-aes256gcm-v1"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+TEST_SCRYPT_N = 2**10  # AUTHSERVER_TEST_FAST_HASHING (hashing.py): the test suite only
 
 
 class WrongPassphrase(KeyStoreError):
@@ -45,9 +47,10 @@ def _derive(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 def seal(secret: bytes, passphrase: bytes, kid: str) -> str:
     salt, nonce = os.urandom(16), os.urandom(12)
-    key = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    n = TEST_SCRYPT_N if fast_hashing() else SCRYPT_N
+    key = _derive(passphrase, salt, n, SCRYPT_R, SCRYPT_P)
     sealed = AESGCM(key).encrypt(nonce, secret, kid.encode())
-    return "$".join([FORMAT, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+    return "$".join([FORMAT, str(n), str(SCRYPT_R), str(SCRYPT_P),
                      _b64(salt), _b64(nonce), _b64(sealed)])
 
 
