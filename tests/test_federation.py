@@ -10,12 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from authserver.cli import main
 from authserver.config import Settings
 from authserver.models import IdentityProvider, LinkedIdentity, User
 from authserver.store.users import create_user
@@ -32,8 +30,8 @@ from .federation_support import (
     upstream_sign_in,
 )
 from .helpers import PASSWORD, csrf, make_client, pkce, verify
+from .support import cli_in_process, free_port, start_server
 from .support import copy_keys as copy_keys_for
-from .support import free_port, start_server
 from .test_code_flow import authorize_url, consent, exchange, login
 
 
@@ -248,12 +246,12 @@ def test_the_login_page_links_each_provider_with_its_interaction(
     assert client.get("/login/idp/unknown?interaction=x").status_code == 404
 
 
-def _cli(settings: Settings, *args: str, stdin: str = "") -> tuple[int, str]:
+def _cli(settings: Settings, *args: str, stdin: str = "", **extra: str) -> tuple[int, str]:
     env = {"AUTHSERVER_DATABASE_URL": settings.database_url, "AUTHSERVER_ISSUER": OUR_ISSUER,
            "AUTHSERVER_KEYS_DIR": settings.keys_dir, "AUTHSERVER_INSTANCE_DIR": settings.instance_dir,
-           "AUTHSERVER_ALLOW_INSECURE_ISSUER": "1", "AUTHSERVER_AUDIT_LOG": "/dev/null"}
-    result = CliRunner().invoke(main, list(args), input=stdin, env=env)
-    return result.exit_code, result.stdout + result.stderr if result.exit_code else result.stdout
+           "AUTHSERVER_ALLOW_INSECURE_ISSUER": "1", "AUTHSERVER_AUDIT_LOG": "/dev/null", **extra}
+    result = cli_in_process(list(args), stdin=stdin, env=env)  # no other AUTHSERVER_* of ours
+    return result.returncode, result.stdout + result.stderr if result.returncode else result.stdout
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flow is the subject
@@ -292,12 +290,12 @@ def test_idp_commands(settings: Settings, upstream: Upstream, app: Flask) -> Non
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flow is the subject
 def test_the_client_secret_is_sealed_when_a_passphrase_is_set(
-    settings: Settings, upstream: Upstream, app: Flask, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, upstream: Upstream, app: Flask
 ) -> None:
-    monkeypatch.setenv("AUTHSERVER_KEYS_PASSPHRASE", "a passphrase for the test")
     code, out = _cli(settings, "idp", "create", "--name", "Sealed", "--issuer",
                      upstream.server.base_url, "--client-id", upstream.client_id,
-                     "--client-secret-stdin", stdin=upstream.client_secret + "\n")
+                     "--client-secret-stdin", stdin=upstream.client_secret + "\n",
+                     AUTHSERVER_KEYS_PASSPHRASE="a passphrase for the test")
     assert code == 0, out
     with app.extensions["authserver.db"].session() as session:
         stored = session.scalar(select(IdentityProvider.client_secret))

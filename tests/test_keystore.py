@@ -19,18 +19,17 @@ from typing import Any
 
 import jwt
 import pytest
-from click.testing import CliRunner
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import Engine, text
 
-from authserver.cli import main
 from authserver.config import Settings
 from authserver.db import make_engine
 from authserver.keystore import CURRENT, NEXT, RETIRED, KeyStore, KeyStoreError, RotationRefused
 from authserver.keystore.database import DatabaseBackend
 
 from .conftest import _database_url, migrate_from_template
+from .support import cli_in_process, without_settings
 
 REPO = Path(__file__).resolve().parent.parent
 PASSPHRASE = "key-store-test-passphrase"
@@ -70,10 +69,13 @@ class Place:
         return KeyStore(self.directory, backend=backend, **options)
 
     def env(self) -> dict[str, str]:
-        """The environment of a CLI or script run against this store."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSERVER_")}
+        """The environment of a CLI or script run against this store: this process's without
+        its AUTHSERVER_* settings. In process, run the CLI with `cli_in_process`, which unsets
+        them (CliRunner's env= only overrides the names it is given)."""
+        env = without_settings(os.environ)
         env.update(AUTHSERVER_KEYS_DIR=str(self.directory),
-                   AUTHSERVER_AUDIT_LOG=str(self.tmp / "audit.log"))
+                   AUTHSERVER_AUDIT_LOG=str(self.tmp / "audit.log"),
+                   AUTHSERVER_INSTANCE_DIR=str(self.tmp / "instance"))
         if self.database_url is not None:
             env.update(AUTHSERVER_KEY_STORE="database", AUTHSERVER_DATABASE_URL=self.database_url,
                        AUTHSERVER_KEYS_PASSPHRASE=PASSPHRASE)
@@ -505,33 +507,37 @@ def live_store(place: Place) -> KeyStore:
 
 
 def test_cli_keys_list_rotate_and_refusal(place: Place, live_store: KeyStore) -> None:
-    runner, env = CliRunner(), place.env()
-    listed = runner.invoke(main, ["keys", "list", "--json"], env=env)
-    assert listed.exit_code == 0, listed.output
+    env = place.env()
+    listed = cli_in_process(["keys", "list", "--json"], env=env)
+    assert listed.returncode == 0, listed.stderr
     assert {k["state"] for k in json.loads(listed.stdout)["keys"]} == {CURRENT, NEXT}
-    dry = runner.invoke(main, ["keys", "rotate", "--dry-run", "--force", "--json"], env=env)
-    assert dry.exit_code == 0 and json.loads(dry.stdout)["dry_run"] is True
-    refused = runner.invoke(main, ["keys", "rotate"], env=env)
-    assert refused.exit_code == 1
+    dry = cli_in_process(["keys", "rotate", "--dry-run", "--force", "--json"], env=env)
+    assert dry.returncode == 0 and json.loads(dry.stdout)["dry_run"] is True
+    refused = cli_in_process(["keys", "rotate"], env=env)
+    assert refused.returncode == 1
     assert "--force" in refused.stderr
-    table = runner.invoke(main, ["keys", "list"], env=env)
+    table = cli_in_process(["keys", "list"], env=env)
     assert live_store.signing_key().kid in table.stdout
 
 
 def test_cli_keys_withdraw(place: Place, live_store: KeyStore) -> None:
-    runner, env = CliRunner(), place.env()
+    env = place.env()
     current = live_store.signing_key().kid
-    refused = runner.invoke(main, ["keys", "withdraw", current], env=env)
-    assert refused.exit_code == 1 and "rotate --force" in refused.stderr
-    assert runner.invoke(main, ["keys", "rotate", "--force"], env=env).exit_code == 0
-    withdrawn = runner.invoke(main, ["keys", "withdraw", current, "--json"], env=env)
-    assert withdrawn.exit_code == 0, withdrawn.output
+    refused = cli_in_process(["keys", "withdraw", current], env=env)
+    assert refused.returncode == 1 and "rotate --force" in refused.stderr, refused
+    assert cli_in_process(["keys", "rotate", "--force"], env=env).returncode == 0
+    withdrawn = cli_in_process(["keys", "withdraw", current, "--json"], env=env)
+    assert withdrawn.returncode == 0, withdrawn.stderr
     assert json.loads(withdrawn.stdout) == {"withdrawn": current, "state": RETIRED,
                                             "new_next": None}
     assert current not in states(live_store)
-    # A kid is base64url and may begin with "-": it is still the argument, not an option.
-    dashed = runner.invoke(main, ["keys", "withdraw", "-Xx_1"], env=env)
-    assert dashed.exit_code == 2 and "no key '-Xx_1'" in dashed.stderr
+    # A kid is base64url and may begin with "-": it is still the argument, not an option, even
+    # with an "h" in it. Click read "-Xh_1" as -X -h -_ -1: the help, exit 0, nothing
+    # withdrawn; CI failed so once, the refusal above exiting 0, when the current key's kid
+    # was such a word (about 1 kid in 130: a leading "-", then an "h" among 42 characters).
+    for kid in ("-Xx_1", "-Xh_1"):
+        dashed = cli_in_process(["keys", "withdraw", kid], env=env)
+        assert dashed.returncode == 2 and f"no key '{kid}'" in dashed.stderr, dashed
 
 
 def test_rotate_script_prints_what_changed(place: Place, live_store: KeyStore) -> None:

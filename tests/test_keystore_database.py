@@ -14,15 +14,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, select, text
 
-from authserver.cli import main
 from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing
 
 from .conftest import POSTGRES_URL, _database_url, migrate_from_template
 from .support import (
+    cli_in_process,
     eventually,
     free_port,
     nginx_in_front,
@@ -116,8 +115,8 @@ def test_start_with_a_wrong_passphrase_stops_before_serving(place: Place, store:
                                                             tmp_path: Path) -> None:
     assert place.database_url is not None
     env = {**place.env(), "AUTHSERVER_KEYS_PASSPHRASE": "not the passphrase"}
-    result = CliRunner().invoke(main, ["keys", "list"], env=env)
-    assert result.exit_code == 1 and "wrong AUTHSERVER_KEYS_PASSPHRASE" in result.stderr
+    result = cli_in_process(["keys", "list"], env=env)
+    assert result.returncode == 1 and "wrong AUTHSERVER_KEYS_PASSPHRASE" in result.stderr
     before = place.raw()
     with pytest.raises(AssertionError, match="wrong AUTHSERVER_KEYS_PASSPHRASE"):
         start_server(tmp_path, database_url=place.database_url, keys_dir=tmp_path / "keys",
@@ -128,8 +127,8 @@ def test_start_with_a_wrong_passphrase_stops_before_serving(place: Place, store:
 
 def test_the_database_store_needs_a_passphrase(place: Place) -> None:
     env = {k: v for k, v in place.env().items() if k != "AUTHSERVER_KEYS_PASSPHRASE"}
-    result = CliRunner().invoke(main, ["keys", "list"], env=env)
-    assert result.exit_code == 2 and "AUTHSERVER_KEYS_PASSPHRASE" in result.stderr
+    result = cli_in_process(["keys", "list"], env=env)
+    assert result.returncode == 2 and "AUTHSERVER_KEYS_PASSPHRASE" in result.stderr
 
 
 def test_a_failure_inside_a_write_rolls_it_all_back(
@@ -153,21 +152,20 @@ def test_migrate_from_files_and_back_keeps_kids_states_and_dates(place: Place,
     files = KeyStore(tmp_path / "keys")  # unencrypted files, as a first deployment has
     files.ensure()
     files.rotate(force=True)
-    runner = CliRunner()
     from_files = {**place.env(), "AUTHSERVER_KEY_STORE": "files"}
-    moved = runner.invoke(main, ["keys", "migrate", "--to", "database", "--json"], env=from_files)
-    assert moved.exit_code == 0, moved.output
-    listed = runner.invoke(main, ["keys", "list", "--json"], env=place.env())
+    moved = cli_in_process(["keys", "migrate", "--to", "database", "--json"], env=from_files)
+    assert moved.returncode == 0, moved.stderr
+    listed = cli_in_process(["keys", "list", "--json"], env=place.env())
     original = [k.to_dict() for k in files.list_keys()]
     assert json.loads(listed.stdout)["keys"] == original
     assert json.loads(moved.stdout)["keys"] == original
-    again = runner.invoke(main, ["keys", "migrate", "--to", "database"], env=from_files)
-    assert again.exit_code == 1 and "already holds keys" in again.stderr
+    again = cli_in_process(["keys", "migrate", "--to", "database"], env=from_files)
+    assert again.returncode == 1 and "already holds keys" in again.stderr
 
     back_dir = tmp_path / "keys-back"
-    back = runner.invoke(main, ["keys", "migrate", "--to", "files"],
-                         env={**place.env(), "AUTHSERVER_KEYS_DIR": str(back_dir)})
-    assert back.exit_code == 0, back.output
+    back = cli_in_process(["keys", "migrate", "--to", "files"],
+                          env={**place.env(), "AUTHSERVER_KEYS_DIR": str(back_dir)})
+    assert back.returncode == 0, back.stderr
     restored = KeyStore(back_dir, passphrase=PASSPHRASE)  # written encrypted
     restored.load()
     assert [k.to_dict() for k in restored.list_keys()] == original
@@ -176,14 +174,13 @@ def test_migrate_from_files_and_back_keeps_kids_states_and_dates(place: Place,
 
 
 def test_rekey_seals_every_key_with_the_new_passphrase(place: Place, store: KeyStore) -> None:
-    runner = CliRunner()
     before = {k.kid: k.state for k in store.list_keys()}
-    done = runner.invoke(main, ["keys", "rekey", "--new-passphrase-stdin", "--json"],
-                         env=place.env(), input="the new passphrase\n")
-    assert done.exit_code == 0, done.output
+    done = cli_in_process(["keys", "rekey", "--new-passphrase-stdin", "--json"],
+                          env=place.env(), stdin="the new passphrase\n")
+    assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"rekeyed": 2}
-    old = runner.invoke(main, ["keys", "list"], env=place.env())
-    assert old.exit_code == 1 and "wrong AUTHSERVER_KEYS_PASSPHRASE" in old.stderr
+    old = cli_in_process(["keys", "list"], env=place.env())
+    assert old.returncode == 1 and "wrong AUTHSERVER_KEYS_PASSPHRASE" in old.stderr
     fresh = place.open(passphrase="the new passphrase")
     fresh.load()
     assert {k.kid: k.state for k in fresh.list_keys()} == before

@@ -272,6 +272,10 @@ def test_a_users_sessions_are_listed_and_ended(runner: CliRunner, signed_in: dic
         == ["sid-2"]
     gone = runner.invoke(main, ["user", "sessions", "revoke", "carol", "sid-1"])
     assert gone.exit_code == 2
+    # A sid is base64url and may begin with "-": still the sid, even with an "h" in it (click
+    # read "-xh_1" as -x -h -_ -1 and printed the help, exit 0, nothing ended).
+    dashed = runner.invoke(main, ["user", "sessions", "revoke", "carol", "-xh_1"])
+    assert dashed.exit_code == 2 and "no live session '-xh_1' of carol" in dashed.stderr
     assert run_json(runner, "user", "sessions", "revoke", "carol", "--all") == {"ended": 1}
     assert runner.invoke(main, ["user", "sessions", "list", "carol"]).stdout == "(none)\n"
     neither = runner.invoke(main, ["user", "sessions", "revoke", "carol"])

@@ -12,6 +12,7 @@ from ..operations import keys as operations
 from ..operations.errors import Conflict, OperationError
 from ._common import audit_admin, echo_json, echo_table, load_settings, read_password_stdin
 from .errors import BadInput, Group
+from .verbatim import VerbatimArguments
 
 BACKENDS = ("files", "database")
 
@@ -111,7 +112,7 @@ def prune(dry_run: bool, as_json: bool) -> None:
 
 
 # A kid is base64url (RFC 7638) and may begin with "-": read such a word as the kid.
-@keys.command("withdraw", context_settings={"ignore_unknown_options": True})
+@keys.command("withdraw", cls=VerbatimArguments)
 @click.argument("kid")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def withdraw(kid: str, as_json: bool) -> None:

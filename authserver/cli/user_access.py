@@ -16,6 +16,7 @@ from ..store.users import find_user
 from ._common import audit_admin, database_session, date_text, echo_json, echo_table
 from .errors import BadInput, Group
 from .users import _run
+from .verbatim import VerbatimArguments
 
 
 def _user(session: Session, username: str) -> User:
@@ -46,7 +47,8 @@ def list_sessions(username: str, as_json: bool) -> None:
                  " ".join(s["clients"]) or "-") for s in found])
 
 
-@sessions.command("revoke")
+# A sid is base64url and may begin with "-": read such a word as the sid.
+@sessions.command("revoke", cls=VerbatimArguments)
 @click.argument("username")
 @click.argument("sid", required=False)
 @click.option("--all", "every", is_flag=True, help="End every session of the user.")
