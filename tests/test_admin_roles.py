@@ -6,6 +6,7 @@ field with nothing written, audit lines naming the calling client."""
 # ruff: noqa: F811  (the fixtures imported from admin_access_support are parameters here)
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -247,3 +248,26 @@ def test_a_walk_sees_every_item_once_while_others_are_added(
         assert seen[:len(existing)] == existing
     problem(client.get(f"/admin/v1/{collection}?limit=0", headers=auth), 400, "limit")
     problem(client.get(f"/admin/v1/{collection}?cursor=x", headers=auth), 400, "cursor")
+
+
+def test_the_same_group_made_at_once_is_one_201_and_409s(
+        app: Flask, auth: dict[str, str], sample: str) -> None:
+    """Both requests may pass the duplicate check before either commits (PostgreSQL): the
+    database's unique constraint refuses the second, answered 409, never 500."""
+    statuses: list[int] = []
+    start = threading.Barrier(6)
+
+    def post(path: str, body: dict[str, str]) -> None:
+        with app.test_client() as own:
+            start.wait()
+            statuses.append(own.post(path, headers=auth, json=body).status_code)
+
+    for path, body in (("/admin/v1/groups", {"name": "racers"}),
+                       ("/admin/v1/roles", {"audience": sample, "name": "racer"})):
+        statuses.clear()
+        threads = [threading.Thread(target=post, args=(path, body)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [201, 409, 409, 409, 409, 409], statuses

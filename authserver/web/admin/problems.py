@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from authlib.integrations.flask_oauth2 import current_token
 from flask import Response, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ... import context, events
@@ -95,10 +96,16 @@ def writing(event: str, operation: Callable[[Session], T],
     store = context.store()
     try:
         result = operation(store.begin_write())
+        store.commit()
+    except IntegrityError:
+        # Another request made the same name (or removed what this one names) between this
+        # one's checks and its write: the database's constraint refused it.
+        store.rollback()
+        raise Conflict("another request changed the same data at the same moment; nothing "
+                       "was written (try again)") from None
     except Exception:
         store.rollback()
         raise
-    store.commit()
     if described is not None:
         audited.update(described(result))
     audit(event, **audited)
