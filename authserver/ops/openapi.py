@@ -31,6 +31,7 @@ from .openapi_parts import (
     form,
     json_body,
 )
+from .openapi_passkeys import passkey_paths
 
 TOKEN = {
     "post": {
@@ -173,6 +174,7 @@ def _paths() -> dict[str, Any]:
                             "post": _bearer_get("OIDC UserInfo", "openid")},
         **browser_paths(),
         **account_paths(),
+        **passkey_paths(),
         **admin_paths(),
         **user_paths(),
         **access_paths(),
