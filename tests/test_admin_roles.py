@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from .admin_access_support import Audited, audited, auth, reader, walk  # noqa: F401
-from .admin_support import problem
+from .admin_support import ISSUER, admin_client, admin_token, problem
+from .dpop_client import DPoPKey
 from .helpers import basic, password_grant, verify
 
 
@@ -271,3 +272,19 @@ def test_the_same_group_made_at_once_is_one_201_and_409s(
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [201, 409, 409, 409, 409, 409], statuses
+
+
+def test_a_dpop_bound_admin_client_makes_a_group(app: Flask, client: FlaskClient) -> None:
+    key = DPoPKey()
+    token = admin_token(client, admin_client(app, dpop_bound=True), headers={
+        "DPoP": key.proof("POST", f"{ISSUER}/oauth/token")})
+    url = f"{ISSUER}/admin/v1/groups"
+    made = client.post("/admin/v1/groups", json={"name": "bound"}, headers={
+        "Authorization": f"DPoP {token}", "DPoP": key.proof("POST", url, access_token=token)})
+    assert made.status_code == 201, made.json
+    # The bound token without its proof is refused, and wrote nothing.
+    assert client.post("/admin/v1/groups", json={"name": "unbound"},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    listed = client.get("/admin/v1/groups", headers={
+        "Authorization": f"DPoP {token}", "DPoP": key.proof("GET", url, access_token=token)})
+    assert [g["name"] for g in listed.json["items"]] == ["bound"]
