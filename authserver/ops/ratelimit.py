@@ -1,11 +1,15 @@
 """Brute-force throttling: failed logins and failed client authentications, counted per
-account and address and per address alone, in fixed windows (the `limits` library; memory per
+account and address and per address alone (wrong second-factor codes per account too), in
+fixed windows (the `limits` library; memory per
 process by default, Redis shared by every worker and host when AUTHSERVER_RATELIMIT_STORAGE_URL
 is set).
 
 Only failures count, so a busy legitimate client is never slowed by its own successes. A
 lockout is per (account, address) and ends with its window: an attacker elsewhere cannot lock
-a user out, and nobody is locked out for longer than one window. Apart from failures, `admit`
+a user out, and nobody is locked out for longer than one window. Wrong second-factor codes
+are the exception: whoever types them had the password, so they are also counted per account
+whatever the address (NIST SP 800-63B §5.2.2), else each new address would bring 5 more
+guesses; the user, who has the factor, is held at most one window of that count. Apart from failures, `admit`
 holds an action the operator rates (open registration) to its own rate per address, on the
 same counter store under keys of its own.
 
@@ -37,10 +41,17 @@ OUTAGE_RETRY = 5.0
 STORE_TIMEOUT = 0.5
 
 
+# The kind of failure that is a wrong second-factor code (TOTP or recovery code).
+CODES = "otp"
+
+
 @dataclass(frozen=True)
 class Limits:
     per_account_and_address: RateLimitItem
     per_address: RateLimitItem
+    # Also per account whatever the address, for these kinds only (see the module's words).
+    per_account: RateLimitItem = parse("10 per 1 hour")
+    per_account_kinds: frozenset[str] = frozenset({CODES})
 
 
 DEFAULT_LIMITS = Limits(parse("5 per 5 minutes"), parse("50 per 5 minutes"))
@@ -69,10 +80,13 @@ class FailureThrottle:
             return False
 
     def _keys(self, kind: str, account: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        return [
+        keys = [
             (self.limits.per_account_and_address, (self.prefix, kind, account, address)),
             (self.limits.per_address, (self.prefix, "address", address)),
         ]
+        if kind in self.limits.per_account_kinds:
+            keys.append((self.limits.per_account, (self.prefix, "account", kind, account)))
+        return keys
 
     def _counted(self, action: Callable[[FixedWindowRateLimiter], T]) -> T:
         """`action` on the shared counters, or on this worker's while they are unreachable."""

@@ -20,6 +20,7 @@ from .account import account_page, bp
 from .account_links import password_rules
 from .forms import caller_address, csrf_ok, form_expired, throttled_mail
 from .session import login_session, sign_in, signed_in_user
+from .wording import wait_words
 
 THROTTLE_KIND = "user"  # a wrong current password counts as a failed sign-in
 
@@ -51,7 +52,7 @@ def change_password(user: User) -> ResponseReturnValue:
     wait = throttle.retry_after(THROTTLE_KIND, user.username, address)
     if wait:
         return account_page(user, 429, errors={"current_password": gettext(
-            "Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)})
+            "Too many failed sign-ins. Try again in %(wait)s.", wait=wait_words(wait))})
     new_password = request.form.get("new_password", "")
     store = context.store()
     if store.users.authenticate(user.username, request.form.get("current_password", "")) is None:

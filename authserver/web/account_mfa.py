@@ -16,6 +16,7 @@ from .account_actions import THROTTLE_KIND, account_form, done
 from .forms import caller_address
 from .pages import page
 from .second_factor import confirm_set_up, set_up_page
+from .wording import wait_words
 
 
 @bp.post("/totp")
@@ -52,7 +53,7 @@ def totp_remove(user: User) -> ResponseReturnValue:
     wait = throttle.retry_after(THROTTLE_KIND, user.username, address)
     if wait:
         return account_page(user, 429, errors={"totp_password": gettext(
-            "Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)})
+            "Too many failed sign-ins. Try again in %(wait)s.", wait=wait_words(wait))})
     store = context.store()
     if store.users.authenticate(user.username, request.form.get("totp_password", "")) is None:
         throttle.failed(THROTTLE_KIND, user.username, address)

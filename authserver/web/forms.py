@@ -7,6 +7,7 @@ from flask_babel import gettext
 
 from .. import context, events
 from .session import csrf_valid
+from .wording import wait_words
 
 # Mails one may ask for: per address (the caller's) and per account (the address typed).
 # (count, seconds): at most count in each window.
@@ -36,4 +37,4 @@ def throttled_mail(event: str, email: str) -> str | None:
     if wait is None:
         return None
     events.record(event, "throttled", address=caller_address())
-    return gettext("Too many requests. Try again in %(seconds)s seconds.", seconds=wait)
+    return gettext("Too many requests. Try again in %(wait)s.", wait=wait_words(wait))

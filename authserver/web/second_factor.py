@@ -27,6 +27,7 @@ from ..keystore.lifecycle import KeyStoreError
 from ..models import User
 from ..operations import mfa
 from ..operations.errors import OperationError
+from ..ops.ratelimit import CODES
 from ..policy import with_second_factor
 from .pages import page
 from .session import finish_login, login_session
@@ -35,7 +36,8 @@ from .wording import wait_words
 logger = logging.getLogger(__name__)
 PENDING_KEY = "mfa"
 PENDING_TTL = 600  # ten minutes to find one's phone
-THROTTLE_KIND = "otp"  # wrong codes are counted as failed sign-ins are, on their own counter
+# Wrong codes are counted as failed sign-ins are, on their own counter, and per account too.
+THROTTLE_KIND = CODES
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def code_page(action: str, client: Any = None, error: str | None = None,
 
 def check_code(pending: Pending) -> tuple[tuple[str, ...] | None, str | None]:
     """The posted `code` for this pending sign-in: its amr values, or the page's error. Wrong
-    codes are throttled per account and address like passwords, and audited."""
+    codes are throttled per account and address like passwords, per account whatever the
+    address (ops/ratelimit.py), and audited."""
     user, address = pending.user, request.remote_addr or "-"
     throttle = context.throttle()
     wait = throttle.retry_after(THROTTLE_KIND, user.username, address)

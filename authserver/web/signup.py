@@ -21,6 +21,7 @@ from . import mails
 from .account_links import password_rules
 from .forms import SIGNUPS_PER_ADDRESS, caller_address, csrf_ok, form_expired
 from .pages import page
+from .wording import wait_words
 
 bp = Blueprint("signup", __name__, url_prefix="/account")
 
@@ -62,7 +63,7 @@ def signup() -> ResponseReturnValue:
     if wait:
         events.record("account.signed_up", "throttled", address=caller_address())
         return page("signup.html", 429, values=values, error=gettext(
-            "Too many requests. Try again in %(seconds)s seconds.", seconds=wait))
+            "Too many requests. Try again in %(wait)s.", wait=wait_words(wait)))
     holders = store.self_service.by_email(email)
     if holders:
         # Tell the address's owner, not the person at the form.
