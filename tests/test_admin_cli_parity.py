@@ -230,6 +230,38 @@ def test_the_clis_provider_refusals_are_the_apis(
     assert len(client.get("/admin/v1/idps", headers=auth).json["items"]) == 1
 
 
+def test_idp_update_is_the_apis_patch(cli: CliRunner, client: FlaskClient,
+                                      auth: dict[str, str], provider: HostileProvider) -> None:
+    assert client.post("/admin/v1/idps", headers=auth, json={
+        "name": "Corp", "issuer": provider.issuer, "client_id": "x",
+        "client_secret": "s"}).status_code == 201
+    by_cli = cli.invoke(main, ["idp", "update", "corp", "--name", "Corp Login", "--scope",
+                               "openid email", "--link-by-email", "--no-create-users",
+                               "--client-secret-stdin", "--json"], input="new secret\n")
+    assert by_cli.exit_code == 0, by_cli.output
+    shown = client.get("/admin/v1/idps/corp", headers=auth).json
+    assert json.loads(by_cli.stdout) == shown
+    assert (shown["name"], shown["scope"], shown["link_by_email"], shown["create_users"]) == (
+        "Corp Login", "openid email", True, False)
+    back = cli.invoke(main, ["idp", "update", "corp", "--no-link-by-email", "--create-users"])
+    assert back.exit_code == 0, back.output
+    shown = client.get("/admin/v1/idps/corp", headers=auth).json
+    assert (shown["name"], shown["link_by_email"], shown["create_users"]) == (
+        "Corp Login", False, True)
+    # Refused by both in the same words: exit 2 and a 400; an unknown slug exit 1 and a 404.
+    bad = cli.invoke(main, ["idp", "update", "corp", "--scope", "email"])
+    assert bad.exit_code == 2, bad.output
+    detail = problem(client.patch("/admin/v1/idps/corp", headers=auth,
+                                  json={"scope": "email"}), 400, "scope")["detail"]
+    assert f"Error: {detail}" in bad.output
+    unknown = cli.invoke(main, ["idp", "update", "nope", "--name", "x"])
+    assert unknown.exit_code == 1, unknown.output
+    detail = problem(client.patch("/admin/v1/idps/nope", headers=auth,
+                                  json={"name": "x"}), 404)["detail"]
+    assert f"Error: {detail}" in unknown.output
+    assert client.get("/admin/v1/idps/corp", headers=auth).json == shown
+
+
 # -- keys -----------------------------------------------------------------------------------
 
 def test_keys_rotate_is_one_operation(cli: CliRunner, client: FlaskClient,

@@ -153,3 +153,63 @@ def test_pages_of_providers(client: FlaskClient, auth: dict[str, str],
     assert [i["id"] for i in first["items"] + second["items"]] == ["p0", "p1", "p2"]
     assert second["next_cursor"] is None
     problem(client.get("/admin/v1/idps?limit=201", headers=auth), 400, "limit")
+
+
+def test_patch_changes_what_is_given_and_is_audited(
+        app: Flask, client: FlaskClient, auth: dict[str, str], provider: HostileProvider,
+        audited: list[tuple[str, dict[str, Any]]]) -> None:
+    from authserver.store.idps import client_secret_of, find_idp
+
+    created = client.post("/admin/v1/idps", headers=auth, json=body(provider)).json
+    changed = client.patch("/admin/v1/idps/corp-sso", headers=auth, json={
+        "name": "Corp Login", "scope": "openid email", "link_by_email": True,
+        "create_users": False, "client_secret": "a new secret"})
+    assert changed.status_code == 200, changed.json
+    assert changed.json == {**created, "name": "Corp Login", "scope": "openid email",
+                            "link_by_email": True, "create_users": False}
+    assert "a new secret" not in changed.get_data(as_text=True)
+    assert client.get("/admin/v1/idps/corp-sso", headers=auth).json == changed.json
+    settings = app.extensions["authserver.settings"]
+    with app.extensions["authserver.db"].session() as session:
+        stored = find_idp(session, "corp-sso")
+        assert stored is not None
+        assert client_secret_of(stored, settings.keys_passphrase) == "a new secret"
+    assert client.patch("/admin/v1/idps/corp-sso", headers=auth, json={}).json == changed.json
+    line = next(f for name, f in audited if name == "admin.idp_updated")
+    assert line["slug"] == "corp-sso" and line["actor"].startswith("client:")
+    assert line["changed"] == ["client_secret", "create_users", "link_by_email", "name", "scope"]
+    assert "a new secret" not in repr(audited)
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"name": " "}, "name"),
+    ({"name": 3}, "name"),
+    ({"scope": "email"}, "scope"),
+    ({"link_by_email": "yes"}, "link_by_email"),
+    ({"client_secret": ""}, "client_secret"),
+    ({"client_secret": "\u0000"}, "client_secret"),
+    ({"issuer": "https://elsewhere.example"}, "issuer"),
+    ({"slug": "other"}, "slug"),
+    ({"client_id": "other"}, "client_id"),
+    ({"colour": "blue"}, "colour"),
+    ({"name": "Fine", "scope": "profile"}, "scope"),
+])
+def test_a_refused_patch_names_the_field_and_writes_nothing(
+        client: FlaskClient, auth: dict[str, str], provider: HostileProvider,
+        changes: dict[str, Any], field: str) -> None:
+    created = client.post("/admin/v1/idps", headers=auth, json=body(provider)).json
+    problem(client.patch("/admin/v1/idps/corp-sso", headers=auth, json=changes), 400, field)
+    assert client.get("/admin/v1/idps/corp-sso", headers=auth).json == created
+
+
+def test_patch_of_unknown_providers_and_scopes(app: Flask, client: FlaskClient,
+                                               auth: dict[str, str],
+                                               provider: HostileProvider) -> None:
+    for slug in ("nope", "%00", "..%2f.."):
+        problem(client.patch(f"/admin/v1/idps/{slug}", headers=auth, json={"name": "x"}), 404)
+    problem(client.patch("/admin/v1/idps/corp-sso", headers=auth, data="name=x"), 415)
+    assert client.post("/admin/v1/idps", headers=auth, json=body(provider)).status_code == 201
+    reader = {"Authorization": f"Bearer {admin_token(client, admin_client(app, scope='admin:read'))}"}
+    assert client.patch("/admin/v1/idps/corp-sso", headers=reader,
+                        json={"name": "x"}).status_code == 403
+    assert client.get("/admin/v1/idps/corp-sso", headers=auth).json["name"] == "Corp SSO"

@@ -108,6 +108,32 @@ def show(slug: str, as_json: bool) -> None:
     _echo(data, as_json)
 
 
+@idp.command("update")
+@click.argument("slug")
+@click.option("--name", default=None, help="Shown on the login page: \"Sign in with NAME\".")
+@click.option("--scope", default=None, help="The scope asked of the provider (with openid).")
+@click.option("--link-by-email/--no-link-by-email", default=None,
+              help="Sign in as the local user with the same verified email (or not).")
+@click.option("--create-users/--no-create-users", default=None,
+              help="Create a local user for an identity not linked yet (or not).")
+@click.option("--client-secret-stdin", is_flag=True,
+              help="Read a new client secret as one line from standard input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def update(slug: str, name: str | None, scope: str | None, link_by_email: bool | None,
+           create_users: bool | None, client_secret_stdin: bool, as_json: bool) -> None:
+    """Change a provider (not its slug or issuer: remove it and add it again for those)."""
+    given = {"name": name, "scope": scope, "link_by_email": link_by_email,
+             "create_users": create_users}
+    changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if client_secret_stdin:
+        changes["client_secret"] = read_password_stdin("client secret")
+    settings = load_settings()
+    with database_session() as session:
+        data = _run(lambda: operations.update_provider(session, settings, slug, changes))
+    audit_admin("idp_updated", slug=slug, changed=sorted(changes))
+    _echo(data, as_json)
+
+
 @idp.command("delete")
 @click.argument("slug")
 def delete(slug: str) -> None:

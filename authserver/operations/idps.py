@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..models import IdentityProvider
-from ..store.idps import IdpError, check_idp, find_idp, idp_to_dict, list_idps, slug_of
+from ..store.idps import (
+    IdpError,
+    check_idp,
+    find_idp,
+    idp_to_dict,
+    list_idps,
+    slug_of,
+    stored_secret,
+)
 from ..store.idps import create_idp as store_create_idp
 from .errors import BadInput, Duplicate, NotFound
 from .pages import Page, page
@@ -24,6 +32,11 @@ FIELDS = {"name": "string", "issuer": "string", "client_id": "string",
           "client_secret": "string", "slug": "string", "scope": "string",
           "link_by_email": "boolean", "create_users": "boolean"}
 REQUIRED = ["name", "issuer", "client_id", "client_secret"]
+# What an update may change (PATCH /admin/v1/idps/{slug}, `idp update`). Not the slug (it is in
+# the redirect_uri registered at the provider) nor the issuer (its discovery was read and
+# stored when the provider was added): for either, remove the provider and add it again.
+CHANGEABLE = {field: FIELDS[field] for field in
+              ("name", "scope", "link_by_email", "create_users", "client_secret")}
 # The provider's discovery document for an issuer, or DiscoveryFailed. The front ends pass the
 # protocol's reader (oauth/upstream.py), which the operations may not import.
 Discover = Callable[[str], dict[str, Any]]
@@ -111,6 +124,32 @@ def add_provider(session: Session, settings: Settings, new: NewProvider) -> dict
     except IdpError as exc:  # (its checks are the ones above)
         raise BadInput(str(exc), field=exc.field) from None
     return idp_to_dict(created, settings.issuer)
+
+
+def update_provider(session: Session, settings: Settings, slug: str,
+                    changes: dict[str, Any]) -> dict[str, Any]:
+    """Change what is given (CHANGEABLE), with the checks of a new provider; nothing is
+    written unless every change passes."""
+    idp = find(session, slug)
+    for field in changes:
+        if field not in CHANGEABLE:
+            raise BadInput(f"{field} cannot be changed (remove the provider and add it again)"
+                           if field in FIELDS else f"unknown field {field!r}", field=str(field))
+    name, scope = changes.get("name", idp.name), changes.get("scope", idp.scope)
+    try:
+        check_idp(slug=idp.slug, name=name, scope=scope)
+    except IdpError as exc:
+        raise BadInput(str(exc), field=exc.field) from None
+    secret = changes.get("client_secret")
+    if secret is not None and (not secret or not secret.isprintable()):
+        raise BadInput("client_secret must be printable characters", field="client_secret")
+    idp.name, idp.scope = name, scope
+    idp.link_by_email = changes.get("link_by_email", idp.link_by_email)
+    idp.create_users = changes.get("create_users", idp.create_users)
+    if secret is not None:
+        idp.client_secret = stored_secret(idp.slug, secret, settings.keys_passphrase)
+    session.flush()
+    return idp_to_dict(idp, settings.issuer)
 
 
 def _check_new(session: Session, slug: str) -> None:

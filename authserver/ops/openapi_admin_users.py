@@ -63,6 +63,8 @@ def idp_paths() -> dict[str, Any]:
         "/admin/v1/idps/{slug}": {
             "parameters": _id("slug"),
             "get": _read("One provider (its id is its slug)"),
+            "patch": _write("Change what is given (not the slug or issuer), with the checks "
+                            "of a new provider", requestBody=body(idps.CHANGEABLE, [])),
             "delete": _write("Remove a provider and the identities linked through it", "204"),
         },
     }

@@ -44,14 +44,19 @@ def create_idp(session: Session, *, slug: str, name: str, issuer: str, client_id
     check_idp(slug=slug, name=name, scope=scope)
     if find_idp(session, slug) is not None:
         raise IdpError(f"a provider with the slug {slug!r} already exists", "slug")
-    stored = (SEALED_PREFIX + seal(client_secret.encode(), passphrase.encode(), slug)
-              if passphrase else client_secret)
     idp = IdentityProvider(slug=slug, name=name, issuer=issuer, client_id=client_id,
-                           client_secret=stored, scope=scope, link_by_email=link_by_email,
+                           client_secret=stored_secret(slug, client_secret, passphrase),
+                           scope=scope, link_by_email=link_by_email,
                            create_users=create_users, discovery=discovery)
     session.add(idp)
     session.flush()
     return idp
+
+
+def stored_secret(slug: str, client_secret: str, passphrase: str | None) -> str:
+    """The client secret as stored: sealed with the keys' passphrase when there is one."""
+    return (SEALED_PREFIX + seal(client_secret.encode(), passphrase.encode(), slug)
+            if passphrase else client_secret)
 
 
 def check_idp(*, slug: str, name: str, scope: str) -> None:

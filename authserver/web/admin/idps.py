@@ -23,7 +23,7 @@ def _discover(issuer: str) -> dict[str, Any]:
         raise operations.DiscoveryFailed(str(exc), field="issuer") from None
 
 
-def _fields(body: dict[str, Any]) -> dict[str, Any]:
+def _fields(body: dict[str, Any], required: list[str]) -> dict[str, Any]:
     """The body's fields, each of its JSON type (operations.idps.FIELDS)."""
     fields: dict[str, Any] = {}
     for field, value in body.items():
@@ -31,7 +31,7 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
         if kind is None:
             raise BadInput(f"unknown field {field!r}", field=str(field))
         fields[field] = boolean(value, field) if kind == "boolean" else string(value, field)
-    for field in operations.REQUIRED:
+    for field in required:
         if field not in fields:
             raise BadInput(f"{field} is required", field=field)
     return fields
@@ -49,7 +49,7 @@ def list_idps() -> Response:
 @require_admin_token("admin:write")
 def create_idp() -> tuple[Response, int]:
     """Reads the provider's discovery before the write (no write lock while it answers)."""
-    fields = _fields(json_object())
+    fields = _fields(json_object(), operations.REQUIRED)
     new = reading(lambda s: operations.prepare_provider(s, _discover, **fields))
     created = writing("idp_created", lambda s: operations.add_provider(
         s, context.settings(), new), lambda data: {"slug": data["slug"]}, issuer=new.issuer)
@@ -60,6 +60,15 @@ def create_idp() -> tuple[Response, int]:
 @require_admin_token("admin:read")
 def show_idp(slug: str) -> Response:
     return jsonify(reading(lambda s: operations.show_provider(s, context.settings(), slug)))
+
+
+@bp.patch("/idps/<slug>")
+@require_admin_token("admin:write")
+def update_idp(slug: str) -> Response:
+    """The changes never include the secret in the audit line, only which fields changed."""
+    changes = _fields(json_object(), [])
+    return jsonify(writing("idp_updated", lambda s: operations.update_provider(
+        s, context.settings(), slug, changes), slug=slug, changed=sorted(changes)))
 
 
 @bp.delete("/idps/<slug>")
