@@ -74,7 +74,10 @@ def admin_paths() -> dict[str, Any]:
                             requestBody=_body(fields, [])),
             "delete": _write("Delete a client", "204"),
         },
-        "/admin/v1/keys": {"get": _read("The signing keys (one page)")},
+        "/admin/v1/keys": {"get": _read("The signing keys (keyset pages, oldest first)",
+                                        parameters=LIST_PARAMETERS)},
+        "/admin/v1/keys/{kid}": {"parameters": _id("kid"),
+                                 "get": _read("One signing key (never its private part)")},
         "/admin/v1/keys/rotate": {"post": _write(
             "Rotate the signing keys: next -> current, current -> retired, a fresh next",
             requestBody={"required": False, "content": {"application/json": {"schema": {

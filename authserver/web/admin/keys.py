@@ -9,13 +9,21 @@ from ...operations import keys as operations
 from ...operations.errors import BadInput
 from ..protect import require_admin_token
 from .blueprint import bp
-from .problems import audit, boolean, json_object, string
+from .problems import audit, boolean, json_object, limit_and_cursor, string
 
 
 @bp.get("/keys")
 @require_admin_token("admin:read")
 def list_keys() -> Response:
-    return jsonify(operations.list_keys(context.keystore()).to_dict())
+    limit, cursor = limit_and_cursor()
+    return jsonify(operations.list_keys(context.keystore(), limit=limit, cursor=cursor)
+                   .to_dict())
+
+
+@bp.get("/keys/<kid>")
+@require_admin_token("admin:read")
+def show_key(kid: str) -> Response:
+    return jsonify(operations.show_key(context.keystore(), kid))
 
 
 @bp.post("/keys/rotate")
