@@ -178,7 +178,7 @@ def test_rekey_seals_every_key_with_the_new_passphrase(place: Place, store: KeyS
     done = cli_in_process(["keys", "rekey", "--new-passphrase-stdin", "--json"],
                           env=place.env(), stdin="the new passphrase\n")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"rekeyed": 2}
+    assert json.loads(done.stdout) == {"rekeyed": 2, "totp_secrets": 0, "idp_client_secrets": 0}
     old = cli_in_process(["keys", "list"], env=place.env())
     assert old.returncode == 1 and "wrong AUTHSERVER_KEYS_PASSPHRASE" in old.stderr
     fresh = place.open(passphrase="the new passphrase")

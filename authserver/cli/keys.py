@@ -164,13 +164,17 @@ def migrate_keys(target: str, as_json: bool) -> None:
               help="Read the new passphrase from one line of stdin.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def rekey(from_stdin: bool, as_json: bool) -> None:
-    """Seal every key with a new passphrase, in one transaction (database store). Restart
-    the servers with the new AUTHSERVER_KEYS_PASSPHRASE afterwards."""
+    """Seal every key, authenticator app secret and identity provider client secret with a
+    new passphrase, in one transaction (database store). Restart the servers with the new
+    AUTHSERVER_KEYS_PASSPHRASE afterwards."""
     new_passphrase = read_password_stdin("new passphrase")
-    count = _run(lambda: _store().rekey(new_passphrase))
-    audit_admin("keys_rekeyed", keys=count)
+    counts = _run(lambda: operations.rekey(_store(), new_passphrase))
+    totp, idps = counts["totp_secrets"], counts["idp_client_secrets"]
+    # The audit log drops fields named *secret*: the counts go by other names there.
+    audit_admin("keys_rekeyed", keys=counts["keys"], totp_apps=totp, idps=idps)
     if as_json:
-        echo_json({"rekeyed": count})
+        echo_json({"rekeyed": counts["keys"], "totp_secrets": totp, "idp_client_secrets": idps})
         return
-    click.echo(f"sealed {count} keys with the new passphrase; set AUTHSERVER_KEYS_PASSPHRASE "
-               "to it and restart the servers")
+    click.echo(f"sealed {counts['keys']} keys, {totp} authenticator app secrets and {idps} "
+               "identity provider client secrets with the new passphrase; set "
+               "AUTHSERVER_KEYS_PASSPHRASE to it and restart the servers")

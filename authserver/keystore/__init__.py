@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from joserfc.jwk import Key, KeySet
 
 from . import lifecycle
 from .algorithms import SIGNING_ALGS, algorithm
-from .database import DatabaseBackend
+from .database import DatabaseBackend, Resealer
 from .files import FileBackend
 from .lifecycle import (
     CURRENT,
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT", "NEXT", "PRIVATE_JWK_MEMBERS", "RETIRED", "KeyInfo", "KeyStore", "KeyStoreError",
-    "PruneResult", "RotationRefused", "RotationResult", "SIGNING_ALGS", "WithdrawResult",
+    "PruneResult", "Resealer", "RotationRefused", "RotationResult", "SIGNING_ALGS",
+    "WithdrawResult",
 ]
 
 
@@ -301,8 +302,10 @@ class KeyStore:
         target.load()
         return keys
 
-    def rekey(self, new_passphrase: str) -> int:
-        """Seal every key with a new passphrase, in one transaction (the database store)."""
+    def rekey(self, new_passphrase: str,
+              others: Mapping[str, Resealer] | None = None) -> dict[str, int]:
+        """Seal every key (and the secrets `others` reseal) with a new passphrase, in one
+        transaction (the database store); how many of each ("keys", then others' names)."""
         if not isinstance(self.backend, DatabaseBackend):
             raise KeyStoreError(
                 "keys rekey is for AUTHSERVER_KEY_STORE=database; the files in keys/ are "
@@ -311,8 +314,8 @@ class KeyStore:
             raise KeyStoreError("the new passphrase is empty")
         with self.backend.locked():
             self.list_keys()  # opens every key with the old passphrase first, or refuses
-            count = self.backend.reseal_all(new_passphrase.encode())
-        return count
+            counts = self.backend.reseal_all(new_passphrase.encode(), others)
+        return counts
 
     # -- internals ----------------------------------------------------------------------------
 

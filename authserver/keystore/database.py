@@ -11,7 +11,7 @@ Private keys are sealed with the passphrase (sealing.py) and never leave this mo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -29,6 +29,10 @@ _KEYS = cast(Table, SigningKey.__table__)
 _VERSION = cast(Table, KeyStoreVersion.__table__)
 WHERE = "the signing_keys table"
 Stamp = tuple[int]
+# Other secrets sealed with the same passphrase (authenticator apps', providers' client
+# secrets): given the rekey's connection, the old and the new passphrase, one reseals its rows
+# and says how many. Their owners write them (operations/mfa.py, store/idps.py).
+Resealer = Callable[[Connection, bytes, bytes], int]
 
 
 class DatabaseBackend:
@@ -141,17 +145,22 @@ class DatabaseBackend:
         conn.execute(update(_VERSION).where(_VERSION.c.id == 1)
                      .values(version=_VERSION.c.version + 1))
 
-    def reseal_all(self, new_passphrase: bytes) -> int:
-        """Seal every key again with a new passphrase (keys rekey), in the writer's transaction."""
+    def reseal_all(self, new_passphrase: bytes,
+                   others: Mapping[str, Resealer] | None = None) -> dict[str, int]:
+        """Seal every key again with a new passphrase (keys rekey), and every other secret
+        `others` reseal, in the writer's transaction: all or nothing. How many of each."""
         conn = self._writer()
         rows = conn.execute(select(_KEYS.c.kid, _KEYS.c.encrypted_key)).all()
         for row in rows:
             der = unseal(row.encrypted_key, self.passphrase, row.kid)
             conn.execute(update(_KEYS).where(_KEYS.c.kid == row.kid)
                          .values(encrypted_key=seal(der, new_passphrase, row.kid)))
+        counts = {"keys": len(rows)}
+        for name, reseal in (others or {}).items():
+            counts[name] = reseal(conn, self.passphrase, new_passphrase)
         conn.execute(update(_VERSION).where(_VERSION.c.id == 1)
                      .values(version=_VERSION.c.version + 1))
-        return len(rows)
+        return counts
 
     def remove_key(self, kid: str) -> None:
         pass  # write_manifest deleted its row, in the same transaction

@@ -1,4 +1,5 @@
-"""Signing keys: list and rotate (`authserver keys list|rotate`, `/admin/v1/keys`)."""
+"""Signing keys: list, rotate and rekey (`authserver keys list|rotate|rekey`,
+`/admin/v1/keys`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 from ..keystore import KeyInfo, KeyStore, KeyStoreError
 from ..policy import SIGNING_ALGS
+from ..store.idps import reseal_client_secrets
 from .errors import BadInput, Conflict, NotFound
+from .mfa import reseal_totp_secrets
 from .pages import Page, check_limit
 
 
@@ -70,3 +73,12 @@ def rotate_keys(keystore: KeyStore, *, force: bool = False, dry_run: bool = Fals
                                                                alg=alg)]
     except KeyStoreError as exc:
         raise Conflict(str(exc)) from None
+
+
+def rekey(keystore: KeyStore, new_passphrase: str) -> dict[str, int]:
+    """Every key, authenticator app secret and provider client secret sealed with the new
+    passphrase, in one transaction: all or nothing (they are all sealed with
+    AUTHSERVER_KEYS_PASSPHRASE, so a rekey of the keys alone would lock the rest out).
+    Counts: keys, totp_secrets, idp_client_secrets."""
+    return keystore.rekey(new_passphrase, {"totp_secrets": reseal_totp_secrets,
+                                           "idp_client_secrets": reseal_client_secrets})

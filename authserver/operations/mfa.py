@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret
+from ..keystore.lifecycle import KeyStoreError
 from ..keystore.sealing import seal, unseal
 from ..models import Passkey, RecoveryCode, TotpSecret, User
 from ..policy import AMR_OTP
@@ -58,6 +59,25 @@ def _open(row: TotpSecret, passphrase: str | None) -> str:
     if not passphrase:
         raise Conflict("the authenticator secrets are sealed: set AUTHSERVER_KEYS_PASSPHRASE")
     return unseal(row.secret, passphrase.encode(), f"totp:{row.user_id}").decode()
+
+
+def reseal_totp_secrets(conn: Connection, old: bytes, new: bytes) -> int:
+    """`keys rekey`: every sealed authenticator secret sealed again with the new passphrase,
+    on the rekey's connection (its transaction: one that does not open fails it all). A
+    secret stored without a passphrase (plain$) stays as it is."""
+    rows = conn.execute(select(TotpSecret.user_id, TotpSecret.secret)
+                        .where(TotpSecret.secret.not_like(PLAIN + "%"))).all()
+    for row in rows:
+        bound = f"totp:{row.user_id}"
+        try:
+            secret = unseal(row.secret, old, bound)
+        except KeyStoreError:
+            raise KeyStoreError(f"cannot open the authenticator app secret of user id "
+                                f"{row.user_id} with AUTHSERVER_KEYS_PASSPHRASE: nothing was "
+                                "resealed (reset that user's app: `user mfa reset`)") from None
+        conn.execute(update(TotpSecret).where(TotpSecret.user_id == row.user_id)
+                     .values(secret=seal(secret, new, bound)))
+    return len(rows)
 
 
 def _totp(session: Session, user: User) -> TotpSecret | None:

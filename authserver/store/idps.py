@@ -8,10 +8,11 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret
+from ..keystore.lifecycle import KeyStoreError
 from ..keystore.sealing import seal, unseal
 from ..models import IdentityProvider, LinkedIdentity, UpstreamSignIn, User
 
@@ -82,6 +83,24 @@ def client_secret_of(idp: IdentityProvider, passphrase: str | None) -> str:
         known = unseal(sealed, (passphrase or "").encode(), idp.slug).decode()
         _unsealed[(idp.slug, idp.client_secret)] = known
     return known
+
+
+def reseal_client_secrets(conn: Connection, old: bytes, new: bytes) -> int:
+    """`keys rekey`: every sealed client secret sealed again with the new passphrase, on the
+    rekey's connection (its transaction: one that does not open fails it all)."""
+    rows = conn.execute(select(IdentityProvider.id, IdentityProvider.slug,
+                               IdentityProvider.client_secret)
+                        .where(IdentityProvider.client_secret.startswith(SEALED_PREFIX))).all()
+    for row in rows:
+        try:
+            secret = unseal(row.client_secret[len(SEALED_PREFIX):], old, row.slug)
+        except KeyStoreError:
+            raise KeyStoreError(f"cannot open the client secret of the provider {row.slug!r} "
+                                "with AUTHSERVER_KEYS_PASSPHRASE: nothing was resealed") from None
+        conn.execute(update(IdentityProvider).where(IdentityProvider.id == row.id)
+                     .values(client_secret=stored_secret(row.slug, secret.decode(),
+                                                         new.decode())))
+    return len(rows)
 
 
 def find_idp(session: Session, slug: str) -> IdentityProvider | None:
