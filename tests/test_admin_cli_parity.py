@@ -116,6 +116,7 @@ USERS_REFUSED = [
     (["--claim", "zoneinfo=Mars/Olympus"], {"claims": {"zoneinfo": "Mars/Olympus"}}),
     (["--claim", "address={\"planet\": \"Mars\"}"], {"claims": {"address": {"planet": "Mars"}}}),
     (["--claim", "phone_number_verified=maybe"], {"claims": {"phone_number_verified": "maybe"}}),
+    (["--claim", "email_verified=true"], {"claims": {"email_verified": True}}),
 ]
 
 
@@ -260,6 +261,31 @@ def test_idp_update_is_the_apis_patch(cli: CliRunner, client: FlaskClient,
                                   json={"name": "x"}), 404)["detail"]
     assert f"Error: {detail}" in unknown.output
     assert client.get("/admin/v1/idps/corp", headers=auth).json == shown
+
+
+def test_a_verified_email_needs_an_email_for_both(cli: CliRunner, client: FlaskClient,
+                                                 auth: dict[str, str]) -> None:
+    assert client.post("/admin/v1/users", headers=auth, json={
+        "username": "ada", "password": "a long password", "email": "ada@example.com",
+        "email_verified": True}).status_code == 201
+    before = client.get("/admin/v1/users/ada", headers=auth).json
+    by_cli = cli.invoke(main, ["user", "update", "ada", "--email", "", "--claim",
+                               "email_verified=true"])
+    assert by_cli.exit_code == 2, by_cli.output
+    detail = problem(client.patch("/admin/v1/users/ada", headers=auth, json={
+        "email": None, "email_verified": True}), 400, "email_verified")["detail"]
+    assert f"Error: {detail}" in by_cli.output
+    assert client.get("/admin/v1/users/ada", headers=auth).json == before
+    # The email removed alone: allowed, and no longer verified.
+    removed = cli.invoke(main, ["user", "update", "ada", "--email", ""])
+    assert removed.exit_code == 0, removed.output
+    shown = client.get("/admin/v1/users/ada", headers=auth).json
+    assert shown.get("email") is None and not shown.get("email_verified")
+    again = cli.invoke(main, ["user", "update", "ada", "--claim", "email_verified=true"])
+    assert again.exit_code == 2, again.output
+    problem(client.patch("/admin/v1/users/ada", headers=auth, json={"email_verified": True}),
+            400, "email_verified")
+    assert client.get("/admin/v1/users/ada", headers=auth).json == shown
 
 
 # -- keys -----------------------------------------------------------------------------------

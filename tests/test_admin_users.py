@@ -151,6 +151,9 @@ def test_sessions_are_listed_and_ended(app: Flask, client: FlaskClient,
     ({**NEW, "email": ""}, "email"),
     ({**NEW, "email_verified": "yes"}, "email_verified"),
     ({**NEW, "email": None, "email_verified": True}, "email_verified"),
+    ({**NEW, "email": None, "claims": {"email_verified": True}}, "email_verified"),
+    ({"username": "eve", "password": "a long password", "claims": {"email_verified": True}},
+     "email_verified"),
     ({**NEW, "claims": ["given_name"]}, "claims"),
     ({**NEW, "claims": {"birthdate": "yesterday"}}, "claims"),
     ({**NEW, "claims": {"shoe_size": "44"}}, "claims"),
@@ -179,6 +182,11 @@ def test_a_duplicate_is_409_and_a_refused_change_writes_nothing(
         "name": "Rear Admiral Hopper", "claims": {"birthdate": "1906-13-09"}})
     assert "birthdate" in problem(refused, 400, "claims")["detail"]
     problem(client.patch("/admin/v1/users/grace", headers=auth, json={"sub": "x"}), 400, "sub")
+    # A verified email needs an email: not removed beside it, nor set on a user without one.
+    problem(client.patch("/admin/v1/users/grace", headers=auth, json={
+        "email": None, "email_verified": True}), 400, "email_verified")
+    problem(client.patch("/admin/v1/users/grace", headers=auth, json={
+        "email": None, "claims": {"email_verified": True}}), 400, "email_verified")
     problem(client.put("/admin/v1/users/grace/password", headers=auth, json={"password": "short"}),
             400, "password")
     problem(client.put("/admin/v1/users/grace/password", headers=auth, json={}), 400, "password")

@@ -103,6 +103,7 @@ def create_user(session: Session, *, username: str, password: str, email: str | 
         raise BadInput(str(exc)) from None
     apply_claims(created, checked, now)
     created.email_verified = email_verified or bool(checked.get("email_verified"))
+    _check_verified(created)
     session.flush()
     return user_to_dict(created)
 
@@ -113,8 +114,17 @@ def update_user(session: Session, username: str, claims: dict[str, str], *,
     checked = checked_claims(claims)
     found = find(session, username)
     apply_claims(found, checked, now)
+    _check_verified(found)
     session.flush()
     return user_to_dict(found)
+
+
+def _check_verified(user: User) -> None:
+    """After the claims are applied, whichever way they came (the top-level field, `claims`,
+    `--claim`, an email removed beside it): a verified email needs an email. The caller's
+    transaction is rolled back on the refusal, so nothing is written."""
+    if user.email_verified and not user.email:
+        raise BadInput("email_verified needs an email", field="email_verified")
 
 
 def delete_user(session: Session, username: str) -> None:
