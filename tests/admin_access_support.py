@@ -1,43 +1,22 @@
-"""Fixtures of the administration API's APIs, roles and groups tests: an admin token's
-headers, a reader's, and the audit lines a test's requests wrote."""
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
+"""Fixtures of the administration API's APIs, roles and groups tests: a reader's token headers
+and a walk through pages; the admin token's headers (`auth`) and the audit lines (`audited`)
+are admin_support's, imported here for the modules that import them from this one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver import events
-
-from .admin_support import admin_client, admin_token
-
-Audited = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
+from .admin_support import Audited, admin_client, admin_token, audited, auth  # noqa: F401
 
 
 @pytest.fixture
 def reader(app: Flask, client: FlaskClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_token(client, admin_client(app, 'admin:read'))}"}
-
-
-@pytest.fixture
-def audited() -> Iterator[Audited]:
-    seen: Audited = []
-
-    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
-        if name.startswith("admin."):
-            seen.append((name, fields))
-
-    events.security_event.connect(receive)
-    yield seen
-    events.security_event.disconnect(receive)
 
 
 def walk(client: FlaskClient, path: str, auth: dict[str, str], meanwhile: Any,

@@ -1,12 +1,19 @@
-"""Helpers of the administration API's tests: an admin client and its token, problem checks."""
+"""Helpers of the administration API's tests: an admin client and its token, problem checks,
+and the fixtures every such module takes (`auth`, `audited`, `cli`). A module imports the
+fixtures it uses by name (`# noqa: F401`; the test parameters then shadow them: F811)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from authserver import events
+from authserver.config import Settings
 from authserver.operations import clients as operations
 from authserver.store.clients import Metadata
 
@@ -41,3 +48,35 @@ def problem(answer: Any, status: int, field: str | None = None) -> dict[str, Any
     if field is not None:
         assert body.get("field") == field, body
     return dict(body)
+
+
+Audited = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
+    """The headers of an admin:read admin:write token."""
+    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
+
+
+@pytest.fixture
+def audited() -> Iterator[Audited]:
+    """The administration audit lines (`admin.*`) the test's requests and commands wrote."""
+    seen: Audited = []
+
+    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
+        if name.startswith("admin."):
+            seen.append((name, fields))
+
+    events.security_event.connect(receive)
+    yield seen
+    events.security_event.disconnect(receive)
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI on the app's database (the operator's shell beside the server)."""
+    for name, value in {"DATABASE_URL": settings.database_url, "ISSUER": settings.issuer,
+                        "ALLOW_INSECURE_ISSUER": "true", "KEYS_DIR": settings.keys_dir}.items():
+        monkeypatch.setenv(f"AUTHSERVER_{name}", value)
+    return CliRunner()

@@ -14,22 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.cli import main
-from authserver.config import Settings
 
 from .admin_access_support import auth  # noqa: F401
-from .admin_support import problem
+from .admin_support import cli, problem  # noqa: F401
 from .helpers import make_user
 
 ORDERS = "https://orders.example.com"
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """The CLI on the app's database (the operator's shell beside the server)."""
-    for name, value in {"DATABASE_URL": settings.database_url, "ISSUER": settings.issuer,
-                        "ALLOW_INSECURE_ISSUER": "true", "KEYS_DIR": settings.keys_dir}.items():
-        monkeypatch.setenv(f"AUTHSERVER_{name}", value)
-    return CliRunner()
 
 
 def run(cli: CliRunner, *args: str) -> Any:

@@ -1,6 +1,7 @@
 """One code path: what the CLI makes the administration API sees and the reverse, and the
 CLI's validation cases give the API the same verdicts (the same operations refuse them)."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
 import json
@@ -9,28 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 from flask.testing import FlaskClient
 
 from authserver.cli import main
-from authserver.config import Settings
 
-from .admin_support import admin_client, admin_token, problem
+from .admin_support import admin_client, admin_token, auth, cli, problem  # noqa: F401
 from .hostile_provider import HostileProvider, hostile_provider
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """The CLI on the app's database (the operator's shell beside the server)."""
-    for name, value in {"DATABASE_URL": settings.database_url, "ISSUER": settings.issuer,
-                        "ALLOW_INSECURE_ISSUER": "true", "KEYS_DIR": settings.keys_dir}.items():
-        monkeypatch.setenv(f"AUTHSERVER_{name}", value)
-    return CliRunner()
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
 
 
 def test_the_cli_makes_an_admin_client_and_each_sees_what_the_other_made(

@@ -2,37 +2,18 @@
 call it, every route, pages walked once under inserts, bad input as problem documents with
 nothing written, audit lines naming the calling client, DPoP-bound callers."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver import events
-
-from .admin_support import ISSUER, admin_client, admin_token, problem
+from .admin_support import ISSUER, admin_client, admin_token, audited, auth, problem  # noqa: F401
 from .dpop_client import DPoPKey
 from .helpers import basic, make_client
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
-
-
-@pytest.fixture
-def audited() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
-        seen.append((name, fields))
-
-    events.security_event.connect(receive)
-    yield seen
-    events.security_event.disconnect(receive)
 
 
 def test_only_admin_tokens_are_accepted_read_for_get_write_for_the_rest(

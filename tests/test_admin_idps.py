@@ -3,6 +3,7 @@ a provider added by reading its discovery (a provider served in this process), l
 and removed; scopes; bad input and unreachable providers as problem documents with nothing
 written; audit lines naming the calling client."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,34 +13,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver import events
-
-from .admin_support import admin_client, admin_token, problem
+from .admin_support import admin_client, admin_token, audited, auth, problem  # noqa: F401
 from .hostile_provider import HostileProvider, hostile_provider
 from .support import free_port
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
 
 
 @pytest.fixture
 def provider() -> Iterator[HostileProvider]:
     with hostile_provider() as served:
         yield served
-
-
-@pytest.fixture
-def audited() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
-        seen.append((name, fields))
-
-    events.security_event.connect(receive)
-    yield seen
-    events.security_event.disconnect(receive)
 
 
 def body(provider: HostileProvider, **changes: Any) -> dict[str, Any]:

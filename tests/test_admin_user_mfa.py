@@ -2,11 +2,11 @@
 as `user mfa list --json` lists them and reset as `user mfa reset` does (a lost phone), with
 the effect on sign-in, scopes, unknown users, and the audit line naming the calling client."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pyotp
@@ -15,31 +15,13 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver import events
 from authserver.cli import main
 from authserver.config import Settings
 from authserver.operations import mfa
 from authserver.operations.users import find
 
-from .admin_support import admin_client, admin_token, problem
+from .admin_support import admin_client, admin_token, audited, auth, problem  # noqa: F401
 from .helpers import PASSWORD, make_client, make_user, password_grant
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
-
-
-@pytest.fixture
-def audited() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
-        seen.append((name, fields))
-
-    events.security_event.connect(receive)
-    yield seen
-    events.security_event.disconnect(receive)
 
 
 def with_authenticator(app: Flask, username: str) -> None:

@@ -3,40 +3,21 @@ route, a password change and sessions ended as the CLI ends them, bad input as p
 documents with nothing written, pages walked once under inserts, audit lines naming the
 calling client."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from authserver import events
-
 from .account_helpers import sign_in
-from .admin_support import admin_client, admin_token, problem
+from .admin_support import admin_client, admin_token, audited, auth, problem  # noqa: F401
 from .helpers import PASSWORD, make_client, make_user, password_grant, refresh
 
 NEW = {"username": "grace", "password": "a long password", "email": "grace@example.com",
        "name": "Grace Hopper"}
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
-
-
-@pytest.fixture
-def audited() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    def receive(name: str, outcome: str, fields: dict[str, Any]) -> None:
-        seen.append((name, fields))
-
-    events.security_event.connect(receive)
-    yield seen
-    events.security_event.disconnect(receive)
 
 
 def test_read_scope_reads_write_scope_writes(app: Flask, client: FlaskClient,

@@ -4,6 +4,7 @@ psycopg's, SQLite's or argon2's), in a body or inside a JWT (a client assertion,
 object), a page cursor beyond the database's integers, and a URL claim that urlsplit itself
 refuses. Each is refused as bad input, with nothing written."""
 
+# ruff: noqa: F811  (the fixtures imported from admin_support are parameters here)
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,7 @@ from flask.testing import FlaskClient
 from authserver import create_app
 from authserver.config import Settings
 
-from .admin_support import admin_client, admin_token, problem
+from .admin_support import admin_client, admin_token, auth, problem  # noqa: F401
 from .browser import Browser, RelyingParty, query
 from .helpers import make_user, pkce
 from .soft_authenticator import SoftAuthenticator
@@ -43,11 +44,6 @@ LONE = "\\ud800"
 def send(client: FlaskClient, method: str, path: str, auth: dict[str, str], text: str) -> Any:
     return client.open(path, method=method, data=text,
                        headers={**auth, "Content-Type": "application/json"})
-
-
-@pytest.fixture
-def auth(app: Flask, client: FlaskClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token(client, admin_client(app))}"}
 
 
 @pytest.mark.parametrize("method,path,text", [
