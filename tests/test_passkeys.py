@@ -72,6 +72,14 @@ def passkey_sign_in(browser: FlaskClient, authenticator: SoftAuthenticator,
     return post_json(browser, "/account/login/passkey", {"credential": assertion}, token), assertion
 
 
+def signed_in_with(app: Flask, authenticator: SoftAuthenticator) -> FlaskClient:
+    """A browser signed in with the passkey: its holder's password alone no longer signs in."""
+    browser = app.test_client()
+    answer, _ = passkey_sign_in(browser, authenticator)
+    assert answer.status_code == 200, answer.json
+    return browser
+
+
 @pytest.fixture
 def alice_key(app: Flask) -> SoftAuthenticator:
     authenticator = SoftAuthenticator(ISSUER)
@@ -206,7 +214,7 @@ def test_one_users_passkey_never_signs_in_another(app: Flask, alice_key: SoftAut
     page = browser.get("/account").get_data(as_text=True)
     assert "alice@example.com" in page
     # Alice's passkey cannot be registered to Bob a second time.
-    bob = signed_in_browser(app, "bob")
+    bob = signed_in_with(app, bob_key)
     token = token_of(bob)
     options = post_json(bob, "/account/passkeys/options", {}, token)
     assert [c["id"] for c in options.json["excludeCredentials"]] == [
@@ -214,7 +222,7 @@ def test_one_users_passkey_never_signs_in_another(app: Flask, alice_key: SoftAut
 
 
 def test_a_removed_passkey_no_longer_signs_in(app: Flask, alice_key: SoftAuthenticator) -> None:
-    browser = signed_in_browser(app)
+    browser = signed_in_with(app, alice_key)
     [passkey] = passkey_ids(browser)
     removed = browser.post("/account/passkeys/remove", data={
         "passkey": passkey, "csrf_token": token_of(browser)})
@@ -255,7 +263,7 @@ def test_malformed_answers_are_json_errors(app: Flask, alice_key: SoftAuthentica
     assert answer.status_code == 400 and answer.is_json, answer.get_data(as_text=True)
     assert answer.json["error"] in ("invalid_request", "invalid_passkey", "invalid_challenge")
     assert answer.json["error_description"]
-    signed_in = signed_in_browser(app)
+    signed_in = signed_in_with(app, alice_key)
     registration = signed_in.post("/account/passkeys", data=body, headers={
         "X-CSRF-Token": token_of(signed_in), "Content-Type": "application/json"})
     assert registration.status_code == 400 and registration.is_json

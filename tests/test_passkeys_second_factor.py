@@ -2,8 +2,8 @@
 with a software authenticator (tests/soft_authenticator.py) and an authenticator app's codes
 from pyotp: after the password of a user with an app, the second step offers the passkey
 (amr pwd+swk, acr phr); only the held user's passkeys are accepted; a user whose only second
-factor is a passkey is asked for it when two factors are required; the account's own sign-in
-takes it too."""
+factor is a passkey is asked for it after the password, and the password grant refuses them;
+the account's own sign-in takes it too."""
 
 from __future__ import annotations
 
@@ -164,8 +164,35 @@ def test_the_accounts_own_sign_in_takes_a_passkey_as_second_factor(app: Flask) -
     assert browser.get("/account").status_code == 200
 
 
-def test_a_passkey_alone_leaves_the_password_enough_where_one_factor_is(app: Flask) -> None:
-    """A passkey is not a second factor asked for by itself: a person who loses the device
-    still signs in with the password (there are no recovery codes without an app)."""
+def test_a_passkey_alone_is_asked_for_after_the_password(app: Flask) -> None:
+    """A passkey is a second factor (INTERFACE.md): a user whose only one it is does not sign
+    in with the password alone, at the account's sign-in or an authorization, where nothing
+    asks for two factors; the page asks for the passkey only (no app, so no codes)."""
+    key = enrolled(app, "alice", app_too=False)
+    browser = app.test_client()
+    held = sign_in(browser, "alice", PASSWORD)
+    html = held.get_data(as_text=True)
+    assert held.status_code == 200 and 'id="passkey-second-factor"' in html, html
+    assert 'name="code"' not in html and "Confirm it is you with your passkey." in html
+    assert browser.get("/account").status_code == 303  # the password made no sign-in
+    answer = use_passkey(browser, html, key)
+    assert answer.status_code == 200 and answer.json == {"location": "/account"}, answer.json
+    assert browser.get("/account").status_code == 200
+
+    other = app.test_client()
+    page, verifier, client_id = second_step(app, other, "alice")
+    assert 'id="passkey-second-factor"' in page and 'name="code"' not in page
+    assert 'name="decision"' not in page and other.get("/account").status_code == 303
+    claims = id_token_after(app, other, use_passkey(other, page, key), client_id, verifier)
+    assert claims["amr"] == ["pwd", "swk", "user", "mfa"] and claims["acr"] == "phr"
+
+
+def test_the_password_grant_refuses_a_user_whose_second_factor_is_a_passkey(app: Flask) -> None:
+    client_id, secret = make_client(app, grant_types=["password"], scope="openid")
+    form = {"grant_type": "password", "username": "alice", "password": PASSWORD,
+            "scope": "openid"}
+    assert app.test_client().post("/oauth/token", data=form,
+                                  auth=(client_id, secret)).status_code == 200
     enrolled(app, "alice", app_too=False)
-    assert sign_in(app.test_client(), "alice", PASSWORD).status_code == 303
+    refused = app.test_client().post("/oauth/token", data=form, auth=(client_id, secret))
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_grant", refused.json

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from .. import context, events
 from ..models import User
 from ..operations import mfa
+from .assurance import second_step_due
 from .browser_words import browser_name
 from .federation import linked_identities
 from .forms import csrf_ok, form_expired
@@ -93,7 +94,7 @@ def login() -> ResponseReturnValue:
     user, error = check_login()
     if user is None:
         return login_page(401, error)
-    if mfa.has_second_factor(context.store().session(), user):
+    if second_step_due(user):
         hold(user, ACCOUNT_SIGN_IN)
         return code_page(url_for("account.login_code"), passkey=account_passkey_offer(user))
     finish_login(user)

@@ -66,8 +66,15 @@ def reachable(user: User) -> str:
     """The highest level this user can sign in at now: phr with a passkey that works here."""
     if relying_party() is not None and context.store().passkeys.count(user):
         return ACR_PHISHING_RESISTANT
-    has = mfa.has_second_factor(context.store().session(), user)
+    has = mfa.has_totp(context.store().session(), user)
     return ACR_TWO_FACTORS if has else ACR_PASSWORD
+
+
+def second_step_due(user: User) -> bool:
+    """Whether a password alone is not a sign-in for this user: they hold a second factor
+    that works here (an authenticator app, or a passkey while passkeys work at this issuer;
+    one that cannot be used here is not asked for, so nobody is locked out by the issuer)."""
+    return reachable(user) != ACR_PASSWORD
 
 
 def verdict(validated: Any, user: User, amr: str | None) -> Verdict:

@@ -24,9 +24,8 @@ from ..hashing import hash_secret
 from ..models import Interaction, User
 from ..oauth.authorization_request import ValidatedRequest
 from ..oauth.claims_request import UnmetAuthenticationRequirements
-from ..operations import mfa
 from ..ops.security_headers import allow_form_redirect_to
-from .assurance import Verdict, verdict
+from .assurance import Verdict, second_step_due, verdict
 from .consent_words import scope_groups
 from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
@@ -262,7 +261,7 @@ def login(interaction_id: str, interaction: Interaction, validated: Pending) -> 
     wanted = verdict(validated, user, None)
     if wanted is Verdict.UNMET:
         return unmet(validated)
-    if wanted is Verdict.MET and not mfa.has_second_factor(context.store().session(), user):
+    if wanted is Verdict.MET and not second_step_due(user):
         finish_login(user)
         return next_step(interaction_id, interaction, validated, user)
     hold(user, factor_target(interaction_id))
