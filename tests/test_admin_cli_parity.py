@@ -213,6 +213,7 @@ def test_the_clis_provider_refusals_are_the_apis(
         **changes})
     detail = problem(answer, 409 if changes.get("slug") == "taken" else 400)["detail"]
     assert f"Error: {detail}" in by_cli.output
+    assert "Errno" not in by_cli.output and "refused" not in by_cli.output.lower()
     assert len(client.get("/admin/v1/idps", headers=auth).json["items"]) == 1
 
 

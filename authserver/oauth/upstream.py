@@ -9,6 +9,7 @@ UpstreamError whose message the user may read (it names no secret).
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from typing import Any
@@ -33,6 +34,7 @@ ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                        "ES256", "ES384", "ES512", "EdDSA")
 REQUIRED_METADATA = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 JWKS_REFETCH_INTERVAL = 1.0  # seconds: how often an unknown kid may send us to the JWKS again
+log = logging.getLogger("authserver")
 
 
 class UpstreamError(Exception):
@@ -42,12 +44,21 @@ class UpstreamError(Exception):
 def read_discovery(issuer: str, timeout: float) -> dict[str, Any]:
     """The provider's OpenID discovery (OIDC Discovery §4), whose issuer must be `issuer`."""
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    # The issuer comes from whoever may add a provider (admin:write, `idp create`), and the
+    # server fetches it from where it runs: the answer says only that the discovery could not
+    # be read and the HTTP status if one came, never the network error's own words (refused,
+    # no such name, reset, a TLS complaint), which would map what lies behind hosts the caller
+    # cannot reach. The server's log keeps the words for the operator.
     try:
         response = httpx.get(url, timeout=timeout, follow_redirects=False)
         response.raise_for_status()
         metadata = response.json()
+    except httpx.HTTPStatusError as exc:
+        raise UpstreamError(f"the provider's discovery could not be read at {url} "
+                            f"(HTTP {exc.response.status_code})") from None
     except httpx.HTTPError as exc:
-        raise UpstreamError(f"cannot read {url}: {exc}") from None
+        log.warning("upstream discovery %s could not be read: %r", url, exc)
+        raise UpstreamError(f"the provider's discovery could not be read at {url}") from None
     except ValueError:
         raise UpstreamError(f"{url} is not JSON") from None
     if not isinstance(metadata, dict):
