@@ -225,6 +225,17 @@ def test_a_passkey_added_at_the_account_signs_in_from_the_login_page_and_can_be_
         browser.close()
 
 
+def age_sign_ins(server: ServerProcess, seconds: int = 600) -> None:
+    """Every sign-in made `seconds` earlier (web/recent_sign_in.py asks for the password)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(server.env["AUTHSERVER_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(
+            "UPDATE login_sessions SET auth_time = auth_time - :s"), {"s": seconds})
+    engine.dispose()
+
+
 def _fits(page: Any) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - "
                              "document.documentElement.clientWidth")
@@ -273,6 +284,18 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
                 _accessible(page, axe_script)
                 page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}-{scheme}.png"),
                                 full_page=True)
+                # Long after the sign-in, adding a factor asks for the password beside it.
+                age_sign_ins(server)
+                page.goto(issuer(server) + "/account")
+                page.click("#passkey-add")
+                page.wait_for_selector("#passkey-add-error:not([hidden])")
+                assert page.locator("#passkey-password").count() == 1
+                page.click("#totp-add")
+                page.wait_for_selector("#totp_setup_password-error")
+                _fits(page)
+                _accessible(page, axe_script)
+                page.screenshot(path=str(ARTIFACTS / f"account-old-sign-in-{lang}-{width}-"
+                                         f"{scheme}.png"), full_page=True)
                 # The second step after the password, when a passkey is asked for.
                 context.clear_cookies()
                 _, challenge = pkce()

@@ -100,7 +100,9 @@
     }
     message.hidden = true;
     button.disabled = true;
-    postJSON(box.dataset.options, csrf, {}).then(function (options) {
+    // Adding a passkey long after signing in asks for the password too (recent_sign_in.py).
+    var password = box.querySelector("input[type=password]");
+    postJSON(box.dataset.options, csrf, password ? { password: password.value } : {}).then(function (options) {
       var asked = kind === "register"
         ? navigator.credentials.create(creationOptions(options))
         : navigator.credentials.get(requestOptions(options));

@@ -31,6 +31,7 @@ from .passkey_ceremony import (
     unavailable_reason,
     use_scripts,
 )
+from .recent_sign_in import recent
 from .second_factor import check_code, code_page, complete, held, hold
 from .session import check_login, finish_login, login_session, signed_in_user
 
@@ -55,6 +56,7 @@ def account_page(user: User, status: int = 200, **values: Any) -> Response:
     return page("account.html", status, user=user, sessions=sessions, apps=apps,
                 two_factor=mfa.factors(store.session(), user),
                 notices=get_flashed_messages(), errors=values.pop("errors", {}),
+                recent_sign_in=recent(),
                 **linked_identities(user), **passkeys_block(user), **values)
 
 

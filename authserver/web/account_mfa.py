@@ -15,6 +15,7 @@ from .account import account_page, bp
 from .account_actions import THROTTLE_KIND, account_form, done
 from .forms import caller_address
 from .pages import page
+from .recent_sign_in import confirmed
 from .second_factor import confirm_set_up, set_up_page
 from .wording import wait_words
 
@@ -22,6 +23,9 @@ from .wording import wait_words
 @bp.post("/totp")
 @account_form
 def totp_begin(user: User) -> ResponseReturnValue:
+    refused = confirmed(user, request.form.get("totp_setup_password"))
+    if refused is not None:  # a stolen session must not add a factor (web/recent_sign_in.py)
+        return account_page(user, 401, errors={"totp_setup_password": refused})
     return set_up_page(user, url_for("account.totp_confirm"))
 
 

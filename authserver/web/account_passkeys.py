@@ -20,6 +20,7 @@ from .passkey_ceremony import (
     register,
     registration_options,
 )
+from .recent_sign_in import confirmed
 from .session import signed_in_user
 
 
@@ -35,7 +36,11 @@ def _json_user() -> User:
 def passkey_options() -> ResponseReturnValue:
     try:
         user = _json_user()
-        json_body()
+        body = json_body()
+        password = body.get("password")
+        refused = confirmed(user, password if isinstance(password, str) else None)
+        if refused is not None:  # a stolen session must not add a passkey (recent_sign_in.py)
+            raise CeremonyError("reauthentication_required", refused, 401)
         if context.store().passkeys.count(user) >= MAX_PASSKEYS:
             raise CeremonyError("too_many_passkeys", gettext(
                 "You have as many passkeys as an account may have. Remove one first."))
