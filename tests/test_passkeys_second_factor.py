@@ -138,10 +138,10 @@ def test_the_second_step_needs_a_password_first(app: Flask) -> None:
     assert account.status_code == 401
 
 
-def test_a_passkey_alone_meets_required_two_factors(settings: Settings) -> None:
-    app = app_with(settings, require_mfa=True)
+def test_a_passkey_alone_meets_required_two_factors(app: Flask, settings: Settings) -> None:
+    key = enrolled(app, "alice", app_too=False)  # before two factors were required
+    app = create_app(settings.override(issuer=ISSUER, require_mfa=True))  # the same database
     try:
-        key = enrolled(app, "alice", app_too=False)
         browser = app.test_client()
         page, verifier, client_id = second_step(app, browser, "alice")
         assert 'name="code"' not in page and 'id="passkey-second-factor"' in page

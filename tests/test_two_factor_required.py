@@ -9,7 +9,16 @@ import pyotp
 
 from .browser import REDIRECT, RelyingParty, hidden_fields, new_user
 from .support import ServerProcess
-from .test_two_factor import PASSWORD, Person, finish, post_code, signed_in, start, url
+from .test_two_factor import (
+    PASSWORD,
+    Person,
+    account_sign_in,
+    finish,
+    post_code,
+    signed_in,
+    start,
+    url,
+)
 
 IN_PROCESS = True
 SERVER_ENV = {"AUTHSERVER_REQUIRE_MFA": "1"}
@@ -37,5 +46,31 @@ def test_every_sign_in_needs_two_factors(server: ServerProcess) -> None:
         claims = finish(server, rp, person, person.http.post(
             url(server, codes), data=hidden_fields(codes.text)), verifier)
         assert claims["acr"] == "2" and claims["amr"] == ["pwd", "otp", "mfa"]
+    finally:
+        person.browser.close()
+
+
+def test_the_account_sign_in_needs_two_factors_too(server: ServerProcess) -> None:
+    """README: every sign-in needs two factors, the account page's own too: a user without a
+    second factor sets up the app after the password, signed in only by its first code."""
+    person = Person(new_user(server, PASSWORD))
+    try:
+        page = account_sign_in(server, person)
+        secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text)
+        assert page.status_code == 200 and secret, page.text
+        assert not signed_in(server, person)
+        person.totp = pyotp.TOTP(secret.group(1).replace(" ", ""))
+        wrong = post_code(server, person, page, "000000" if person.totp.now() != "000000"
+                          else "111111")
+        assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.text
+        assert not signed_in(server, person)
+        codes = post_code(server, person, wrong, person.code())
+        assert codes.status_code == 200 and len(re.findall(r"<li><code>", codes.text)) == 10
+        assert signed_in(server, person)
+        # Next time the app is asked for, as for any user who has one.
+        person.http.cookies.clear()
+        again = account_sign_in(server, person)
+        assert 'autocomplete="one-time-code"' in again.text and not signed_in(server, person)
+        assert post_code(server, person, again, person.code()).status_code == 303
     finally:
         person.browser.close()

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from .. import context, events
 from ..models import User
 from ..operations import mfa
+from ..policy import AMR_OTP
 from .assurance import second_step_due
 from .browser_words import browser_name
 from .federation import linked_identities
@@ -32,7 +33,15 @@ from .passkey_ceremony import (
     use_scripts,
 )
 from .recent_sign_in import recent
-from .second_factor import check_code, code_page, complete, held, hold
+from .second_factor import (
+    check_code,
+    code_page,
+    complete,
+    confirm_set_up,
+    held,
+    hold,
+    set_up_page,
+)
 from .session import check_login, finish_login, login_session, signed_in_user
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -99,6 +108,9 @@ def login() -> ResponseReturnValue:
     if second_step_due(user):
         hold(user, ACCOUNT_SIGN_IN)
         return code_page(url_for("account.login_code"), passkey=account_passkey_offer(user))
+    if context.settings().require_mfa:  # every sign-in needs two: set up the app first
+        hold(user, ACCOUNT_SIGN_IN)
+        return set_up_page(user, url_for("account.login_set_up"))
     finish_login(user)
     events.record("account.signed_in", sub=user.sub)
     return redirect(url_for("account.show"), 303)
@@ -125,3 +137,18 @@ def login_code() -> ResponseReturnValue:
     complete(pending, factor)
     events.record("account.signed_in", sub=pending.user.sub)
     return redirect(url_for("account.show"), 303)
+
+
+@bp.post("/login/set-up")
+def login_set_up() -> ResponseReturnValue:
+    """AUTHSERVER_REQUIRE_MFA and a user without a second factor: the app's first code signs
+    in (with both factors), then the recovery codes are shown once."""
+    pending = held(ACCOUNT_SIGN_IN)
+    if not csrf_ok() or pending is None:
+        return login_page(400, form_expired())
+    codes, error = confirm_set_up(pending.user)
+    if codes is None:
+        return set_up_page(pending.user, url_for("account.login_set_up"), error=error, status=400)
+    complete(pending, (AMR_OTP,))
+    events.record("account.signed_in", sub=pending.user.sub)
+    return page("recovery_codes.html", codes=codes, action=None)
