@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from authserver.config import Settings
 from authserver.models import User
-from authserver.oauth.upstream import read_discovery
+from authserver.oauth.upstream import JWKS_REFETCH_INTERVAL, read_discovery
 from authserver.store.idps import create_idp
 
 from .federation_support import OUR_ISSUER, SLUG, finish_consent, loopback_settings, start_at_provider
@@ -127,6 +127,9 @@ def test_a_node_oidc_provider_identity_becomes_a_user_and_stays_one_across_its_k
         assert grace.claims["email_verified"] is True
     node_provider.stop()
     node_provider.start("k2")  # a new signing key, under a kid we have not seen
+    # An unknown kid sends us to the JWKS again at most once per interval (a bound of its own,
+    # tests/test_federation_hostile.py): a restart quicker than that would meet the bound.
+    time.sleep(JWKS_REFETCH_INTERVAL)
     again = sign_in(app, app.test_client(), rp, "grace")
     assert again["sub"] == first["sub"]
     with app.extensions["authserver.db"].session() as session:

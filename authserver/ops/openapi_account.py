@@ -34,6 +34,9 @@ def account_paths() -> dict[str, Any]:
                            **_form_page("Sign in to your account", "username", "password")},
         "/account/login/code": _form_page("The second step of signing in to your account: a code "
                                           "from your authenticator app or a recovery code", "code"),
+        "/account/login/set-up": _form_page("Two factors required (AUTHSERVER_REQUIRE_MFA) and "
+                                            "none yet: the new authenticator app's first code "
+                                            "signs in (answers the recovery codes, once)", "code"),
         "/account/totp": _form_page("Set up an authenticator app: its QR code and secret"),
         "/account/totp/confirm": _form_page("Turn the authenticator app on with its first code "
                                             "(answers the recovery codes, once)", "code"),
