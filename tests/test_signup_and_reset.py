@@ -221,12 +221,12 @@ def test_a_reset_keeps_the_authenticator_app(mail: tuple[Flask, Inbox]) -> None:
 
     import pyotp
 
-    from authserver.operations import mfa
+    from authserver.operations import mfa, users
 
     app, inbox = mail
     make_user(app, email="alice@example.com")
     with app.extensions["authserver.db"].session() as session:
-        alice = mfa.find_user(session, "alice")
+        alice = users.find(session, "alice")
         started = mfa.begin_totp(session, alice, issuer_host="example.com", passphrase=None)
         now = int(time.time())
         mfa.confirm_totp(session, alice, pyotp.TOTP(started.secret).at(now), passphrase=None,
@@ -239,6 +239,6 @@ def test_a_reset_keeps_the_authenticator_app(mail: tuple[Flask, Inbox]) -> None:
                                           "token": reset_path.split("token=")[1]})
     assert done.status_code == 200
     with app.extensions["authserver.db"].session() as session:
-        assert mfa.has_totp(session, mfa.find_user(session, "alice"))
+        assert mfa.has_totp(session, users.find(session, "alice"))
     second_step = sign_in(app.test_client(), "alice", "a brand new one")
     assert second_step.status_code == 200 and 'name="code"' in second_step.get_data(as_text=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from authserver.keystore.lifecycle import KeyStoreError
 from authserver.models import RecoveryCode, TotpSecret, User
-from authserver.operations import mfa
+from authserver.operations import mfa, users
 
 from .helpers import make_user
 
@@ -21,7 +21,7 @@ PASSPHRASE = "a passphrase for the sealed secrets"
 
 
 def _user(session: object, username: str) -> User:
-    return mfa.find_user(session, username)  # type: ignore[arg-type]
+    return users.find(session, username)  # type: ignore[arg-type]
 
 
 def test_the_secret_is_sealed_and_the_codes_hashed(app: Flask) -> None:

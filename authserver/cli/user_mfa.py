@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ..operations import mfa
+from ..operations import mfa, users
 from ..operations.errors import NotFound
 from ._common import audit_admin, database_session, date_text, echo_fields, echo_json
 from .errors import BadInput, Group
@@ -23,7 +23,7 @@ def list_factors(username: str, as_json: bool) -> None:
     """Show the user's second factors: the authenticator app, passkeys, recovery codes left."""
     with database_session() as session:
         try:
-            data = mfa.factors(session, mfa.find_user(session, username))
+            data = mfa.factors(session, users.find(session, username))
         except NotFound as exc:
             raise BadInput(exc.message) from None
     if as_json:
@@ -45,7 +45,7 @@ def reset(username: str, as_json: bool) -> None:
     the password alone signs them in again, and they may set up new ones."""
     with database_session() as session:
         try:
-            removed = mfa.reset(session, mfa.find_user(session, username))
+            removed = mfa.reset(session, users.find(session, username))
         except NotFound as exc:
             raise BadInput(exc.message) from None
     audit_admin("user_mfa_reset", username=username, totp=removed["totp"] is not None,

@@ -25,7 +25,7 @@ from ..keystore.sealing import seal, unseal
 from ..models import Passkey, RecoveryCode, TotpSecret, User
 from ..policy import AMR_OTP
 from ..store import second_factors
-from .errors import BadInput, Conflict, NotFound
+from .errors import BadInput, Conflict
 
 STEP = 30  # seconds (RFC 6238's default, what every authenticator app uses)
 RECOVERY_CODES = 10
@@ -36,13 +36,6 @@ PLAIN = "plain$"  # a secret stored without a passphrase (as the key store's fil
 class TotpSetUp:
     secret: str  # base32, shown as text beside the QR code
     uri: str     # otpauth://totp/... (the QR code's content)
-
-
-def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(f"no user named {username!r}", field="username")
-    return user
 
 
 def _seal(secret: str, user_id: int, passphrase: str | None) -> str:

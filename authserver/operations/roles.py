@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..models import Client, ClientRole, Group, GroupRole, Role, User, UserRole
 from ..store.apis import ApiRegistry
+from ..store.clients import find_client as find_client_by_id
+from ..store.users import find_user as find_user_named
 from .errors import BadInput, Duplicate, NotFound
 from .pages import Page, page
 
@@ -88,8 +90,8 @@ def role_by_id(session: Session, role_id: str) -> Role:
 
 
 def find_user(session: Session, username: str) -> User:
-    found = session.scalar(select(User).where(User.username == username)) \
-        if "\x00" not in username else None
+    # NUL never reaches the database (PostgreSQL refuses it in text): no user has it.
+    found = find_user_named(session, username) if "\x00" not in username else None
     if found is None:
         raise NotFound(f"no user named {username!r}", field="user")
     return found
@@ -103,8 +105,7 @@ def find_group(session: Session, name: str) -> Group:
 
 
 def find_client(session: Session, client_id: str) -> Client:
-    found = session.scalar(select(Client).where(Client.client_id == client_id)) \
-        if "\x00" not in client_id else None
+    found = find_client_by_id(session, client_id) if "\x00" not in client_id else None
     if found is None:
         raise NotFound(f"no client with client_id {client_id!r}", field="client")
     return found
