@@ -18,7 +18,7 @@ from .oauth.metadata import server_metadata
 from .oauth.resources import OurApisValidator
 from .ops import audit, metrics, openapi, security_headers
 from .ops.mail import Mailer
-from .ops.ratelimit import FailureThrottle
+from .ops.ratelimit import FailureThrottle, limits_with
 from .resource_server import AccessTokenValidator, LocalKeys
 from .resource_server.dpop import Nonces
 from .store import Store
@@ -109,7 +109,8 @@ def build_app(settings: Settings) -> Flask:
         context.ADMIN_VALIDATOR: admin_validator,
         context.OAUTH_SERVER: create_server(settings, keystore, store, own_validator,
                                             nonces),
-        context.THROTTLE: FailureThrottle(settings.ratelimit_storage_url),
+        context.THROTTLE: FailureThrottle(
+            settings.ratelimit_storage_url, limits_with(settings.wrong_code_limit)),
         context.METADATA: server_metadata(settings.issuer,
                                           registration=settings.registration != "off",
                                           require_par=settings.require_par,

@@ -28,7 +28,8 @@ class ConfigError(ValueError):
     """A setting has a value the server cannot run with; the message names the variable."""
 
 
-def _whole(minimum: int = 0, unit: str = "") -> Callable[[str, str], int]:
+def _whole(minimum: int = 0, unit: str = "", maximum: int | None = None
+           ) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw)
@@ -37,6 +38,9 @@ def _whole(minimum: int = 0, unit: str = "") -> Callable[[str, str], int]:
             raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum} {unit}".rstrip()
+                              + f", got {value}")
         return value
 
     return parse
@@ -107,17 +111,23 @@ def _algorithms(name: str, raw: str) -> tuple[str, ...]:
     return algs
 
 
-def _rate(name: str, raw: str) -> tuple[int, int]:
-    """COUNT/SECONDS: at most COUNT in any window of SECONDS, both at least 1."""
-    count, slash, seconds = raw.strip().partition("/")
-    try:
-        rate = (int(count), int(seconds)) if slash and "/" not in seconds else None
-    except ValueError:
-        rate = None
-    if rate is None or min(rate) < 1:
-        raise ConfigError(f"{name} must be COUNT/SECONDS with both at least 1 (such as 5/300), "
-                          f"got {raw!r}")
-    return rate
+def _rate_of(example: str) -> Callable[[str, str], tuple[int, int]]:
+    def parse(name: str, raw: str) -> tuple[int, int]:
+        """COUNT/SECONDS: at most COUNT in any window of SECONDS, both at least 1."""
+        count, slash, seconds = raw.strip().partition("/")
+        try:
+            rate = (int(count), int(seconds)) if slash and "/" not in seconds else None
+        except ValueError:
+            rate = None
+        if rate is None or min(rate) < 1:
+            raise ConfigError(f"{name} must be COUNT/SECONDS with both at least 1 (such as "
+                              f"{example}), got {raw!r}")
+        return rate
+
+    return parse
+
+
+_rate = _rate_of("5/300")
 
 
 def _smtp_url(name: str, raw: str) -> str:
@@ -167,6 +177,12 @@ class Settings:
     # Every sign-in needs two factors (acr "2"), not only those of clients registered with
     # --require-mfa; a user without a second factor sets one up during the sign-in.
     require_mfa: bool = _setting(False, _yes_no)
+    # Adding a factor (a passkey, an authenticator app) needs a sign-in at most this old, else
+    # the password again (web/recent_sign_in.py); at most a day, or it protects nothing.
+    recent_sign_in_max_age: int = _setting(300, _whole(1, "seconds", 86_400))
+    # Wrong second-factor codes per account whatever the address: COUNT in SECONDS
+    # (ops/ratelimit.py); per account and address they count as failed sign-ins do.
+    wrong_code_limit: tuple[int, int] = _setting((10, 3600), _rate_of("10/3600"))
     # How long a device code (RFC 8628) waits for its user.
     device_code_ttl: int = _setting(600, POSITIVE_SECONDS)
     # The interval a device is told to wait between polls (RFC 8628 §3.2; 5 is its default).

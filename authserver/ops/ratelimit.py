@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
@@ -55,6 +55,13 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits(parse("5 per 5 minutes"), parse("50 per 5 minutes"))
+
+
+def limits_with(wrong_codes: tuple[int, int]) -> Limits:
+    """The default limits with the per-account count of wrong codes the operator set
+    (AUTHSERVER_WRONG_CODE_LIMIT: COUNT in SECONDS)."""
+    count, seconds = wrong_codes
+    return replace(DEFAULT_LIMITS, per_account=RateLimitItemPerSecond(count, seconds))
 
 
 class FailureThrottle:
