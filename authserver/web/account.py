@@ -5,7 +5,8 @@ Every page is no-store and not framable (ops/security_headers.py); every form po
 token. Linked sign-in providers come from web/federation.py; passkeys are added, named and
 removed by web/account_passkeys.py; the authenticator app's set-up and removal are
 web/account_mfa.py's. A user with a second factor is asked for it after the password here too
-(web/second_factor.py).
+(web/second_factor.py); with AUTHSERVER_REQUIRE_MFA, a one-factor sign-in made elsewhere is
+stepped up at /account/login before any account page (web/assurance.py, `account_verdict`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .. import context, events
 from ..models import User
 from ..operations import mfa
 from ..policy import AMR_OTP
-from .assurance import second_step_due
+from .assurance import Verdict, account_verdict, second_step_due
 from .browser_words import browser_name
 from .federation import linked_identities
 from .forms import csrf_ok, form_expired
@@ -79,9 +80,19 @@ def passkeys_block(user: User) -> dict[str, Any]:
         "last_used": when(p.last_used_at)} for p in context.store().passkeys.of_user(user)]}
 
 
+def account_user() -> User | None:
+    """The signed-in user, when their sign-in is enough for the account pages (else the
+    sign-in page steps it up)."""
+    user = signed_in_user()
+    current = login_session()
+    if user is None or current is None or account_verdict(user, current.amr) is not Verdict.MET:
+        return None
+    return user
+
+
 @bp.get("")
 def show() -> ResponseReturnValue:
-    user = signed_in_user()
+    user = account_user()
     if user is None:
         return redirect(url_for("account.login"), 303)
     return account_page(user)
@@ -97,23 +108,35 @@ def login_page(status: int = 200, error: str | None = None) -> Response:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if request.method == "GET":
-        if signed_in_user() is not None:
+        current = login_session()
+        if current is None:
+            return login_page()
+        wanted = account_verdict(current.user, current.amr)
+        if wanted is Verdict.MET:
             return redirect(url_for("account.show"), 303)
-        return login_page()
+        # A one-factor sign-in made elsewhere: its second factor, raised in place (a step-up).
+        hold(current.user, ACCOUNT_SIGN_IN, current.amr, current.sid)
+        return factor_page(current.user, wanted)
     if not csrf_ok():
         return login_page(400, form_expired())
     user, error = check_login()
     if user is None:
         return login_page(401, error)
-    if second_step_due(user):
-        hold(user, ACCOUNT_SIGN_IN)
-        return code_page(url_for("account.login_code"), passkey=account_passkey_offer(user))
-    if context.settings().require_mfa:  # every sign-in needs two: set up the app first
-        hold(user, ACCOUNT_SIGN_IN)
+    wanted = account_verdict(user, None)
+    if wanted is Verdict.MET and not second_step_due(user):
+        finish_login(user)
+        events.record("account.signed_in", sub=user.sub)
+        return redirect(url_for("account.show"), 303)
+    hold(user, ACCOUNT_SIGN_IN)
+    return factor_page(user, Verdict.SET_UP if wanted is Verdict.SET_UP else Verdict.ASK)
+
+
+def factor_page(user: User, wanted: Verdict) -> Response:
+    """The second step: the factor the user has, or (two factors required, none held) the
+    authenticator app's set-up."""
+    if wanted is Verdict.SET_UP:
         return set_up_page(user, url_for("account.login_set_up"))
-    finish_login(user)
-    events.record("account.signed_in", sub=user.sub)
-    return redirect(url_for("account.show"), 303)
+    return code_page(url_for("account.login_code"), passkey=account_passkey_offer(user))
 
 
 def account_passkey_offer(user: User) -> dict[str, Any] | None:

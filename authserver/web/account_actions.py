@@ -16,10 +16,10 @@ from ..models import VERIFY_EMAIL, User
 from ..store.user_claims import PARSERS, ClaimError
 from ..store.users import AccountError, check_password
 from . import mails
-from .account import account_page, bp
+from .account import account_page, account_user, bp
 from .account_links import password_rules
 from .forms import caller_address, csrf_ok, form_expired, throttled_mail
-from .session import login_session, sign_in, signed_in_user
+from .session import login_session, sign_in
 from .wording import wait_words
 
 THROTTLE_KIND = "user"  # a wrong current password counts as a failed sign-in
@@ -30,7 +30,7 @@ def account_form(view: Callable[[User], ResponseReturnValue]) -> Callable[[], Re
 
     @wraps(view)
     def checked() -> ResponseReturnValue:
-        user = signed_in_user()
+        user = account_user()
         if user is None:
             return redirect(url_for("account.login"), 303)
         if not csrf_ok():

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from .. import context, events
 from ..models import User
 from ..store.passkeys import MAX_PASSKEYS
-from .account import account_page, bp
+from .account import account_page, account_user, bp
 from .account_actions import account_form, done
 from .passkey_ceremony import (
     CeremonyError,
@@ -21,11 +21,10 @@ from .passkey_ceremony import (
     registration_options,
 )
 from .recent_sign_in import confirmed
-from .session import signed_in_user
 
 
 def _json_user() -> User:
-    user = signed_in_user()
+    user = account_user()
     if user is None:
         raise CeremonyError("login_required", gettext(
             "You are no longer signed in. Sign in again."), 401)

@@ -5,6 +5,8 @@
   value is asked for; a user who cannot reach it gets `unmet_authentication_requirements`.
 - A client registered with --require-mfa, or AUTHSERVER_REQUIRE_MFA=1, needs 2; a user
   without a second factor sets up an authenticator app during the sign-in.
+- The account pages (web/account.py) are no client: with AUTHSERVER_REQUIRE_MFA they need 2
+  as an authorization does, whoever made the sign-in (`account_verdict`).
 - `acr_values` (§3.1.2.1) is voluntary: its first value the server knows is asked for when
   the user can reach it (a missing factor is asked for), else the sign-in goes on as it is.
 """
@@ -92,3 +94,13 @@ def verdict(validated: Any, user: User, amr: str | None) -> Verdict:
     if wish is not None and not satisfies(level, wish) and ACR_RANK[can] > ACR_RANK[level]:
         return Verdict.ASK
     return Verdict.MET
+
+
+def account_verdict(user: User, amr: str | None) -> Verdict:
+    """What the account pages need of a sign-in made with `amr`: with AUTHSERVER_REQUIRE_MFA,
+    two factors, as every authorization then does, so a one-factor sign-in (a passkey that
+    did not verify the user, another provider's) is stepped up before any account page; else
+    any sign-in."""
+    if not context.settings().require_mfa or satisfies(acr_level(amr), ACR_TWO_FACTORS):
+        return Verdict.MET
+    return Verdict.ASK if second_step_due(user) else Verdict.SET_UP

@@ -22,6 +22,7 @@ from ..oauth.upstream import Upstream, UpstreamError, provider_keys
 from ..policy import AMR_FEDERATED
 from ..store.federated_accounts import Outcome, resolve
 from ..store.idps import client_secret_of
+from .assurance import Verdict, account_verdict
 from .interaction import continue_signed_in, gone
 from .pages import page
 from .passkey_ceremony import relying_party
@@ -84,7 +85,8 @@ def link(slug: str) -> ResponseReturnValue:
     if idp is None:
         return problem(gettext("There is no such sign-in provider here."), status=404)
     current = login_session()
-    if current is None or not csrf_valid(request.form.get("csrf_token")):
+    if (current is None or not csrf_valid(request.form.get("csrf_token"))
+            or account_verdict(current.user, current.amr) is not Verdict.MET):
         return problem(gettext("This form expired or you are no longer signed in. Please start "
                                "again."),
                        idp)
@@ -166,7 +168,8 @@ def unlink(slug: str) -> ResponseReturnValue:
     store = context.store()
     idp = store.idps.by_slug(slug)
     current = login_session()
-    if idp is None or current is None or not csrf_valid(request.form.get("csrf_token")):
+    if (idp is None or current is None or not csrf_valid(request.form.get("csrf_token"))
+            or account_verdict(current.user, current.amr) is not Verdict.MET):
         return problem(gettext("This form expired or you are no longer signed in. Please start "
                                "again."),
                        idp)
