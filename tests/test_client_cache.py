@@ -15,7 +15,7 @@ from sqlalchemy import event, select, text
 from authserver.models import Client
 from authserver.store.clients import rotate_client_secret
 
-from .helpers import basic
+from .helpers import basic, make_client
 from .support import ServerProcess, copy_keys, start_server
 
 
@@ -70,6 +70,32 @@ def test_deleted_client_is_refused_on_the_next_request(
     with app.extensions["authserver.db"].session() as session:
         session.delete(session.scalar(select(Client).where(Client.client_id == cc_client[0])))
     assert token(client, *cc_client).status_code == 401
+
+
+def test_a_full_cache_evicts_the_least_recently_used_client(
+    app: Flask, client: FlaskClient, monkeypatch: Any
+) -> None:
+    """With more clients in use than the cache holds, the one used least recently goes and the
+    others stay (clearing the whole cache when full made nearly every request a miss)."""
+    from authserver.store import client_cache
+
+    monkeypatch.setattr(client_cache, "MAX_ENTRIES", 2)
+    first, second, third = (make_client(app, scope="profile") for _ in range(3))
+    cache = app.extensions["authserver.store"].clients.cache
+
+    def queried(credentials: tuple[str, str]) -> bool:
+        """Whether a token request for this client loaded it from the database."""
+        statements = statements_during(app, lambda: token(client, *credentials))
+        return bool([s for s in statements if "clients" in s])
+
+    assert queried(first) and queried(second)  # the cache is full: [first, second]
+    assert not queried(first)  # a hit makes `first` the most recent: [second, first]
+    assert queried(third)  # evicts `second`, the least recently used: [first, third]
+    assert list(cache._entries) == [first[0], third[0]]
+    assert not queried(first)
+    assert not queried(third)
+    assert queried(second)  # it was the one evicted; now `first` goes: [third, second]
+    assert list(cache._entries) == [third[0], second[0]]
 
 
 def test_a_rolled_back_change_keeps_the_version(app: Flask, cc_client: tuple[str, str]) -> None:

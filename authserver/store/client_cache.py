@@ -17,6 +17,7 @@ Written by hand: no maintained library offers a version-checked cache over SQLAl
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,8 @@ from sqlalchemy import Engine, event
 from ..models import Client
 
 VERSION_QUERY = "SELECT version FROM clients_version WHERE id = 1"
-# Bounds memory when client ids are many; the cache is rebuilt from scratch when full.
+# Bounds memory when client ids are many; when full, the least recently used client goes (with
+# more clients in use than this, clearing the whole cache made nearly every request a miss).
 MAX_ENTRIES = 10_000
 
 
@@ -34,8 +36,10 @@ class ClientCache:
         self.engine = engine
         self.load = load
         self._local = threading.local()
-        # client_id -> (the version it was loaded under, the transient Client)
-        self._entries: dict[str, tuple[int, Client]] = {}
+        # client_id -> (the version it was loaded under, the transient Client), least recently
+        # used first; added to and trimmed under _entries_lock (the worker's threads share it)
+        self._entries: OrderedDict[str, tuple[int, Client]] = OrderedDict()
+        self._entries_lock = threading.Lock()
         self._version: int | None = None
         self._opened: list[Any] = []  # every thread's version connection, to close them all
         self._lock = threading.Lock()
@@ -50,17 +54,24 @@ class ClientCache:
         if version is None:
             return self.load(client_id)
         if version != self._version:
-            self._entries, self._version = {}, version
-        entry = self._entries.get(client_id)
+            self._entries, self._version = OrderedDict(), version
+        entries = self._entries
+        entry = entries.get(client_id)
         # Entries carry their own version: a thread that read an older version just before a
         # change may still store what it loaded, and that entry is then never served.
         if entry is not None and entry[0] == version:
+            try:
+                entries.move_to_end(client_id)  # one step under the GIL: no lock on a hit
+            except KeyError:
+                pass  # another thread evicted it meanwhile
             return entry[1]
         client = self.load(client_id)
         if client is not None:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries = {}
-            self._entries[client_id] = (version, client)
+            with self._entries_lock:
+                entries[client_id] = (version, client)
+                entries.move_to_end(client_id)
+                while len(entries) > MAX_ENTRIES:
+                    entries.popitem(last=False)
         return client
 
     def current_version(self) -> int | None:
