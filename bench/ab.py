@@ -8,9 +8,11 @@ machine), beside the SQL statements one request runs.
 
 A tree is a directory holding an `authserver` package; a worker runs with PYTHONPATH set to
 it (and this checkout after it, for bench/ and tests/). Cases (Flask's test client):
-cc_pg, refresh_pg (PostgreSQL, database `test`), cc_sqlite, refresh_sqlite, me_bearer,
-me_dpop (a fresh DPoP proof each call, signed beforehand), me_dpop_redis (the same with
-AUTHSERVER_RATELIMIT_STORAGE_URL at the local Redis, database 15), health (no token at all).
+cc_pg, refresh_pg (PostgreSQL, database `test`), cc_sqlite, refresh_sqlite, cc_dpop (the
+client_credentials request with a fresh DPoP proof, signed beforehand: a DPoP-bound token, on
+SQLite), me_bearer, me_dpop (a fresh DPoP proof each call, signed beforehand), me_dpop_redis
+(the same with AUTHSERVER_RATELIMIT_STORAGE_URL at the local Redis, database 15), health (no
+token at all).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "me_bearer", "me_dpop",
-         "me_dpop_redis", "health")
+CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "cc_dpop", "me_bearer",
+         "me_dpop", "me_dpop_redis", "health")
 REDIS = "redis://127.0.0.1:6379/15"
 PASSWORD = "bench-password-1"
 ISSUER = "http://127.0.0.1:5000"
@@ -121,7 +123,7 @@ def build(stack: ExitStack, keys: Path) -> tuple[dict[str, Callable[[], Any]], d
         apps[f"cc_{suffix}"] = apps[f"refresh_{suffix}"] = app
         if kind == "sqlite":
             runs.update(_api_cases(app, client, machine))
-            for name in ("me_bearer", "me_dpop", "health"):
+            for name in ("cc_dpop", "me_bearer", "me_dpop", "health"):
                 apps[name] = app
     # The same DPoP call with the replay cache in Redis (a tree without that uses its database).
     app = _app(stack, "sqlite", keys, ratelimit_storage_url=REDIS)
@@ -151,9 +153,23 @@ def _api_cases(app: Any, client: Any, machine: dict[str, str]) -> dict[str, Call
         pending.extend(next(proofs) for _ in range(n))
 
     me_dpop.prepare = prepare  # type: ignore[attr-defined]
+    token_proofs = iter(lambda: key.proof("POST", f"{issuer}/oauth/token"), None)
+    pending_token: list[str] = []
+
+    def cc_dpop() -> Any:
+        proof = pending_token.pop() if pending_token else next(token_proofs)
+        answer = _checked(client.post("/oauth/token", data=data,
+                                      headers={**machine, "DPoP": proof}))
+        assert answer.json["token_type"] == "DPoP"
+        return answer
+
+    def prepare_token(n: int) -> None:
+        pending_token.extend(next(token_proofs) for _ in range(n))
+
+    cc_dpop.prepare = prepare_token  # type: ignore[attr-defined]
     return {"me_bearer": lambda: _checked(client.get(
                 "/api/me", headers={"Authorization": f"Bearer {bearer}"})),
-            "me_dpop": me_dpop,
+            "me_dpop": me_dpop, "cc_dpop": cc_dpop,
             "health": lambda: _checked(client.get("/healthz"))}
 
 

@@ -104,9 +104,3 @@ class DeviceCodeGrant(IssuesTokens, AuthlibDeviceCodeGrant):
             raise InvalidGrantError("this device code was used already")
         self.request.grant_auth_time, self.request.grant_amr = credential.auth_time, credential.amr
         return credential.user
-
-    def grant_resources(self) -> list[str] | None:
-        return self.request.credential.resources or []
-
-    def scope_was_asked(self) -> bool:
-        return False  # the device authorization request's scope

@@ -10,10 +10,13 @@ of the granted scopes it carries. The rules are INTERFACE.md's ("Your own APIs")
   OpenID scopes, its lifetime when set. A grant may cover several APIs; each refresh names one.
 
 Written by hand: Authlib accepts `resource` but leaves its meaning to the server.
+`ResourceIndicators` is the Authlib grant extension that applies these rules to a grant
+(`register_grant(Grant, [ResourceIndicators(...), ...])`), reading the request from the grant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +107,65 @@ def token_target(registry: ApiRegistry, scope: str | None, *, named: list[str],
             api = registry.apis[registry.default]
     kept = [s for s in api_scopes if s in api.scope_names]
     return Target(api=api, scope=" ".join([*openid, *kept]))
+
+
+def continued_resources(request: Any, registry: ApiRegistry) -> list[str] | None:
+    """The resources of the grant a token request continues: the code's, the device
+    approval's, the refresh token family's (one from before APIs were registered covers the
+    default resource); None for a grant that starts here (client credentials, password)."""
+    if request.authorization_code is not None:
+        return request.authorization_code.resources or []
+    if request.credential is not None:
+        return request.credential.resources or []
+    if request.refresh_token is not None:
+        return request.refresh_token.family.resources or [registry.default]
+    return None
+
+
+def scope_was_asked(request: Any) -> bool:
+    """Whether the token request's scope is the client's own ask (else the grant's): a code's
+    or device approval's scope is theirs, a scope parameter beside it means nothing (RFC 6749
+    §4.1.3)."""
+    if request.authorization_code is not None or request.credential is not None:
+        return False
+    return request.payload.scope is not None
+
+
+class ResourceIndicators:
+    """The grant extension. At the authorization endpoint: the resources the grant will cover
+    (`request.resources`). At the token endpoint, on the grant's `before_issue_token` hook
+    (grants/linked.py): the one API the token is for and the scope it carries
+    (`request.target`); on `before_start_grant`, what a new grant for a user covers
+    (`request.resources`)."""
+
+    def __init__(self, registry: Callable[[], ApiRegistry]) -> None:
+        self.registry = registry  # the APIs as registered now (store.apis.registry)
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_validate_authorization_request_payload", self.at_authorization)
+        grant.register_hook("before_issue_token", self.choose_target)
+        grant.register_hook("before_start_grant", self.cover)
+
+    def at_authorization(self, grant: Any, _result: None) -> None:
+        # After Authlib's scope checks: an OpenID request's scope is the one it kept.
+        data = grant.request.payload.data
+        grant.request.resources = grant_resources(self.registry(), data.get("scope"),
+                                                  resource_list(data.get("resource")))
+
+    def choose_target(self, grant: Any, user: Any, scope: str) -> None:
+        request = grant.request
+        registry = self.registry()
+        request.target = token_target(
+            registry, scope, named=list(request.payload.datalist.get("resource", [])),
+            explicit_scope=scope_was_asked(request),
+            grant=continued_resources(request, registry))
+
+    def cover(self, grant: Any, user: Any, scope: str) -> None:
+        request = grant.request
+        registry = self.registry()
+        covered = continued_resources(request, registry)
+        request.resources = covered if covered is not None else grant_resources(
+            registry, scope, list(request.payload.datalist.get("resource", [])))
 
 
 class OurApisValidator(AccessTokenValidator):

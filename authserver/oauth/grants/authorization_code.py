@@ -3,22 +3,17 @@ hashed, claimed once; a replayed code revokes the tokens it led to."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ... import events
 from ...models import AuthorizationCode, Client, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS, check_scope
 from ...store.codes import Claim
-from ..resources import grant_resources, resource_list
 from .linked import IssuesTokens
-
-# RFC 7638 with SHA-256: 32 bytes in base64url, 43 characters.
-_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
@@ -26,8 +21,9 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
     AUTHORIZATION_CODE_LENGTH = 43  # 256 bits of base64url
 
     def validate_requested_scope(self) -> None:
-        """At /oauth/authorize: the scope, and the resources the grant will cover (RFC 8707).
-        An OpenID request leaves out the scopes nobody registered (OIDC Core §3.1.2.1)."""
+        """At /oauth/authorize: the scope (the resources it covers are ResourceIndicators',
+        resources.py). An OpenID request leaves out the scopes nobody registered (OIDC Core
+        §3.1.2.1)."""
         registry = self.server.store.apis.registry()
         data = self.request.payload.data
         requested = scope_to_list(data.get("scope")) or []
@@ -35,21 +31,6 @@ class AuthorizationCodeGrant(IssuesTokens, grants.AuthorizationCodeGrant):
             data["scope"] = " ".join(s for s in requested if s in registry.known_scopes)
         check_scope(data.get("scope"), self.request.client, has_user=True,
                     known=registry.known_scopes)
-        self.request.resources = grant_resources(registry, data.get("scope"),
-                                                 resource_list(data.get("resource")))
-        jkt = data.get("dpop_jkt")
-        if jkt is not None and not (isinstance(jkt, str) and _THUMBPRINT.fullmatch(jkt)):
-            raise InvalidRequestError("dpop_jkt must be a JWK SHA-256 thumbprint (RFC 9449 10)")
-
-    def grant_resources(self) -> list[str] | None:
-        return self.request.authorization_code.resources or []
-
-    def bound_key(self) -> str | None:
-        # RFC 9449 §10: a code asked for with dpop_jkt is exchanged only with that key's proof.
-        return self.request.authorization_code.dpop_jkt  # type: ignore[no-any-return]
-
-    def scope_was_asked(self) -> bool:
-        return False  # the code's scope: a scope parameter here means nothing (RFC 6749 §4.1.3)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         """The code, and the client added to the sign-in session's (whom its logout tells)."""

@@ -1,6 +1,7 @@
-"""What every grant does when it issues tokens: choose the one API the access token is for
-(resources.py, RFC 8707), tie a token for a user to its grant, and record that it issued
-(the `token.issued` event, once the server has committed the response).
+"""What every grant does when it issues tokens: ask its extensions which API the access token
+is for (resources.py, RFC 8707) and which DPoP key binds it (dpop.py, RFC 9449), tie a token
+for a user to its grant, and record that it issued (the `token.issued` event, once the
+server has committed the response).
 
 Every token response for a user belongs to one grant: a refresh token family, started before
 the access token is signed (whether or not refresh tokens come with it), and named in the
@@ -14,6 +15,8 @@ roles of that API its subject holds now.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from ... import events
@@ -21,29 +24,30 @@ from ...models import User
 from ...policy import GROUPS_SCOPE, machine_scope
 from ...store.roles import Holdings
 from ..access_tokens import issuing
-from ..dpop import token_request_key
-from ..resources import Target, grant_resources, token_target
+from ..resources import Target
 
 
 class IssuesTokens:
-    """Mixed in before an Authlib grant class: wraps its generate_token."""
+    """Mixed in before an Authlib grant class: wraps its generate_token. The token's API
+    (`request.target`) and DPoP key (`request.dpop_jkt`) come from the grant's extensions,
+    on its hooks: `before_issue_token` (the scope known, nothing signed or stored yet), then
+    `before_start_grant` (a token for a user, before its grant is started)."""
 
     request: Any
     server: Any
     GRANT_TYPE: str | None
+    _hooks: Any
 
-    def grant_resources(self) -> list[str] | None:
-        """The resources of the grant this request continues (a code, a refresh family);
-        None for a grant that starts here (client credentials, password)."""
-        return None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        # Authlib keeps a grant's hooks in a set: here they run in the order the extensions
+        # were registered, so which error a request with two faults gets never varies.
+        self._hooks = defaultdict(list)
 
-    def scope_was_asked(self) -> bool:
-        """Whether the client asked for the scope in this request (else it is the grant's)."""
-        return self.request.payload.scope is not None
-
-    def bound_key(self) -> str | None:
-        """The DPoP key the grant this request continues is bound to (refresh)."""
-        return None
+    def register_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
+        hooks = self._hooks[hook_type]
+        if hook not in hooks:
+            hooks.append(hook)
 
     def grant_id_for(self, user: User, scope: str, resources: list[str], access_ttl: int) -> str:
         """A new grant; the refresh grant continues the one its token belongs to."""
@@ -67,22 +71,19 @@ class IssuesTokens:
         client = self.request.client
         if not scope:  # RFC 6749 §3.3: the default is what the client may have
             scope = client.scope if user is not None else machine_scope(client.scope)
-        registry = self.server.store.apis.registry()
-        named = list(self.request.payload.datalist.get("resource", []))
-        grant = self.grant_resources()
-        target = token_target(registry, scope, named=named, explicit_scope=self.scope_was_asked(),
-                              grant=grant)
-        jkt = token_request_key(self.server.store, self.server.settings.issuer, client,
-                                self.request.headers, self.bound_key(), self.server.dpop_nonces)
-        # A public client's refresh tokens are bound to the key (RFC 9449 §5).
-        self.request.grant_dpop_jkt = jkt if client.is_public else None
+        # The token's API (resources.py), then its DPoP key (dpop.py).
+        self.execute_hook("before_issue_token", user, scope)  # type: ignore[attr-defined]
+        target: Target | None = getattr(self.request, "target", None)
+        if target is None:
+            raise RuntimeError("register ResourceIndicators on this grant (oauth/__init__.py)")
+        jkt: str | None = getattr(self.request, "dpop_jkt", None)
         grant_id = None
         if user is not None:
-            resources = grant if grant is not None else grant_resources(registry, scope, named)
+            self.execute_hook("before_start_grant", user, scope)  # type: ignore[attr-defined]
             # A grant without refresh tokens lives as long as its access token: the chosen API's
             # lifetime when it has one of its own.
             access_ttl = target.api.access_token_ttl or self.server.settings.access_token_ttl
-            grant_id = self.grant_id_for(user, scope, resources, access_ttl)
+            grant_id = self.grant_id_for(user, scope, self.request.resources, access_ttl)
         holdings = self.holdings(user, target)
         self.request.user_groups = holdings.groups  # for the ID token (openid.py)
         token, self.request.signed = self.server.access_tokens.issue(

@@ -80,14 +80,6 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
     def grant_id_for(self, user: User, scope: str, resources: list[str], access_ttl: int) -> str:
         return self.request.refresh_token.family_id  # type: ignore[no-any-return]
 
-    def bound_key(self) -> str | None:
-        return self.request.refresh_token.family.dpop_jkt  # type: ignore[no-any-return]
-
-    def grant_resources(self) -> list[str] | None:
-        # A family from before APIs were registered covers the default resource.
-        resources = self.request.refresh_token.family.resources
-        return resources or [self.server.store.apis.registry().default]
-
     def authenticate_user(self, refresh_token: RefreshToken) -> User:
         return refresh_token.family.user
 
