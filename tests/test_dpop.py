@@ -1,7 +1,8 @@
-"""DPoP (RFC 9449) against `authserver serve`: tokens bound to the client's key at the token
-endpoint, every §4.3 proof check broken one at a time, the sample APIs and a service of its
-own (protector_for_issuer) requiring the proof, replays refused on every worker, refresh
-tokens of public clients bound to their key, clients that must use DPoP."""
+"""DPoP (RFC 9449) over HTTP to the app in process (tests/inprocess.py): tokens bound to the
+client's key at the token endpoint, every §4.3 proof check broken one at a time, the sample APIs
+requiring the proof, refresh tokens of public clients bound to their key, clients that must use
+DPoP; server nonces; and, with real `authserver serve` instances, the replay cache shared
+through Redis. Replays on every worker and a service of its own are test_served.py."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ from .support import (
     ServerProcess,
     copy_keys,
     eventually,
-    example_service,
     free_port,
     postgres_schema,
     start_server,
 )
+
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 
 @pytest.fixture(scope="module")
@@ -136,22 +138,6 @@ def test_each_broken_proof_is_invalid_dpop_proof(
     assert answer.json()["error"] == "invalid_dpop_proof"
 
 
-def test_a_replayed_proof_is_refused_on_every_worker(
-    server: ServerProcess, machine: tuple[str, str]
-) -> None:
-    key = DPoPKey()
-    proof = key.proof("POST", f"{server.base_url}/oauth/token")
-    assert _token(server, machine, proof).status_code == 200
-    for _ in range(6):  # both workers answer some: the jti cache is the database
-        again = _token(server, machine, proof)
-        assert again.status_code == 400 and again.json()["error"] == "invalid_dpop_proof"
-    token = _bound(server, machine, key)
-    api_proof = key.proof("GET", f"{server.base_url}/api/me", access_token=token)
-    assert _me(server, token, api_proof).status_code == 200
-    for _ in range(6):
-        assert _me(server, token, api_proof).status_code == 401
-
-
 @pytest.mark.parametrize("case", ["wrong ath", "another key", "wrong htu"])
 def test_an_api_proof_must_match_the_token_and_the_url(
     server: ServerProcess, machine: tuple[str, str], case: str
@@ -206,25 +192,6 @@ def test_a_public_clients_refresh_token_is_bound_to_its_key(
     assert renewed.status_code == 200, renewed.text
     assert jwt.decode(renewed.json()["access_token"],
                       options={"verify_signature": False})["cnf"]["jkt"] == key.jkt
-
-
-def test_a_service_of_its_own_requires_the_proof_too(
-    server: ServerProcess, machine: tuple[str, str]
-) -> None:
-    """examples/protected_service.py: protector_for_issuer, no DPoP code of its own."""
-    key = DPoPKey()
-    token = _bound(server, machine, key)
-    with example_service(server.base_url) as url:
-        ok = httpx.get(url, headers={"Authorization": f"DPoP {token}",
-                                     "DPoP": key.proof("GET", url, access_token=token)})
-        assert ok.status_code == 200, ok.text
-        bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
-        assert bearer.status_code == 401
-        replay_proof = key.proof("GET", url, access_token=token)
-        first = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": replay_proof})
-        again = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": replay_proof})
-        assert (first.status_code, again.status_code) == (200, 401)
-        assert again.json()["error"] == "invalid_dpop_proof"
 
 
 def test_a_code_asked_for_with_dpop_jkt_needs_that_keys_proof(

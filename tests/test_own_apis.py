@@ -1,24 +1,23 @@
-"""The operator's own APIs (RFC 8707, INTERFACE.md "Your own APIs"), each rule over real HTTP
-against `authserver serve` on SQLite and PostgreSQL: registration, `resource` at the token
-endpoint and at /oauth/authorize, one API per token, the consent page, discovery, changes
-followed on every worker, and a service protected as its own API in its own process."""
+"""The operator's own APIs (RFC 8707, INTERFACE.md "Your own APIs"), each rule over HTTP to the
+app in process (tests/inprocess.py) on SQLite and PostgreSQL: registration, `resource` at the
+token endpoint and at /oauth/authorize, one API per token, the consent page, discovery. Changes
+followed on every worker and a service in its own process are test_own_apis_serve.py."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 
 from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, query
 from .helpers import csrf, pkce
-from .support import ServerProcess, example_service, free_port
+from .support import ServerProcess
 
 PASSWORD = "own-apis-password-1"
+IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
 
 def _api(server: ServerProcess, name: str, *scopes: str, ttl: int | None = None) -> dict[str, Any]:
@@ -276,70 +275,6 @@ def test_a_new_scope_asks_for_consent_again(
     more = browser.http.get(f"{server.base_url}/oauth/authorize", params=rp.request(
         challenge, scope=f"openid {_scope(orders)} {_scope(orders, 1)}"))
     assert 'name="decision"' in more.text
-
-
-# -- changes, on every worker; a service protected as its own API -----------------------------
-
-def test_api_changes_hold_from_the_next_request_on_every_worker(server: ServerProcess) -> None:
-    fresh = _api(server, "fresh", "use")
-    auth = _machine(server, _scope(fresh))
-    for _ in range(6):  # both workers answer some of these
-        answer = _token(server, auth)
-        assert answer.status_code == 200 and _claims(answer.json()["access_token"])["aud"] == \
-            fresh["audience"]
-    server.cli("api", "delete", fresh["audience"])
-    for _ in range(6):
-        answer = _token(server, auth, scope=_scope(fresh))
-        assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope", answer.text
-    assert json.loads(server.cli("client", "show", auth[0], "--json").stdout)["scope"] == ""
-
-
-def test_a_service_protected_as_one_api_refuses_tokens_for_another(
-    server: ServerProcess, apis: dict[str, Any]
-) -> None:
-    """examples/orders_service.py in its own process, as README "Protecting your own API"
-    runs it: a token for it works; a token for the sample API, however scoped, does not."""
-    port = free_port()
-    audience = f"http://127.0.0.1:{port}"
-    server.cli_json("api", "create", "--audience", audience, "--name", "Orders service",
-                    "--scope", "orders:read=See your orders")
-    auth = _machine(server, "orders:read notes:read")
-    with example_service(server.base_url, "orders_service.py", "/orders", port=port,
-                         AUDIENCE=audience) as url:
-        mine = _token(server, auth, scope="orders:read").json()["access_token"]
-        theirs = _token(server, auth, scope="notes:read").json()["access_token"]
-        accepted = httpx.get(url, headers={"Authorization": f"Bearer {mine}"})
-        assert accepted.status_code == 200, accepted.text
-        assert accepted.json()["scope"] == "orders:read"
-        refused = httpx.get(url, headers={"Authorization": f"Bearer {theirs}"})
-        assert refused.status_code == 401
-        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
-
-
-def test_a_scope_removed_or_added_holds_from_the_next_request(server: ServerProcess) -> None:
-    api = _api(server, "changing", "keep", "drop", ttl=60)
-    names = {s["name"].split(":")[1]: s["name"] for s in api["scopes"]}
-    keep, drop = names["keep"], names["drop"]
-    auth = _machine(server, f"{keep} {drop}")
-    assert _token(server, auth, scope=drop).status_code == 200
-    added = f"{keep.split(':')[0]}:new"
-    changed = server.cli_json("api", "update", api["audience"], "--remove-scope", drop,
-                              "--add-scope", f"{added}=Something new", "--name", "Renamed",
-                              "--access-token-ttl", "0")
-    assert {s["name"] for s in changed["scopes"]} == {keep, added}
-    assert changed["name"] == "Renamed" and changed["access_token_ttl"] is None
-    for _ in range(6):  # on both workers
-        answer = _token(server, auth, scope=drop)
-        assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope"
-        kept = _token(server, auth, scope=keep).json()["access_token"]
-        assert _claims(kept)["exp"] - _claims(kept)["iat"] == 900  # the default again
-    shown = json.loads(server.cli("client", "show", auth[0], "--json").stdout)
-    assert shown["scope"] == keep
-    assert added in server.http.get("/.well-known/openid-configuration").json()["scopes_supported"]
-    last = server.cli("api", "update", api["audience"], "--remove-scope", keep, "--remove-scope",
-                      added, check=False)
-    assert last.returncode == 2 and "at least one scope" in last.stderr
-    assert server.cli_json("api", "show", api["audience"])["scopes"] == changed["scopes"]
 
 
 def test_a_grant_without_refresh_tokens_lives_as_long_as_its_apis_tokens(
