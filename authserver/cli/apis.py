@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy.orm import Session
 
 from ..operations import apis as operations
 from ..operations.errors import NotFound, OperationError
 from ..policy import SIGNING_ALGS
+from ..store import Session
 from ..store.apis import ApiInfo, ApiRegistry
 from ._common import api_registry, audit_admin, database_session, echo_json, echo_table, load_settings
 from .errors import BadInput, Group

@@ -7,10 +7,10 @@ import time
 from dataclasses import asdict
 
 import click
-from sqlalchemy.orm import Session
 
 from ..models import User
 from ..operations import users as operations
+from ..store import Session
 from ..store.user_access import consents, revoke_consent
 from ..store.users import find_user
 from ._common import audit_admin, database_session, date_text, echo_json, echo_table

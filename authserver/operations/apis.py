@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from ..models import Api, ApiScope, Client, Role
 from ..policy import OPENID_SCOPES, is_loopback
+from ..store import Session
 from ..store.apis import ADMIN_ID, SAMPLE_ID, ApiInfo, ApiRegistry, api_info
 from ..store.client_metadata import RegistrationError, validate_signing_alg
+from ..store.rows import add, after, by_key, every, first, remove, remove_where, save
 from .errors import BadInput, Conflict, Duplicate, NotFound
 from .pages import Page, check_limit, decode_cursor, encode_cursor
 
@@ -45,13 +44,12 @@ def every_api(registry: ApiRegistry) -> list[ApiInfo]:
 def list_apis(session: Session, registry: ApiRegistry, *, limit: int | None = None,
               cursor: str | None = None) -> Page:
     limit = check_limit(limit)
-    after = decode_cursor(cursor) if cursor is not None else 0
+    position = decode_cursor(cursor) if cursor is not None else 0
     rows: list[tuple[int, ApiInfo]] = [(_BUILT_IN_POSITIONS[api.id], api)
                                        for api in _built_in(registry)]
-    rows = [row for row in rows if row[0] > after]
-    stored = session.scalars(select(Api).where(Api.id > after - 2).order_by(Api.id)
-                             .limit(limit + 1))
-    rows += [(api.id + 2, api_info(api)) for api in stored]
+    rows = [row for row in rows if row[0] > position]
+    rows += [(api.id + 2, api_info(api))
+             for api in after(session, Api, position - 2, limit + 1)]
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([api.to_dict() for _, api in rows],
@@ -63,7 +61,7 @@ def find(session: Session, registry: ApiRegistry, api_id: str) -> ApiInfo:
     found = next((api for api in _built_in(registry) if api.id == api_id), None)
     if found is not None:
         return found
-    row = (session.get(Api, int(api_id))
+    row = (by_key(session, Api, int(api_id))
            if api_id.isascii() and api_id.isdigit() and len(api_id) < 10 else None)
     if row is None:
         raise NotFound(f"no API with id {api_id!r}", field="id")
@@ -158,9 +156,7 @@ def create_api(session: Session, registry: ApiRegistry, *, audience: str, name: 
             raise Duplicate(f"scope {scope!r} belongs to the API {owner.audience!r}", field="scopes")
     api = Api(audience=audience, name=name.strip(), access_token_ttl=access_token_ttl,
               signing_alg=signing_alg, scopes=[ApiScope(name=n, description=d) for n, d in parsed])
-    session.add(api)
-    session.flush()
-    return api_info(api)
+    return api_info(add(session, api))
 
 
 def _stored(session: Session, registry: ApiRegistry, audience: str, doing: str) -> Api:
@@ -169,7 +165,7 @@ def _stored(session: Session, registry: ApiRegistry, audience: str, doing: str) 
                        f"{doing}")
     if audience in registry.apis and registry.apis[audience].built_in:
         raise Conflict(f"the built-in administration API cannot be {doing}")
-    api = session.scalar(select(Api).where(Api.audience == audience))
+    api = first(session, Api, audience=audience)
     if api is None:
         raise NotFound(f"no API with audience {audience!r}", field="audience")
     return api
@@ -178,7 +174,7 @@ def _stored(session: Session, registry: ApiRegistry, audience: str, doing: str) 
 def _withdraw_scopes(session: Session, gone: set[str]) -> list[str]:
     """Take scopes out of every client's registration; returns the client_ids changed."""
     changed = []
-    for client in session.scalars(select(Client)):
+    for client in every(session, Client):
         kept = [s for s in client.scope.split() if s not in gone]
         if len(kept) != len(client.scope.split()):
             client.scope = " ".join(kept)
@@ -226,7 +222,7 @@ def update_api(session: Session, registry: ApiRegistry, audience: str, *,
     if not api.scopes:
         raise BadInput("an API keeps at least one scope (delete the API instead)", field="scopes")
     changed = _withdraw_scopes(session, set(remove_scopes or []))
-    session.flush()
+    save(session)
     return api_info(api), changed
 
 
@@ -236,9 +232,8 @@ def delete_api(session: Session, registry: ApiRegistry, audience: str) -> list[s
     the client_ids that lost scopes."""
     api = _stored(session, registry, audience, "deleted")
     changed = _withdraw_scopes(session, {s.name for s in api.scopes})
-    session.execute(delete(Role).where(Role.audience == api.audience))
-    for client in session.scalars(select(Client).where(Client.resource_server == audience)):
+    remove_where(session, Role, audience=api.audience)
+    for client in every(session, Client, resource_server=audience):
         client.resource_server = None  # its tokens are gone with it
-    session.delete(api)
-    session.flush()
+    remove(session, api)
     return changed

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..config import Settings
 from ..models import Client
+from ..store import Session
 from ..store.client_metadata import RegistrationError
 from ..store.clients import (
     Metadata,
@@ -20,6 +18,7 @@ from ..store.clients import (
     rotate_client_secret,
 )
 from ..store.clients import update_client as replace_registration
+from ..store.rows import every, remove, save
 from .errors import BadInput, NotFound
 from .pages import Page, page
 from .registry import api_registry
@@ -56,11 +55,11 @@ def find(session: Session, client_id: str) -> Client:
 
 def list_clients(session: Session, *, limit: int | None = None,
                  cursor: str | None = None) -> Page:
-    return page(session, select(Client), Client.id, client_to_dict, limit=limit, cursor=cursor)
+    return page(session, Client, client_to_dict, limit=limit, cursor=cursor)
 
 
 def every_client(session: Session) -> list[dict[str, Any]]:
-    return [client_to_dict(c) for c in session.scalars(select(Client).order_by(Client.id))]
+    return [client_to_dict(c) for c in every(session, Client, "id")]
 
 
 def show_client(session: Session, client_id: str) -> dict[str, Any]:
@@ -95,7 +94,7 @@ def update_client(session: Session, settings: Settings, client_id: str,
                                       signing_algs=settings.signing_algs)
     except RegistrationError as exc:
         raise BadInput(str(exc)) from None
-    session.flush()
+    save(session)
     data = client_to_dict(found)
     if secret is not None:
         data["client_secret"] = secret
@@ -104,8 +103,7 @@ def update_client(session: Session, settings: Settings, client_id: str,
 
 def delete_client(session: Session, client_id: str) -> None:
     """Its access tokens stay valid until they expire."""
-    session.delete(find(session, client_id))
-    session.flush()
+    remove(session, find(session, client_id))
 
 
 def rotate_secret(session: Session, client_id: str) -> dict[str, Any]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..models import Group, GroupMember, GroupRole, Role, User
-from ..store.role_admin import roles_by_api
+from ..models import Group, GroupMember
+from ..store import Session
+from ..store.role_admin import members_of_group, roles_of_group
+from ..store.rows import add, by_key, every, first, remove, save
 from .errors import Duplicate, NotFound
 from .pages import Page, page
 from .roles import check_name, find_group, find_user, row_id
@@ -36,7 +35,7 @@ def group_named(session: Session, name: str) -> Group:
 
 def group_by_id(session: Session, group_id: str) -> Group:
     key = row_id(group_id)
-    group = session.get(Group, key) if key is not None else None
+    group = by_key(session, Group, key) if key is not None else None
     if group is None:
         raise NotFound(f"no group with id {group_id!r}", field="id")
     return group
@@ -44,65 +43,55 @@ def group_by_id(session: Session, group_id: str) -> Group:
 
 def _unused(session: Session, name: str) -> str:
     check_name("group", name)
-    if session.scalar(select(Group.id).where(Group.name == name)):
+    if first(session, Group, name=name) is not None:
         raise Duplicate(f"a group named {name!r} exists already", field="name")
     return name
 
 
 def create_group(session: Session, name: str) -> GroupInfo:
-    group = Group(name=_unused(session, name))
-    session.add(group)
-    session.flush()
+    group = add(session, Group(name=_unused(session, name)))
     return GroupInfo(str(group.id), group.name, group.created_at)
 
 
 def show_group(session: Session, group: Group) -> GroupInfo:
-    members = session.scalars(
-        select(User.username).join(GroupMember, GroupMember.user_id == User.id)
-        .where(GroupMember.group_id == group.id).order_by(User.username)).all()
-    roles = roles_by_api(session, select(Role.audience, Role.name)
-                         .join(GroupRole, GroupRole.role_id == Role.id)
-                         .where(GroupRole.group_id == group.id))
-    return GroupInfo(str(group.id), group.name, group.created_at, list(members), roles)
+    return GroupInfo(str(group.id), group.name, group.created_at,
+                     members_of_group(session, group), roles_of_group(session, group))
 
 
 def list_groups(session: Session) -> list[GroupInfo]:
     """Every group, by name."""
     return [show_group(session, group)
-            for group in session.scalars(select(Group).order_by(Group.name))]
+            for group in every(session, Group, "name")]
 
 
 def page_groups(session: Session, *, limit: int | None = None,
                 cursor: str | None = None) -> Page:
-    return page(session, select(Group), Group.id,
-                lambda group: show_group(session, group).to_dict(), limit=limit, cursor=cursor)
+    return page(session, Group, lambda group: show_group(session, group).to_dict(),
+                limit=limit, cursor=cursor)
 
 
 def rename_group(session: Session, group: Group, name: str) -> GroupInfo:
     if name != group.name:
         group.name = _unused(session, name)
-        session.flush()
+        save(session)
     return show_group(session, group)
 
 
 def delete_group(session: Session, group: Group) -> None:
     """The group, its memberships and its role grants (ON DELETE CASCADE)."""
-    session.delete(group)
-    session.flush()
+    remove(session, group)
 
 
 def add_member(session: Session, group: Group, username: str) -> None:
     user = find_user(session, username)
-    if session.get(GroupMember, (group.id, user.id)) is not None:
+    if by_key(session, GroupMember, (group.id, user.id)) is not None:
         raise Duplicate(f"user {username!r} is a member of {group.name!r} already", field="user")
-    session.add(GroupMember(group_id=group.id, user_id=user.id))
-    session.flush()
+    add(session, GroupMember(group_id=group.id, user_id=user.id))
 
 
 def remove_member(session: Session, group: Group, username: str) -> None:
     user = find_user(session, username)
-    member = session.get(GroupMember, (group.id, user.id))
+    member = by_key(session, GroupMember, (group.id, user.id))
     if member is None:
         raise NotFound(f"user {username!r} is not a member of {group.name!r}", field="user")
-    session.delete(member)
-    session.flush()
+    remove(session, member)

@@ -8,11 +8,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..config import Settings
 from ..models import IdentityProvider
+from ..store import Session
 from ..store.idps import (
     IdpError,
     check_idp,
@@ -23,6 +21,7 @@ from ..store.idps import (
     stored_secret,
 )
 from ..store.idps import create_idp as store_create_idp
+from ..store.rows import remove, save
 from .errors import BadInput, Duplicate, NotFound
 from .pages import Page, page
 
@@ -66,8 +65,8 @@ def check_issuer(issuer: str) -> None:
 
 def list_providers(session: Session, settings: Settings, *, limit: int | None = None,
                    cursor: str | None = None) -> Page:
-    return page(session, select(IdentityProvider), IdentityProvider.id,
-                lambda row: idp_to_dict(row, settings.issuer), limit=limit, cursor=cursor)
+    return page(session, IdentityProvider, lambda row: idp_to_dict(row, settings.issuer),
+                limit=limit, cursor=cursor)
 
 
 def every_provider(session: Session, settings: Settings) -> list[dict[str, Any]]:
@@ -148,7 +147,7 @@ def update_provider(session: Session, settings: Settings, slug: str,
     idp.create_users = changes.get("create_users", idp.create_users)
     if secret is not None:
         idp.client_secret = stored_secret(idp.slug, secret, settings.keys_passphrase)
-    session.flush()
+    save(session)
     return idp_to_dict(idp, settings.issuer)
 
 
@@ -159,5 +158,4 @@ def _check_new(session: Session, slug: str) -> None:
 
 def delete_provider(session: Session, slug: str) -> None:
     """The provider and every identity linked through it (the users stay)."""
-    session.delete(find(session, slug))
-    session.flush()
+    remove(session, find(session, slug))

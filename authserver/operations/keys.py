@@ -11,8 +11,8 @@ from typing import Any
 from ..keystore import KeyInfo, KeyStore, KeyStoreError
 from ..policy import SIGNING_ALGS
 from ..store.idps import reseal_client_secrets
+from ..store.second_factors import reseal_totp_secrets
 from .errors import BadInput, Conflict, NotFound
-from .mfa import reseal_totp_secrets
 from .pages import Page, check_limit
 
 

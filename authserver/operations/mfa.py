@@ -2,9 +2,8 @@
 RFC 6238 through pyotp), its recovery codes, and what an operator lists and resets. The
 account page, the sign-in's steps and `authserver user mfa` all call these.
 
-A TOTP code is accepted once: the step it belongs to is written with a conditional UPDATE
-("only if later than the last one"), so two requests with one code cannot both pass. A
-recovery code is spent the same way.
+A TOTP code is accepted once and a recovery code too: the store spends each with a conditional
+UPDATE (store/second_factors.py), so two requests with one code cannot both pass.
 """
 
 from __future__ import annotations
@@ -16,20 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from sqlalchemy import Connection, delete, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret
-from ..keystore.lifecycle import KeyStoreError
 from ..keystore.sealing import seal, unseal
-from ..models import Passkey, RecoveryCode, TotpSecret, User
+from ..models import Passkey, TotpSecret, User
 from ..policy import AMR_OTP
-from ..store import second_factors
+from ..store import Session, second_factors
+from ..store.rows import add, every, remove_where
+from ..store.second_factors import PLAIN
 from .errors import BadInput, Conflict
 
 STEP = 30  # seconds (RFC 6238's default, what every authenticator app uses)
 RECOVERY_CODES = 10
-PLAIN = "plain$"  # a secret stored without a passphrase (as the key store's files are then)
 
 
 @dataclass(frozen=True)
@@ -54,27 +51,8 @@ def _open(row: TotpSecret, passphrase: str | None) -> str:
     return unseal(row.secret, passphrase.encode(), f"totp:{row.user_id}").decode()
 
 
-def reseal_totp_secrets(conn: Connection, old: bytes, new: bytes) -> int:
-    """`keys rekey`: every sealed authenticator secret sealed again with the new passphrase,
-    on the rekey's connection (its transaction: one that does not open fails it all). A
-    secret stored without a passphrase (plain$) stays as it is."""
-    rows = conn.execute(select(TotpSecret.user_id, TotpSecret.secret)
-                        .where(TotpSecret.secret.not_like(PLAIN + "%"))).all()
-    for row in rows:
-        bound = f"totp:{row.user_id}"
-        try:
-            secret = unseal(row.secret, old, bound)
-        except KeyStoreError:
-            raise KeyStoreError(f"cannot open the authenticator app secret of user id "
-                                f"{row.user_id} with AUTHSERVER_KEYS_PASSPHRASE: nothing was "
-                                "resealed (reset that user's app: `user mfa reset`)") from None
-        conn.execute(update(TotpSecret).where(TotpSecret.user_id == row.user_id)
-                     .values(secret=seal(secret, new, bound)))
-    return len(rows)
-
-
 def _totp(session: Session, user: User) -> TotpSecret | None:
-    return session.get(TotpSecret, user.id)
+    return second_factors.totp_of(session, user.id)
 
 
 def has_totp(session: Session, user: User) -> bool:
@@ -100,8 +78,7 @@ def begin_totp(session: Session, user: User, *, issuer_host: str,
         raise Conflict("an authenticator app is already set up; remove it first")
     if row is None:
         secret = pyotp.random_base32()  # 160 bits, RFC 4226 §4's recommendation
-        session.add(TotpSecret(user_id=user.id, secret=_seal(secret, user.id, passphrase)))
-        session.flush()
+        add(session, TotpSecret(user_id=user.id, secret=_seal(secret, user.id, passphrase)))
     else:
         secret = _open(row, passphrase)
     return TotpSetUp(secret, _uri(secret, user, issuer_host))
@@ -117,15 +94,6 @@ def _code_step(secret: str, code: str, now: int) -> int | None:
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
-
-
-def _spend_step(session: Session, user_id: int, step: int) -> bool:
-    result = session.execute(
-        update(TotpSecret)
-        .where(TotpSecret.user_id == user_id,
-               or_(TotpSecret.last_step.is_(None), TotpSecret.last_step < step))
-        .values(last_step=step).execution_options(synchronize_session=False))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def normal_code(code: str) -> tuple[str, str]:
@@ -150,20 +118,17 @@ def confirm_totp(session: Session, user: User, code: str, *, passphrase: str | N
         raise Conflict("no authenticator set-up is in progress")
     kind, typed = normal_code(code)
     step = _code_step(_open(row, passphrase), typed, now) if kind == "totp" else None
-    if step is None or not _spend_step(session, user.id, step):
+    if step is None or not second_factors.spend_step(session, user.id, step):
         raise BadInput("that code is not the one your app shows now", field="code")
-    session.execute(update(TotpSecret).where(TotpSecret.user_id == user.id)
-                    .values(confirmed_at=now).execution_options(synchronize_session=False))
+    second_factors.confirm_totp(session, user.id, now)
     return new_recovery_codes(session, user, now)
 
 
 def new_recovery_codes(session: Session, user: User, now: int) -> list[str]:
     """Ten fresh codes (the old ones stop working); each 80 random bits in base32, shown as
     xxxx-xxxx-xxxx-xxxx."""
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [base64.b32encode(os.urandom(10)).decode().lower() for _ in range(RECOVERY_CODES)]
-    session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_secret(code), created_at=now)
-                    for code in codes)
+    second_factors.replace_recovery_codes(session, user.id, [hash_secret(c) for c in codes], now)
     return ["-".join(code[i:i + 4] for i in range(0, 16, 4)) for code in codes]
 
 
@@ -173,17 +138,13 @@ def check_code(session: Session, user: User, code: str, *, passphrase: str | Non
     spent), None when it is not. BadInput when it has no code's shape."""
     kind, typed = normal_code(code)
     if kind == "recovery":
-        spent = session.execute(
-            update(RecoveryCode)
-            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
-                   RecoveryCode.code_hash == hash_secret(typed))
-            .values(used_at=now).execution_options(synchronize_session=False))
-        return (AMR_OTP,) if spent.rowcount else None  # type: ignore[attr-defined]
+        spent = second_factors.spend_recovery_code(session, user.id, hash_secret(typed), now)
+        return (AMR_OTP,) if spent else None
     row = _totp(session, user)
     if row is None or row.confirmed_at is None:
         return None
     step = _code_step(_open(row, passphrase), typed, now)
-    if step is None or not _spend_step(session, user.id, step):
+    if step is None or not second_factors.spend_step(session, user.id, step):
         return None  # wrong, or already used (a replay)
     return (AMR_OTP,)
 
@@ -191,16 +152,13 @@ def check_code(session: Session, user: User, code: str, *, passphrase: str | Non
 def factors(session: Session, user: User) -> dict[str, Any]:
     """What `user mfa list` shows."""
     row = _totp(session, user)
-    left = session.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
     return {
         "username": user.username,
         "totp": ({"confirmed_at": row.confirmed_at}
                  if row is not None and row.confirmed_at is not None else None),
-        "recovery_codes_left": int(left),
+        "recovery_codes_left": second_factors.recovery_codes_left(session, user.id),
         "passkeys": [{"id": p.id, "name": p.name, "created_at": p.created_at}
-                     for p in session.scalars(select(Passkey).where(Passkey.user_id == user.id)
-                                              .order_by(Passkey.id))],
+                     for p in every(session, Passkey, "id", user_id=user.id)],
     }
 
 
@@ -209,11 +167,10 @@ def reset(session: Session, user: User) -> dict[str, Any]:
     codes, passkeys): the user signs in with the password alone and may set them up again."""
     removed = factors(session, user)
     remove_totp(session, user)
-    session.execute(delete(Passkey).where(Passkey.user_id == user.id))
+    remove_where(session, Passkey, user_id=user.id)
     return removed
 
 
 def remove_totp(session: Session, user: User) -> None:
     """The user's own removal at /account (after their password): the app and its codes."""
-    session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    second_factors.remove_totp(session, user.id)

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.orm import InstrumentedAttribute, Session
-
+from ..store import Session
+from ..store.rows import after
 from .errors import BadInput
 
 MAX_LIMIT = 200
@@ -56,16 +55,15 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def page(session: Session, query: Select[Any], key: InstrumentedAttribute[int],
-         to_dict: Callable[[Any], dict[str, Any]], *, limit: int | None,
-         cursor: str | None) -> Page:
-    """The rows of `query` after `cursor` in `key` order, `limit` of them at most."""
+def page(session: Session, model: type[Any], to_dict: Callable[[Any], dict[str, Any]], *,
+         limit: int | None, cursor: str | None, **equal: Any) -> Page:
+    """The rows of `model` (with `equal`'s column values) after `cursor` in key order, `limit`
+    of them at most."""
     limit = check_limit(limit)
-    if cursor is not None:
-        query = query.where(key > decode_cursor(cursor))
-    rows = list(session.scalars(query.order_by(key).limit(limit + 1)))
+    key = decode_cursor(cursor) if cursor is not None else None
+    rows = after(session, model, key, limit + 1, **equal)
     more = len(rows) > limit
     rows = rows[:limit]
-    last = getattr(rows[-1], key.key) if rows and more else None
+    last = rows[-1].id if rows and more else None
     return Page([to_dict(row) for row in rows],
                 encode_cursor(last) if last is not None else None)

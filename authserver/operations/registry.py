@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from ..config import Settings
+from ..store import Session
 from ..store.apis import ApiRegistry, admin_api, load_registry, sample_api
 
 

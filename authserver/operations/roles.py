@@ -13,12 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
-
 from ..models import Client, ClientRole, Group, GroupRole, Role, User, UserRole
+from ..store import Session
 from ..store.apis import ApiRegistry
 from ..store.clients import find_client as find_client_by_id
+from ..store.role_admin import holders_of_role
+from ..store.rows import add, by_key, every, first, remove, save
 from ..store.users import find_user as find_user_named
 from .errors import BadInput, Duplicate, NotFound
 from .pages import Page, page
@@ -75,7 +75,7 @@ def known_api(registry: ApiRegistry, audience: str) -> str:
 
 def role_named(session: Session, registry: ApiRegistry, audience: str, name: str) -> Role:
     known_api(registry, audience)
-    role = session.scalar(select(Role).where(Role.audience == audience, Role.name == name))
+    role = first(session, Role, audience=audience, name=name)
     if role is None:
         raise NotFound(f"the API {audience!r} has no role {name!r}", field="name")
     return role
@@ -83,7 +83,7 @@ def role_named(session: Session, registry: ApiRegistry, audience: str, name: str
 
 def role_by_id(session: Session, role_id: str) -> Role:
     key = row_id(role_id)
-    role = session.get(Role, key) if key is not None else None
+    role = by_key(session, Role, key) if key is not None else None
     if role is None:
         raise NotFound(f"no role with id {role_id!r}", field="id")
     return role
@@ -98,7 +98,7 @@ def find_user(session: Session, username: str) -> User:
 
 
 def find_group(session: Session, name: str) -> Group:
-    found = session.scalar(select(Group).where(Group.name == name)) if "\x00" not in name else None
+    found = first(session, Group, name=name) if "\x00" not in name else None
     if found is None:
         raise NotFound(f"no group named {name!r}", field="group")
     return found
@@ -118,43 +118,32 @@ def create_role(session: Session, registry: ApiRegistry, audience: str, name: st
     known_api(registry, audience)
     check_name("role", name)
     description = _description(description)
-    if session.scalar(select(Role.id).where(Role.audience == audience, Role.name == name)):
+    if first(session, Role, audience=audience, name=name) is not None:
         raise Duplicate(f"the API {audience!r} has a role {name!r} already", field="name")
-    role = Role(audience=audience, name=name, description=description)
-    session.add(role)
-    session.flush()
-    return info(role)
+    return info(add(session, Role(audience=audience, name=name, description=description)))
 
 
-def _roles(registry: ApiRegistry, audience: str | None) -> Select[Any]:
-    query = select(Role)
-    if audience is not None:
-        query = query.where(Role.audience == known_api(registry, audience))
-    return query
+def _of_api(registry: ApiRegistry, audience: str | None) -> dict[str, str]:
+    """The column values that narrow a list to one API's roles (none: every API's)."""
+    return {} if audience is None else {"audience": known_api(registry, audience)}
 
 
 def list_roles(session: Session, registry: ApiRegistry, audience: str | None = None
                ) -> list[RoleInfo]:
     """Every role (of one API), by API and name."""
-    query = _roles(registry, audience).order_by(Role.audience, Role.name)
-    return [info(role) for role in session.scalars(query)]
+    return [info(role) for role in every(session, Role, "audience", "name",
+                                         **_of_api(registry, audience))]
 
 
 def page_roles(session: Session, registry: ApiRegistry, *, audience: str | None = None,
                limit: int | None = None, cursor: str | None = None) -> Page:
-    return page(session, _roles(registry, audience), Role.id,
-                lambda role: info(role).to_dict(), limit=limit, cursor=cursor)
+    return page(session, Role, lambda role: info(role).to_dict(), limit=limit, cursor=cursor,
+                **_of_api(registry, audience))
 
 
 def show_role(session: Session, role: Role) -> dict[str, Any]:
     """The role and who holds it directly: {"grants": {"users", "groups", "clients"}}."""
-    def names(column: Any, grant: Any, holder_key: Any, holder: Any) -> list[str]:
-        return list(session.scalars(select(column).join(grant, holder_key == holder.id)
-                                    .where(grant.role_id == role.id).order_by(column)))
-    return {**info(role).to_dict(), "grants": {
-        "users": names(User.username, UserRole, UserRole.user_id, User),
-        "groups": names(Group.name, GroupRole, GroupRole.group_id, Group),
-        "clients": names(Client.client_id, ClientRole, ClientRole.client_id, Client)}}
+    return {**info(role).to_dict(), "grants": holders_of_role(session, role)}
 
 
 def update_role(session: Session, role: Role, *, name: str | None = None,
@@ -163,22 +152,20 @@ def update_role(session: Session, role: Role, *, name: str | None = None,
     name until they expire."""
     if name is not None and name != role.name:
         check_name("role", name)
-        if session.scalar(select(Role.id).where(Role.audience == role.audience,
-                                                Role.name == name)):
+        if first(session, Role, audience=role.audience, name=name) is not None:
             raise Duplicate(f"the API {role.audience!r} has a role {name!r} already",
                             field="name")
     if description is not None:
         role.description = _description(description)
     if name is not None:
         role.name = name
-    session.flush()
+    save(session)
     return info(role)
 
 
 def delete_role(session: Session, role: Role) -> None:
     """The role and every grant of it (ON DELETE CASCADE), in the caller's transaction."""
-    session.delete(role)
-    session.flush()
+    remove(session, role)
 
 
 # -- grants ------------------------------------------------------------------------------------
@@ -211,11 +198,10 @@ def grant(session: Session, role: Role, holder: str, value: str) -> str:
     """Grant the role to one holder ("user", "group" or "client"); returns the holder as a
     message names it."""
     row, key, named = _grant_row(session, role, holder, value)
-    if session.get(type(row), key) is not None:
+    if by_key(session, type(row), key) is not None:
         raise Duplicate(f"{named} holds the role {role.name!r} of {role.audience!r} already",
                         field=holder)
-    session.add(row)
-    session.flush()
+    add(session, row)
     return named
 
 
@@ -223,10 +209,9 @@ def revoke(session: Session, role: Role, holder: str, value: str) -> str:
     """Take the role back from one holder (a direct grant: a user who holds it through a group
     keeps it until the group loses it or the user leaves the group)."""
     row, key, named = _grant_row(session, role, holder, value)
-    existing = session.get(type(row), key)
+    existing = by_key(session, type(row), key)
     if existing is None:
         raise NotFound(f"{named} has no grant of the role {role.name!r} of {role.audience!r}",
                        field=holder)
-    session.delete(existing)
-    session.flush()
+    remove(session, existing)
     return named

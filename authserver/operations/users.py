@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..models import User
+from ..store import Session
 from ..store.idps import identities_of
 from ..store.role_admin import holdings_of_user
+from ..store.rows import every, save
 from ..store.user_access import end_sessions as end_login_sessions
 from ..store.user_access import live_sessions
 from ..store.user_claims import PARSERS, ClaimError, check_claim
@@ -57,11 +56,11 @@ def checked_claims(claims: dict[str, str]) -> dict[str, Any]:
 
 def list_users(session: Session, *, limit: int | None = None,
                cursor: str | None = None) -> Page:
-    return page(session, select(User), User.id, user_to_dict, limit=limit, cursor=cursor)
+    return page(session, User, user_to_dict, limit=limit, cursor=cursor)
 
 
 def every_user(session: Session) -> list[dict[str, Any]]:
-    return [user_to_dict(u) for u in session.scalars(select(User).order_by(User.id))]
+    return [user_to_dict(u) for u in every(session, User, "id")]
 
 
 def show_user(session: Session, username: str) -> dict[str, Any]:
@@ -104,7 +103,7 @@ def create_user(session: Session, *, username: str, password: str, email: str | 
     apply_claims(created, checked, now)
     created.email_verified = email_verified or bool(checked.get("email_verified"))
     _check_verified(created)
-    session.flush()
+    save(session)
     return user_to_dict(created)
 
 
@@ -115,7 +114,7 @@ def update_user(session: Session, username: str, claims: dict[str, str], *,
     found = find(session, username)
     apply_claims(found, checked, now)
     _check_verified(found)
-    session.flush()
+    save(session)
     return user_to_dict(found)
 
 
@@ -130,7 +129,7 @@ def _check_verified(user: User) -> None:
 def delete_user(session: Session, username: str) -> None:
     """The user, their refresh tokens and their notes."""
     store_delete_user(session, find(session, username))
-    session.flush()
+    save(session)
 
 
 def set_password(session: Session, username: str, password: str, *, now: int) -> int:

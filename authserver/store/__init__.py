@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session
+from sqlalchemy import text
+from sqlalchemy.orm import Session as Session  # (the operations hold it, never call it)
 
 from ..db import WRITE_INTENT, Database
 from .account_links import AccountLinks
@@ -69,6 +70,11 @@ class Store:
     def session(self) -> Session:
         """The current request's (thread's) session."""
         return self.database.scoped()
+
+    def ping(self) -> None:
+        """One round trip to the database (the readiness check); raises when it does not
+        answer."""
+        self.session().execute(text("SELECT 1"))
 
     def begin_write(self) -> Session:
         """The session, in a transaction that will write. On SQLite that is BEGIN IMMEDIATE: the

@@ -1,5 +1,6 @@
-"""Who holds which roles and groups: what a user's or a client's tokens carry, and a group's
-roles by API. The rules that change roles and groups are operations/roles.py and groups.py.
+"""Who holds which roles and groups: what a user's or a client's tokens carry, a group's
+members and roles by API, a role's holders. The rules that change roles and groups are
+operations/roles.py and groups.py.
 """
 
 from __future__ import annotations
@@ -43,3 +44,28 @@ def holdings_of_client(session: Session, client: Client) -> dict[str, list[str]]
     return roles_by_api(session, select(Role.audience, Role.name)
                      .join(ClientRole, ClientRole.role_id == Role.id)
                      .where(ClientRole.client_id == client.id))
+
+
+# -- a group's and a role's ---------------------------------------------------------------------
+
+def members_of_group(session: Session, group: Group) -> list[str]:
+    """The group's members' usernames, sorted."""
+    return list(session.scalars(
+        select(User.username).join(GroupMember, GroupMember.user_id == User.id)
+        .where(GroupMember.group_id == group.id).order_by(User.username)).all())
+
+
+def roles_of_group(session: Session, group: Group) -> dict[str, list[str]]:
+    return roles_by_api(session, select(Role.audience, Role.name)
+                        .join(GroupRole, GroupRole.role_id == Role.id)
+                        .where(GroupRole.group_id == group.id))
+
+
+def holders_of_role(session: Session, role: Role) -> dict[str, list[str]]:
+    """Who holds the role directly: {"users", "groups", "clients"}, each sorted."""
+    def names(column: Any, grant: Any, holder_key: Any, holder: Any) -> list[str]:
+        return list(session.scalars(select(column).join(grant, holder_key == holder.id)
+                                    .where(grant.role_id == role.id).order_by(column)))
+    return {"users": names(User.username, UserRole, UserRole.user_id, User),
+            "groups": names(Group.name, GroupRole, GroupRole.group_id, Group),
+            "clients": names(Client.client_id, ClientRole, ClientRole.client_id, Client)}

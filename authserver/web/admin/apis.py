@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
-from sqlalchemy.orm import Session
 
 from ... import context
 from ...operations import apis as operations
 from ...operations.errors import BadInput
 from ...operations.registry import api_registry
+from ...store import Session
 from ...store.apis import ApiInfo
 from ..protect import require_admin_token
 from .blueprint import bp

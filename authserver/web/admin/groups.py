@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
-from sqlalchemy.orm import Session
 
 from ...operations import groups as operations
 from ...operations.errors import BadInput
+from ...store import Session
 from ..protect import require_admin_token
 from .blueprint import bp
 from .problems import json_object, limit_and_cursor, reading, writing

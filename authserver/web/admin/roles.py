@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy.orm import Session
 
 from ... import context
 from ...operations import roles as operations
 from ...operations.errors import BadInput
 from ...operations.registry import api_registry
+from ...store import Session
 from ..protect import require_admin_token
 from .blueprint import bp
 from .problems import json_object, limit_and_cursor, reading, string, writing
