@@ -52,11 +52,12 @@ def store(place: Place) -> KeyStore:
 
 
 def _cells(place: Place) -> Iterator[tuple[str, str, Any]]:
-    """Every value of every column of every table."""
+    """Every value of every column of every table, the tables in name order (PostgreSQL lists
+    them in its catalog's order, which changes as the catalog's rows are rewritten)."""
     assert place.database_url is not None
     engine = create_engine(place.database_url)
     try:
-        tables = inspect(engine).get_table_names()
+        tables = sorted(inspect(engine).get_table_names())
         with engine.connect() as conn:
             for table in tables:
                 for row in conn.execute(text(f'SELECT * FROM "{table}"')).mappings():
