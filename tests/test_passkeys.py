@@ -84,7 +84,8 @@ def signed_in_with(app: Flask, authenticator: SoftAuthenticator) -> FlaskClient:
 def alice_key(app: Flask) -> SoftAuthenticator:
     authenticator = SoftAuthenticator(ISSUER)
     added = add_passkey(signed_in_browser(app), authenticator, "Laptop")
-    assert added.status_code == 200 and added.json == {"location": "/account"}, added.json
+    assert added.status_code == 200 and added.json["location"] == "/account", added.json
+    assert len(added.json["recovery_codes"]) == 10  # her first second factor
     return authenticator
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -71,14 +71,26 @@ def password_sign_in(page: Any, server: ServerProcess, username: str) -> None:
     page.click("main form button[type=submit]")
     page.wait_for_selector("#passkeys-h, #passkey-second-factor")
     if page.locator("#passkey-second-factor").count():
-        assert page.locator("input[name=code]").count() == 0  # no app: the passkey alone
+        # No app: the passkey first, no app's code (a recovery code's field below).
+        assert page.locator("input[autocomplete=one-time-code]").count() == 0
         page.click("#passkey-second-factor")
         page.wait_for_selector("#passkeys-h")
 
 
-def add_passkey(page: Any, name: str) -> None:
+def add_passkey(page: Any, name: str, on_codes: Callable[[Any], None] | None = None) -> None:
+    """Adds a passkey at /account; the first one's recovery codes, shown in place of the page
+    (`on_codes` looks at them), are acknowledged."""
     page.fill("#passkey-new-name", name)
     page.click("#passkey-add")
+    page.wait_for_function("name => { const codes = document.getElementById('passkey-recovery-"
+                           "codes'); return (codes && !codes.hidden) || "
+                           "document.body.innerText.includes('“' + name + '”'); }", arg=name)
+    if page.locator("#passkey-recovery-codes:not([hidden])").count():
+        assert page.locator("#passkey-recovery-codes li code").count() == 10
+        assert page.locator("#passkeys-h").is_hidden()  # the codes alone
+        if on_codes is not None:
+            on_codes(page)
+        page.click("#passkey-recovery-codes a.button")
     page.wait_for_selector(f"text=“{name}”")  # the notice that it was added
 
 
@@ -279,7 +291,8 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
         page.wait_for_selector("#passkey-signin")
         _every_look(page, axe_script, f"login-{lang}")
         password_sign_in(page, server, username)
-        add_passkey(page, "노트북 키" if lang == "ko" else "Laptop key")
+        add_passkey(page, "노트북 키" if lang == "ko" else "Laptop key",
+                    lambda page: _every_look(page, axe_script, f"first-passkey-codes-{lang}"))
         page.fill("form.rename input[name=name]", "")
         page.click("form.rename button[type=submit]")
         page.wait_for_selector(".rename .field-error")
@@ -303,6 +316,12 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
         page.click("main form button[type=submit]")
         page.wait_for_selector("#passkey-second-factor")
         _every_look(page, axe_script, f"second-step-{lang}")
+        # A wrong recovery code: its error beside the field.
+        page.fill("#code", "aaaa-aaaa-aaaa-aaaa")
+        page.click("form:has(#code) button[type=submit]")
+        page.wait_for_selector("#code-error")
+        assert page.get_attribute("#code", "aria-describedby") == "code-error"
+        _every_look(page, axe_script, f"second-step-recovery-error-{lang}")
         context.close()
         browser.close()
 
@@ -357,7 +376,7 @@ def test_a_passkey_is_the_second_factor_after_the_password(
         page.fill("#password", PASSWORD)
         page.click("main form button[type=submit]")
         page.wait_for_selector("#passkey-second-factor")
-        assert page.locator("input[name=code]").count() == 0  # no app: the passkey alone
+        assert page.locator("input[autocomplete=one-time-code]").count() == 0  # no app
         page.screenshot(path=str(ARTIFACTS / "second-factor-passkey.png"), full_page=True)
         page.click("#passkey-second-factor")
         page.wait_for_selector("button[value=allow]")

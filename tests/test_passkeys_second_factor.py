@@ -144,7 +144,8 @@ def test_a_passkey_alone_meets_required_two_factors(app: Flask, settings: Settin
     try:
         browser = app.test_client()
         page, verifier, client_id = second_step(app, browser, "alice")
-        assert 'name="code"' not in page and 'id="passkey-second-factor"' in page
+        assert 'id="passkey-second-factor"' in page
+        assert 'autocomplete="one-time-code"' not in page  # no app's code: a recovery code
         answer = use_passkey(browser, page, key)
         assert answer.status_code == 200, answer.json
         claims = id_token_after(app, browser, answer, client_id, verifier)
@@ -167,13 +168,15 @@ def test_the_accounts_own_sign_in_takes_a_passkey_as_second_factor(app: Flask) -
 def test_a_passkey_alone_is_asked_for_after_the_password(app: Flask) -> None:
     """A passkey is a second factor (INTERFACE.md): a user whose only one it is does not sign
     in with the password alone, at the account's sign-in or an authorization, where nothing
-    asks for two factors; the page asks for the passkey only (no app, so no codes)."""
+    asks for two factors; the page asks for the passkey first (no app: no app's code, and
+    the recovery codes the first passkey brought below it)."""
     key = enrolled(app, "alice", app_too=False)
     browser = app.test_client()
     held = sign_in(browser, "alice", PASSWORD)
     html = held.get_data(as_text=True)
     assert held.status_code == 200 and 'id="passkey-second-factor"' in html, html
-    assert 'name="code"' not in html and "Confirm it is you with your passkey." in html
+    assert "Confirm it is you with your passkey." in html and "Recovery code" in html
+    assert 'autocomplete="one-time-code"' not in html
     assert browser.get("/account").status_code == 303  # the password made no sign-in
     answer = use_passkey(browser, html, key)
     assert answer.status_code == 200 and answer.json == {"location": "/account"}, answer.json
@@ -181,7 +184,7 @@ def test_a_passkey_alone_is_asked_for_after_the_password(app: Flask) -> None:
 
     other = app.test_client()
     page, verifier, client_id = second_step(app, other, "alice")
-    assert 'id="passkey-second-factor"' in page and 'name="code"' not in page
+    assert 'id="passkey-second-factor"' in page and 'autocomplete="one-time-code"' not in page
     assert 'name="decision"' not in page and other.get("/account").status_code == 303
     claims = id_token_after(app, other, use_passkey(other, page, key), client_id, verifier)
     assert claims["amr"] == ["pwd", "swk", "user", "mfa"] and claims["acr"] == "phr"

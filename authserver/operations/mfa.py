@@ -1,6 +1,7 @@
 """Second factors (INTERFACE.md "Two-factor sign-in"): a user's authenticator app (TOTP,
-RFC 6238 through pyotp), its recovery codes, and what an operator lists and resets. The
-account page, the sign-in's steps and `authserver user mfa` all call these.
+RFC 6238 through pyotp), recovery codes (made with the first app or passkey), and what an
+operator lists and resets. The account page, the sign-in's steps and `authserver user mfa`
+all call these.
 
 A TOTP code is accepted once and a recovery code too: the store spends each with a conditional
 UPDATE (store/second_factors.py), so two requests with one code cannot both pass.
@@ -149,6 +150,10 @@ def check_code(session: Session, user: User, code: str, *, passphrase: str | Non
     return (AMR_OTP,)
 
 
+def recovery_codes_left(session: Session, user: User) -> int:
+    return second_factors.recovery_codes_left(session, user.id)
+
+
 def factors(session: Session, user: User) -> dict[str, Any]:
     """What `user mfa list` shows."""
     row = _totp(session, user)
@@ -166,11 +171,20 @@ def reset(session: Session, user: User) -> dict[str, Any]:
     """Removes every second factor (the authenticator app, a set-up in progress, recovery
     codes, passkeys): the user signs in with the password alone and may set them up again."""
     removed = factors(session, user)
-    remove_totp(session, user)
     remove_where(session, Passkey, user_id=user.id)
+    remove_totp(session, user)
     return removed
 
 
 def remove_totp(session: Session, user: User) -> None:
-    """The user's own removal at /account (after their password): the app and its codes."""
+    """The user's own removal at /account (after their password): the app, and its recovery
+    codes unless a passkey is left, which they stand in for too."""
     second_factors.remove_totp(session, user.id)
+    forget_codes_without_factor(session, user)
+
+
+def forget_codes_without_factor(session: Session, user: User) -> None:
+    """Recovery codes stand in for a second factor (the app or a passkey; they come with the
+    first of either): with none left, they go too, and the next first factor brings new ones."""
+    if not has_second_factor(session, user):
+        second_factors.remove_recovery_codes(session, user.id)

@@ -87,6 +87,24 @@
     }
   }
 
+  // The first passkey's recovery codes, shown once: the account page's hidden block, alone.
+  function showCodes(codes) {
+    var shown = document.getElementById("passkey-recovery-codes");
+    var list = shown.querySelector("ul");
+    codes.forEach(function (code) {
+      var item = document.createElement("li"), text = document.createElement("code");
+      text.textContent = code;
+      item.appendChild(text);
+      list.appendChild(item);
+    });
+    Array.prototype.forEach.call(shown.parentElement.children, function (sibling) {
+      sibling.hidden = sibling !== shown;
+    });
+    shown.hidden = false;
+    shown.querySelector("h1").focus();
+    window.scrollTo(0, 0);
+  }
+
   function start(box, button) {
     var kind = box.dataset.passkey, csrf = box.dataset.csrf;
     var message = box.querySelector(".passkey-message");
@@ -117,7 +135,10 @@
         throw new Error(refused && refused.name === "InvalidStateError"
           ? box.dataset.duplicate || box.dataset.cancelled : box.dataset.cancelled);
       });
-    }).then(function (data) { proceed(data, csrf); }, function (failed) {
+    }).then(function (data) {
+      if (data.recovery_codes) showCodes(data.recovery_codes);
+      else proceed(data, csrf);
+    }, function (failed) {
       button.disabled = false;
       say(failed instanceof TypeError ? "" : failed && failed.message);  // offline: our words
     });

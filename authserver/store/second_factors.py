@@ -71,8 +71,12 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
 
 
 def remove_totp(session: Session, user_id: int) -> None:
-    """The authenticator app (or its set-up in progress) and the recovery codes."""
+    """The authenticator app (or its set-up in progress); its recovery codes are
+    remove_recovery_codes' (operations/mfa.py keeps them while a passkey is left)."""
     session.execute(delete(TotpSecret).where(TotpSecret.user_id == user_id))
+
+
+def remove_recovery_codes(session: Session, user_id: int) -> None:
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
 
 

@@ -1,6 +1,7 @@
 """The account page's two-factor forms: set up an authenticator app (its QR code and secret,
-confirmed by a first code, then 10 recovery codes shown once), make new recovery codes, and
-remove the app (with the password). Each checks the CSRF token and the sign-in, is audited."""
+confirmed by a first code, then 10 recovery codes shown once), make new recovery codes (with
+an app or a passkey), and remove the app (with the password). Each checks the CSRF token and
+the sign-in, is audited."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def totp_confirm(user: User) -> ResponseReturnValue:
 @account_form
 def new_recovery_codes(user: User) -> ResponseReturnValue:
     store = context.store()
-    if not mfa.has_totp(store.session(), user):
-        return account_page(user, 409, error=gettext("Set up an authenticator app first."))
+    if not mfa.has_second_factor(store.session(), user):
+        return account_page(user, 409, error=gettext(
+            "Set up an authenticator app or add a passkey first."))
     codes = mfa.new_recovery_codes(store.begin_write(), user, store.now())
     store.commit()
     events.record("account.recovery_codes_renewed", sub=user.sub, address=caller_address())
@@ -63,7 +65,12 @@ def totp_remove(user: User) -> ResponseReturnValue:
         throttle.failed(THROTTLE_KIND, user.username, address)
         return account_page(user, 400, errors={
             "totp_password": gettext("This is not your current password.")})
-    mfa.remove_totp(store.begin_write(), user)
+    session = store.begin_write()
+    mfa.remove_totp(session, user)  # its recovery codes too, unless a passkey is left
+    passkeys_left = mfa.has_second_factor(session, user)
     store.commit()
     events.record("account.totp_removed", sub=user.sub, address=address)
+    if passkeys_left:
+        return done(gettext("The authenticator app was removed. Your passkey and your recovery "
+                            "codes are still asked for after your password."))
     return done(gettext("The authenticator app was removed. Your password alone signs you in now."))

@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from .. import context, events
 from ..models import User
+from ..operations import mfa
 from ..store.passkeys import MAX_PASSKEYS
 from .account import account_page, account_user, bp
 from .account_actions import account_form, done
@@ -50,17 +51,26 @@ def passkey_options() -> ResponseReturnValue:
 
 @bp.post("/passkeys")
 def add_passkey() -> ResponseReturnValue:
+    """A new passkey; the first second factor of the account (no app, no passkey before)
+    comes with 10 recovery codes, in the same transaction, answered once for the page to show
+    (static/passkeys.js): losing the only passkey then needs no operator."""
+    store = context.store()
     try:
         user = _json_user()
+        first = not mfa.has_second_factor(store.session(), user)
         passkey = register(user, json_body())
+        codes = mfa.new_recovery_codes(store.begin_write(), user, store.now()) if first else None
     except CeremonyError as refused:
-        context.store().rollback()
+        store.rollback()
         events.record("account.passkey_added", refused.error, address=request.remote_addr)
         return refused.response()
-    context.store().commit()
+    store.commit()
     events.record("account.passkey_added", sub=user.sub, passkey=passkey.id)
     flash(gettext("Your passkey “%(name)s” was added.", name=passkey.name))
-    return jsonify(location=url_for("account.show"))
+    if codes is None:
+        return jsonify(location=url_for("account.show"))
+    events.record("account.recovery_codes_renewed", sub=user.sub, address=request.remote_addr)
+    return jsonify(location=url_for("account.show"), recovery_codes=codes)
 
 
 def _passkey_id() -> int | None:
@@ -94,6 +104,7 @@ def remove_passkey(user: User) -> ResponseReturnValue:
             "sign-in provider first."))
     if passkey_id is None or not store.passkeys.remove(user, passkey_id):
         return account_page(user, 404, error=gettext("That passkey is not on your account."))
+    mfa.forget_codes_without_factor(store.session(), user)  # the last factor took its codes
     store.commit()
     events.record("account.passkey_removed", sub=user.sub, passkey=passkey_id)
     return done(gettext("The passkey was removed. It no longer signs you in."))

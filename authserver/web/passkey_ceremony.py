@@ -268,9 +268,12 @@ def sign_in_offer(options_url: str, verify_url: str) -> dict[str, str] | None:
 def second_factor_offer(user: User, options_url: str, verify_url: str) -> dict[str, Any] | None:
     """The second step page's "Use a passkey" button (templates/second_factor.html), when the
     user has a passkey that can work here; `only` when it is their only second factor (no
-    authenticator app, so no code to type: the page then asks for the passkey alone)."""
+    authenticator app: the page asks for the passkey first), `recovery` when they have
+    recovery codes left (then typed in the page's `code` field instead)."""
     if relying_party() is None or not context.store().passkeys.count(user):
         return None
     use_scripts()
+    session = context.store().session()
     return {"options": options_url, "verify": verify_url,
-            "only": not mfa.has_totp(context.store().session(), user)}
+            "only": not mfa.has_totp(session, user),
+            "recovery": mfa.recovery_codes_left(session, user) > 0}
