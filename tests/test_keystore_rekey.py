@@ -1,8 +1,9 @@
 """`keys rekey` reseals everything sealed with AUTHSERVER_KEYS_PASSPHRASE, not only the keys:
-authenticator app secrets (a user set up at /account of a real `authserver serve`) and
-identity providers' client secrets, in one transaction, on SQLite and PostgreSQL. After it, a
-server started with the new passphrase takes the user's pyotp code; a refused rekey (a wrong
-passphrase, or one secret that does not open) writes nothing anywhere."""
+authenticator app secrets (a user set up at /account of the app, in process: what the server
+answers, not the process, tests/inprocess.py) and identity providers' client secrets, in one
+transaction, on SQLite and PostgreSQL. After it, the app started with the new passphrase
+takes the user's pyotp code; a refused rekey (a wrong passphrase, or one secret that does not
+open) writes nothing anywhere."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from authserver.store.idps import client_secret_of, create_idp, find_idp
 
 from . import test_keystore_database as database_store
 from .browser import Browser, new_user
-from .support import ServerProcess, cli_in_process, start_server
+from .inprocess import InProcessServer, start_in_process
+from .support import cli_in_process
 from .test_keystore import PASSPHRASE, Place
 from .test_two_factor import PASSWORD, Person, account_sign_in, post_code, set_up_totp, signed_in
 
@@ -33,11 +35,11 @@ NEW_PASSPHRASE = "the new passphrase"
 IDP_SECRET = "the client secret at the provider"
 
 
-def _serve(place: Place, tmp_path: Path, passphrase: str) -> ServerProcess:
+def _serve(place: Place, tmp_path: Path, passphrase: str) -> InProcessServer:
     assert place.database_url is not None
-    return start_server(tmp_path, database_url=place.database_url, keys_dir=tmp_path / "keys",
-                        workers=1, extra_env={"AUTHSERVER_KEY_STORE": "database",
-                                              "AUTHSERVER_KEYS_PASSPHRASE": passphrase})
+    return start_in_process(database_url=place.database_url, keys_dir=tmp_path / "keys",
+                            extra_env={"AUTHSERVER_KEY_STORE": "database",
+                                       "AUTHSERVER_KEYS_PASSPHRASE": passphrase})
 
 
 def _add_idp(place: Place) -> None:
