@@ -21,8 +21,9 @@ from authserver import create_app
 from authserver.config import Settings
 from authserver.ops.ratelimit import FailureThrottle
 
+from .forked_cli import forked_cli
 from .helpers import PASSWORD, basic, make_client, make_user
-from .support import ServerProcess, copy_keys, eventually, free_port, start_server
+from .support import ServerProcess, copy_keys, eventually, free_port, server_env, start_server
 
 
 @pytest.fixture(scope="module")
@@ -140,31 +141,37 @@ def test_audit_log_records_a_full_cycle_without_any_secret(
 ) -> None:
     keys_dir = copy_keys(key_template, tmp_path)
     audit_path = tmp_path / "audit.jsonl"
-    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}",
-                          keys_dir=keys_dir, extra_env={"AUTHSERVER_AUDIT_LOG": str(audit_path)})
-    try:
-        # Real processes: the audit trail is configured once per process.
-        app = server.cli_json("client", "create", "--name", "audited", "--grant-type", "password",
-                              "--grant-type", "refresh_token", in_process=False)
-        password = "audited-password-1"
-        server.cli_json("user", "create", "--username", "audited", "--password-stdin",
-                        stdin=password + "\n", in_process=False)
-        basic = (app["client_id"], app["client_secret"])
-        post = server.http.post
-        first = post("/oauth/token", auth=basic, data={
-            "grant_type": "password", "username": "audited", "password": password,
-            "scope": "openid notes:read"}).json()
-        second = post("/oauth/token", auth=basic, data={
-            "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).json()
-        post("/oauth/token", auth=basic, data={
-            "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
-        post("/oauth/introspect", auth=basic, data={"token": second["access_token"]})
-        post("/oauth/revoke", auth=basic, data={"token": second["refresh_token"]})
-        post("/oauth/token", auth=basic, data={
-            "grant_type": "password", "username": "audited", "password": "wrong-guess"})
-        rotated = server.cli_json("keys", "rotate", "--force", in_process=False)
-    finally:
-        server.stop()
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'a.db'}"
+    audited = {"AUTHSERVER_AUDIT_LOG": str(audit_path)}
+    # Real processes: the audit trail is configured once per process. Forked from one that
+    # imports the CLI while the server starts (tests/forked_cli.py), each its own process.
+    with forked_cli(tmp_path, server_env(database, keys_dir, f"http://127.0.0.1:{port}",
+                                         **audited)) as authserver:
+        server = start_server(tmp_path, database_url=database, keys_dir=keys_dir, port=port,
+                              extra_env=audited, timeout=90)
+        try:
+            app = _json(authserver("client", "create", "--name", "audited", "--grant-type",
+                                   "password", "--grant-type", "refresh_token", "--json"))
+            password = "audited-password-1"
+            _json(authserver("user", "create", "--username", "audited", "--password-stdin",
+                             "--json", stdin=password + "\n"))
+            basic = (app["client_id"], app["client_secret"])
+            post = server.http.post
+            first = post("/oauth/token", auth=basic, data={
+                "grant_type": "password", "username": "audited", "password": password,
+                "scope": "openid notes:read"}).json()
+            second = post("/oauth/token", auth=basic, data={
+                "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).json()
+            post("/oauth/token", auth=basic, data={
+                "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+            post("/oauth/introspect", auth=basic, data={"token": second["access_token"]})
+            post("/oauth/revoke", auth=basic, data={"token": second["refresh_token"]})
+            post("/oauth/token", auth=basic, data={
+                "grant_type": "password", "username": "audited", "password": "wrong-guess"})
+            rotated = _json(authserver("keys", "rotate", "--force", "--json"))
+        finally:
+            server.stop()
     text = audit_path.read_text()
     lines = [json.loads(line) for line in text.splitlines()]
     events = [line["event"] for line in lines]
@@ -183,6 +190,11 @@ def test_audit_log_records_a_full_cycle_without_any_secret(
     # Nor a recognisable piece of one.
     for secret in secrets_seen:
         assert secret[:24] not in text
+
+
+def _json(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def test_unknown_users_cost_a_full_password_check(monkeypatch: pytest.MonkeyPatch) -> None:
