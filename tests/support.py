@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,9 +36,23 @@ def without_settings(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no other server of this run is handed. The kernel's ephemeral range (bind to 0)
+    is also where every outgoing connection's local port comes from, and under pytest-xdist
+    two workers could be handed the same one between its release here and the server's bind;
+    so each worker picks at random in a slice of its own below that range, and checks the
+    port binds."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    low = 20000 + (index % 8) * 1500
+    for _ in range(200):
+        port = random.randrange(low, low + 1500)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's slice")
 
 
 class CommandLine:

@@ -53,7 +53,8 @@ class Receiver:
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_port}/backchannel-logout"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
 
     def tokens(self) -> list[str]:
         return [r["form"]["logout_token"][0] for r in self.received]

@@ -42,7 +42,8 @@ class FakeIssuer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.claimed_issuer = self.url
         self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
 
     def _app(self, environ: Any, start_response: Any) -> Any:

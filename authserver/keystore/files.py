@@ -18,7 +18,9 @@ import fcntl
 import json
 import os
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,27 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 FORMAT_VERSION = 1
 Stamp = tuple[int, int, int]
+
+# Private keys parsed in this process, by their file's bytes and the passphrase: parsing checks
+# an RSA key's primes (about 35 ms a key), and each worker reads every file again when it
+# sees a rotation (and the tests build an app per test from the same files). The same bytes
+# under the same passphrase are the same key, checked once; other bytes are parsed and
+# checked as ever. Bounded: the oldest entries go first.
+_PARSED: OrderedDict[tuple[bytes, bytes | None], Any] = OrderedDict()
+_PARSED_MAX = 64
+_parsed_lock = threading.Lock()
+
+
+def _parse_pem(pem: bytes, passphrase: bytes | None) -> Any:
+    entry = (pem, passphrase)
+    private = _PARSED.get(entry)
+    if private is None:
+        private = serialization.load_pem_private_key(pem, password=passphrase)
+        with _parsed_lock:
+            _PARSED[entry] = private
+            while len(_PARSED) > _PARSED_MAX:
+                _PARSED.popitem(last=False)
+    return private
 
 
 class FileBackend:
@@ -114,7 +137,7 @@ class FileBackend:
         except OSError as exc:
             raise KeyStoreError(f"cannot read {path}: {exc.strerror}") from None
         try:
-            private = serialization.load_pem_private_key(pem, password=self.passphrase)
+            private = _parse_pem(pem, self.passphrase)
         except TypeError:
             if self.accept_unencrypted and self.passphrase is not None:
                 return self._checked(key, serialization.load_pem_private_key(pem, password=None),
