@@ -49,8 +49,18 @@ def test_schemathesis_finds_no_server_errors(server: ServerProcess, tmp_path: Pa
          "--max-examples", str(max(EXAMPLES // 4, 5)), "--workers", "2", "--no-color"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, findings(result.stdout) + result.stderr[-2000:]
     assert "Traceback" not in server.log()
+
+
+def findings(report: str) -> str:
+    """schemathesis's report without its WARNINGS section (the operations it could not get
+    past authentication or a 404), which is long enough to push an error's own section out
+    of the failure message."""
+    start, end = report.find("= WARNINGS ="), report.find("= SUMMARY =")
+    if start == -1 or end == -1:
+        return report
+    return report[:report.rfind("\n", 0, start)] + report[report.rfind("\n", 0, end):]
 
 
 BEARER_NOISE = st.one_of(
