@@ -9,11 +9,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from authserver.store.clients import current_metadata, find_client, update_client
+from authserver.web.cors import vary_on_origin
 
 from .helpers import REDIRECT, basic, make_client, password_grant
 
@@ -239,3 +240,17 @@ def test_the_authorization_endpoint_and_the_pages_never_answer_cors(
         pre = preflight(client, path, APP_ORIGIN, "GET")
         refused(pre)
         assert pre.status_code != 204, path
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (None, "Origin"),
+    ("Accept-Encoding", "Accept-Encoding, Origin"),
+    ("accept-encoding, ORIGIN", "accept-encoding, ORIGIN"),
+    ("X-Origin-Of-Thing", "X-Origin-Of-Thing, Origin"),
+])
+def test_vary_names_origin_once_beside_what_it_had(before: str | None, after: str) -> None:
+    response = Response("{}")
+    if before is not None:
+        response.headers["Vary"] = before
+    vary_on_origin(response)
+    assert response.headers.get_all("Vary") == [after]

@@ -23,9 +23,10 @@ def _bad_request(description: str) -> Response:
 @bp.get("/me")
 @require_token("profile")
 def me() -> Response:
-    subject = current_token["sub"]
-    body: dict[str, Any] = {"sub": subject, "client_id": current_token["client_id"]}
-    if subject == current_token["client_id"]:
+    token = current_token._get_current_object()  # one context lookup, not one a claim
+    subject = token["sub"]
+    body: dict[str, Any] = {"sub": subject, "client_id": token["client_id"]}
+    if subject == token["client_id"]:
         return jsonify(body)  # a client_credentials token: no user to look up (RFC 9068 §2.2)
     user = context.store().users.by_sub(subject)
     if user is not None:

@@ -56,6 +56,17 @@ def allowed_origins(client: Client) -> set[str]:
     return origins  # type: ignore[return-value]
 
 
+def vary_on_origin(response: Response) -> None:
+    """`Vary: Origin` added to what the response has. Werkzeug's `response.vary` parses the
+    header into a set and writes it back on every change: a fifth of what the protector and
+    CORS add to an /api/me request."""
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Origin"
+    elif "origin" not in {part.strip().lower() for part in vary.split(",")}:
+        response.headers["Vary"] = f"{vary}, Origin"
+
+
 def _calling_client(kind: str) -> Client | None:
     if kind == "request_client":
         client_id: str | None = presented_client_id()
@@ -76,7 +87,7 @@ def _preflight(kind: str, origin: str) -> Response:
     response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
     response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
     if kind != "public":
-        response.vary.add("Origin")
+        vary_on_origin(response)
     return response
 
 
@@ -99,7 +110,7 @@ def install(app: Flask) -> None:
         if kind == "public":
             response.headers["Access-Control-Allow-Origin"] = "*"
             return response
-        response.vary.add("Origin")  # the answer depends on it: caches must keep them apart
+        vary_on_origin(response)  # the answer depends on it: caches must keep them apart
         origin = request.headers.get("Origin")
         if not origin:
             return response
