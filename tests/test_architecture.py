@@ -8,7 +8,7 @@ from pathlib import Path
 import grimp
 
 PACKAGE = Path(__file__).resolve().parents[1] / "authserver"
-MAX_MODULE_LINES = 400
+MAX_MODULE_LINES = 300  # the layout by concern keeps every module readable at a sitting
 
 
 def test_no_module_imports_itself_through_others() -> None:
@@ -23,7 +23,7 @@ def test_no_module_imports_itself_through_others() -> None:
     assert circles == set()
 
 
-def test_no_module_is_over_400_lines() -> None:
+def test_no_module_is_over_300_lines() -> None:
     sizes = {
         str(path.relative_to(PACKAGE)): len(path.read_text().splitlines())
         for path in PACKAGE.rglob("*.py")

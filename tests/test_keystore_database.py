@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, select, text
 
-from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing
+from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing, transfer
 
 from .conftest import POSTGRES_URL, _database_url, migrate_from_template
 from .support import (
@@ -202,7 +202,7 @@ def test_a_rekey_that_fails_half_way_changes_nothing(
 
     monkeypatch.setattr("authserver.keystore.database.seal", seal_once_then_fail)
     with pytest.raises(ConnectionError):
-        store.rekey("the new passphrase")
+        transfer.rekey(store, "the new passphrase")
     assert sealed and place.raw() == before
     place.open().load()  # the old passphrase still opens every key
 
@@ -211,7 +211,7 @@ def test_rekey_is_refused_on_the_files_store(tmp_path: Path) -> None:
     files = KeyStore(tmp_path / "keys")
     files.ensure()
     with pytest.raises(KeyStoreError, match="AUTHSERVER_KEY_STORE=database"):
-        files.rekey("anything")
+        transfer.rekey(files, "anything")
 
 
 # -- two hosts, one database, no shared disk --------------------------------------------------

@@ -8,6 +8,7 @@ import click
 from ..db import migrate
 from ..keystore import SIGNING_ALGS, KeyInfo, KeyStore, KeyStoreError
 from ..keystore.files import FileBackend
+from ..keystore.transfer import copy_store
 from ..operations import keys as operations
 from ..operations.errors import Conflict, OperationError
 from ._common import audit_admin, echo_json, echo_table, load_settings, read_password_stdin
@@ -147,7 +148,7 @@ def migrate_keys(target: str, as_json: bool) -> None:
     source = _store()
     if isinstance(source.backend, FileBackend):
         source.backend.accept_unencrypted = True  # "reads the source as it is" (INTERFACE.md)
-    copied = _run(lambda: source.copy_to(_store(target)))
+    copied = _run(lambda: copy_store(source, _store(target)))
     audit_admin("keys_migrated", source=source_name, target=target,
                 kids=[k.kid for k in copied])
     if as_json:

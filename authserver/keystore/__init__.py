@@ -3,7 +3,8 @@
 `lifecycle` holds the rules (pre-publication, retirement, withdrawal) as functions on lists
 of keys; `files` the crash-safe on-disk backend, `database` the one in a table of the
 database (its keys sealed by `sealing`); `snapshot` the loaded view the hot path reads.
-`KeyStore` puts them together: a rotation is read, decide, write, all under the backend's lock.
+`KeyStore` puts them together: a rotation is read, decide, write, all under the backend's lock;
+`transfer` moves every key to another store or passphrase.
 Every configured algorithm (`algorithms`) has its own lifecycle in the one store.
 """
 
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from joserfc.jwk import Key, KeySet
 
 from . import lifecycle
 from .algorithms import SIGNING_ALGS, algorithm
-from .database import DatabaseBackend, Resealer
+from .database import DatabaseBackend
 from .files import FileBackend
 from .lifecycle import (
     CURRENT,
@@ -38,11 +38,9 @@ from .snapshot import PRIVATE_JWK_MEMBERS, Snapshot, build
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = [
-    "CURRENT", "NEXT", "PRIVATE_JWK_MEMBERS", "RETIRED", "KeyInfo", "KeyStore", "KeyStoreError",
-    "PruneResult", "Resealer", "RotationRefused", "RotationResult", "SIGNING_ALGS",
-    "WithdrawResult",
-]
+__all__ = ["CURRENT", "NEXT", "PRIVATE_JWK_MEMBERS", "RETIRED", "SIGNING_ALGS", "KeyInfo",
+           "KeyStore", "KeyStoreError", "PruneResult", "RotationRefused", "RotationResult",
+           "WithdrawResult"]
 
 
 Backend = FileBackend | DatabaseBackend
@@ -163,16 +161,12 @@ class KeyStore:
     # -- hot path: cached, a stat() at most every check_interval -------------------------------
 
     def _snapshot(self) -> Snapshot:
-        loaded = self._loaded
-        if loaded is None:
+        if self._loaded is None:
             self.load()
-            assert self._loaded is not None
-            return self._loaded
-        if time.monotonic() >= self._next_check:
-            self._maybe_reload(loaded)
-            loaded = self._loaded
-            assert loaded is not None
-        return loaded
+        elif time.monotonic() >= self._next_check:
+            self._maybe_reload(self._loaded)
+        assert self._loaded is not None
+        return self._loaded
 
     def _maybe_reload(self, loaded: Snapshot) -> None:
         with self._reload_lock:
@@ -288,41 +282,12 @@ class KeyStore:
         return WithdrawResult(withdrawn=kid, state=key.state,
                               new_next=replacement.kid if replacement else None)
 
-    def copy_to(self, target: KeyStore) -> list[KeyInfo]:
-        """Copy every key (kids, states, times) into an empty other store (keys migrate),
-        in one write of the target; refused if the target holds keys already."""
-        keys, private, _ = self._read_keys()
-        target.backend.prepare()
-        with target.backend.locked():
-            if target.backend.exists():
-                raise KeyStoreError(f"{target.where} already holds keys: nothing was copied")
-            for key in keys:
-                target.backend.write_sealed(key.kid, private[key.kid])
-            target.backend.write_manifest([replace(k, retires_at=None) for k in keys])
-        target.load()
-        return keys
-
-    def rekey(self, new_passphrase: str,
-              others: Mapping[str, Resealer] | None = None) -> dict[str, int]:
-        """Seal every key (and the secrets `others` reseal) with a new passphrase, in one
-        transaction (the database store); how many of each ("keys", then others' names)."""
-        if not isinstance(self.backend, DatabaseBackend):
-            raise KeyStoreError(
-                "keys rekey is for AUTHSERVER_KEY_STORE=database; the files in keys/ are "
-                "PKCS#8 (re-encrypt each with `openssl pkcs8`, see keys/README.md)")
-        if not new_passphrase:
-            raise KeyStoreError("the new passphrase is empty")
-        with self.backend.locked():
-            self.list_keys()  # opens every key with the old passphrase first, or refuses
-            counts = self.backend.reseal_all(new_passphrase.encode(), others)
-        return counts
-
     # -- internals ----------------------------------------------------------------------------
 
     def _read(self) -> Snapshot:
-        return build(*self._read_keys())
+        return build(*self.read_keys())
 
-    def _read_keys(self) -> tuple[list[KeyInfo], dict[str, Key], Any]:
+    def read_keys(self) -> tuple[list[KeyInfo], dict[str, Key], Any]:
         """Every key with its private half, and the backend's change stamp."""
         keys, stamp = self.backend.read_manifest()
         keys = [lifecycle.with_retirement(k, self.retire_after) for k in keys]

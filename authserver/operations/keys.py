@@ -8,7 +8,7 @@ import binascii
 import math
 from typing import Any
 
-from ..keystore import KeyInfo, KeyStore, KeyStoreError
+from ..keystore import KeyInfo, KeyStore, KeyStoreError, transfer
 from ..policy import SIGNING_ALGS
 from ..store.idps import reseal_client_secrets
 from ..store.second_factors import reseal_totp_secrets
@@ -80,5 +80,6 @@ def rekey(keystore: KeyStore, new_passphrase: str) -> dict[str, int]:
     passphrase, in one transaction: all or nothing (they are all sealed with
     AUTHSERVER_KEYS_PASSPHRASE, so a rekey of the keys alone would lock the rest out).
     Counts: keys, totp_secrets, idp_client_secrets."""
-    return keystore.rekey(new_passphrase, {"totp_secrets": reseal_totp_secrets,
-                                           "idp_client_secrets": reseal_client_secrets})
+    return transfer.rekey(keystore, new_passphrase,
+                          {"totp_secrets": reseal_totp_secrets,
+                           "idp_client_secrets": reseal_client_secrets})
