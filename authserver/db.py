@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,8 +155,15 @@ def schema_revision(database_url: str) -> str | None:
         engine.dispose()
 
 
+@functools.cache
+def _migration_scripts() -> ScriptDirectory:
+    """The package's migrations, read once per process (Alembic loads every revision file to
+    learn the head: most of what a CLI command cost before doing its work)."""
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    return _migration_scripts().get_current_head()
 
 
 def migrate(settings: Settings) -> Migration:
@@ -166,7 +174,8 @@ def migrate(settings: Settings) -> Migration:
         if _is_sqlite(url):
             _prepare_sqlite_file(url)
         before = schema_revision(url)
-        command.upgrade(alembic_config(url), "head")
+        if before != head_revision():  # at the head already: nothing to run
+            command.upgrade(alembic_config(url), "head")
     except (SQLAlchemyError, ImportError, OSError) as exc:
         raise DatabaseUnusable.from_error(exc, url) from exc
     return Migration(before=before, after=head_revision())
