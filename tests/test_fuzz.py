@@ -46,7 +46,10 @@ def test_schemathesis_finds_no_server_errors(server: ServerProcess, tmp_path: Pa
     result = subprocess.run(
         [st_cli, "run", f"{server.base_url}/openapi.json", "--checks", "not_a_server_error",
          "--header", f"Authorization: Bearer {token}",
-         "--max-examples", str(max(EXAMPLES // 4, 5)), "--workers", "2", "--no-color"],
+         # One worker: with two, schemathesis's threads parse sources with ast at once, and
+         # CPython 3.11 then fails now and then with "AST constructor recursion depth
+         # mismatch" (python/cpython#106905): twice in three CI runs on a loaded machine.
+         "--max-examples", str(max(EXAMPLES // 4, 5)), "--workers", "1", "--no-color"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert result.returncode == 0, findings(result.stdout) + result.stderr[-2000:]
