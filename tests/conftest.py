@@ -31,10 +31,13 @@ from .helpers import PASSWORD, REDIRECT, make_client, make_user
 from .inprocess import InProcessServer, start_in_process
 from .support import ServerProcess, copy_keys, postgres_schema, start_server
 from .templates import (
+    POOLED,
+    PostgresSchemaPool,
     PostgresTemplate,
     copy_sqlite_template,
     migrated_postgres_template,
     migrated_sqlite_template,
+    schema_of,
 )
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
@@ -103,7 +106,9 @@ def postgres_template(postgres_ready: bool) -> PostgresTemplate:
 def migrate_from_template(request: pytest.FixtureRequest, database_url: str) -> None:
     """Bring the new, empty database at `database_url` to the newest revision: a copy of the
     session's migrated template when it is one of ours (a new SQLite file, a new test schema),
-    else the migrations themselves."""
+    nothing for a schema of the pool (migrated already), else the migrations themselves."""
+    if (schema_of(database_url) or "").startswith(POOLED):
+        return
     if database_url.startswith("sqlite"):
         if copy_sqlite_template(request.getfixturevalue("sqlite_template"), database_url):
             return
@@ -112,8 +117,24 @@ def migrate_from_template(request: pytest.FixtureRequest, database_url: str) -> 
     migrate(Settings(database_url=database_url))
 
 
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_template: PostgresTemplate) -> Iterator[PostgresSchemaPool]:
+    """Migrated PostgreSQL schemas, used again test after test (tests/templates.py)."""
+    pool = PostgresSchemaPool(postgres_template)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own. A test with `settings` (the app) gets it migrated: on
+    PostgreSQL a schema from the pool, emptied after the test; any other test gets an empty
+    one, to migrate (or not) itself."""
+    if request.param == "postgresql" and "settings" in request.fixturenames:
+        request.getfixturevalue("postgres_ready")
+        with request.getfixturevalue("postgres_schemas").schema() as url:
+            yield url
+        return
     yield from _database_url(request, tmp_path)
 
 
