@@ -24,6 +24,8 @@ import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
+from .templates import schema_url
+
 AUTHSERVER = [sys.executable, "-m", "authserver"]
 T = TypeVar("T")
 
@@ -202,9 +204,8 @@ def postgres_schema(server_url: str) -> Iterator[str]:
     admin = create_engine(server_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server_url else "?"
     try:
-        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(server_url, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -48,6 +48,12 @@ def copy_sqlite_template(template: Path, database_url: str) -> bool:
     return True
 
 
+def schema_url(server_url: str, schema: str) -> str:
+    """The URL of `server_url` with `schema` first on the search path (read by `schema_of`)."""
+    separator = "&" if "?" in server_url else "?"
+    return f"{server_url}{separator}options=-csearch_path%3D{schema}"
+
+
 def schema_of(database_url: str) -> str | None:
     """The schema a `postgres_schema` URL puts first on the search path, if any."""
     options = make_url(database_url).query.get("options")
@@ -124,8 +130,7 @@ class PostgresSchemaPool:
         """The URL of a migrated schema of this test's own, emptied afterwards."""
         name = self.free.pop() if self.free else self._new()
         try:
-            yield f"{self.template.server_url}{_joiner(self.template.server_url)}" \
-                  f"options=-csearch_path%3D{name}"
+            yield schema_url(self.template.server_url, name)
         finally:
             if self._emptied(name):
                 self.free.append(name)
@@ -181,8 +186,7 @@ def migrated_postgres_template(server_url: str) -> PostgresTemplate:
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
-            migrate(Settings(database_url=f"{server_url}{_joiner(server_url)}"
-                                          f"options=-csearch_path%3D{schema}"))
+            migrate(Settings(database_url=schema_url(server_url, schema)))
             dump = subprocess.run(
                 ["pg_dump", *_pg_dump_connection(server_url), "--schema", schema,
                  "--no-owner", "--no-privileges", "--inserts"],
@@ -208,10 +212,6 @@ def _replayable(dump: str, schema: str) -> str:
     definition = "\n".join(kept)
     assert f"{schema}.alembic_version" in definition, "pg_dump recorded no migrated schema"
     return definition.replace(schema, PLACEHOLDER)
-
-
-def _joiner(url: str) -> str:
-    return "&" if "?" in url else "?"
 
 
 def _pg_dump_connection(server_url: str) -> list[str]:
