@@ -46,6 +46,7 @@ from .web import (
     passkey_second_factor,  # noqa: F401 (its routes are the interaction's and the account's)
     passkey_signin,  # noqa: F401 (its routes are the interaction's and the account's)
     register,
+    routing,
     session,
     signup,
     theme,
@@ -59,6 +60,7 @@ MAX_CONTENT_LENGTH = 64 * 1024
 
 def build_app(settings: Settings) -> Flask:
     app = Flask("authserver")
+    app.url_rule_class = routing.LazyBuilderRule  # before any blueprint adds its rules
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     # No redirect from //a to /a: werkzeug builds its Location from the request's Host header,
     # and every absolute URL we write must come from the configured issuer.
