@@ -8,6 +8,7 @@ down, but under CI=true an unreachable PostgreSQL is a failure, never a silent s
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -60,6 +61,18 @@ os.environ["AUTHSERVER_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="authserver-test
 # suite. The tests of what a weak password hash is replaced with ask for production hashing.
 os.environ.setdefault("AUTHSERVER_TEST_FAST_HASHING", "1")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The garbage collector was a quarter of an in-process test's time: each test drops an app
+    (hundreds of thousands of objects in cycles), and every full collection walked the whole
+    heap again, the imported libraries and the collected tests included. What exists once the
+    tests are collected lives until the end, so it is frozen out of the collections, and the
+    youngest generation is collected less often (measured: test_admin_idps and
+    test_token_endpoint from 14.3 to 11.3 s, the collector from 4.0 to 1.5 s)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(5000, 10, 10)
 
 
 def _postgres_available() -> bool:
