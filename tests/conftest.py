@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -279,10 +280,37 @@ def node_rp() -> Path:
     return RP_DIR / "rp.mjs"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
+def _chromium_path() -> str:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs it")
         pytest.skip("chromium not installed (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return _chromium_path()
+
+
+@pytest.fixture(scope="session")
+def _chromium_process() -> Iterator[Any]:
+    """One Chromium per test process: starting Playwright and a browser costs about a second,
+    and 16 tests drive one."""
+    from playwright.sync_api import sync_playwright
+
+    path = _chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def chromium_browser(_chromium_process: Any) -> Iterator[Any]:
+    """The process's Chromium (a Playwright Browser). Every context the test opened (its
+    cookies, storage, virtual authenticators) is closed after it, so no test sees another's:
+    open pages with `new_context()` or `new_page()`, never the browser's default context."""
+    yield _chromium_process
+    for context in list(_chromium_process.contexts):
+        context.close()

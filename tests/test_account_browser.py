@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM_ARGS
 from .mail_server import Inbox, smtp_server
 from .support import ServerProcess, copy_keys, eventually, start_server
 
@@ -44,31 +44,27 @@ def _fits(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_person_signs_up_opens_the_link_signs_in_and_sees_the_account(
-        mailing_server: tuple[ServerProcess, Inbox], chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+        mailing_server: tuple[ServerProcess, Inbox], chromium_browser: Any) -> None:
     server, inbox = mailing_server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(server.base_url + "/account/login")
-        page.click("text=Create an account")
-        page.fill("#username", "dana")
-        page.fill("#email", "dana@example.com")
-        page.fill("#password", "dana's long password")
-        page.click("button[type=submit]")
-        page.wait_for_selector("text=Check your email")
-        page.goto(_link(inbox, "dana@example.com"))
-        page.wait_for_selector("text=Email address confirmed")
-        page.click("text=Go to your account")
-        page.fill("#username", "dana")
-        page.fill("#password", "dana's long password")
-        page.click("button[type=submit]")
-        page.wait_for_selector("text=Your account")
-        content = page.content()
-        assert "dana@example.com" in content and ">verified<" in content
-        assert "this browser" in content
-        browser.close()
+    browser = chromium_browser
+    page = browser.new_page()
+    page.goto(server.base_url + "/account/login")
+    page.click("text=Create an account")
+    page.fill("#username", "dana")
+    page.fill("#email", "dana@example.com")
+    page.fill("#password", "dana's long password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Check your email")
+    page.goto(_link(inbox, "dana@example.com"))
+    page.wait_for_selector("text=Email address confirmed")
+    page.click("text=Go to your account")
+    page.fill("#username", "dana")
+    page.fill("#password", "dana's long password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Your account")
+    content = page.content()
+    assert "dana@example.com" in content and ">verified<" in content
+    assert "this browser" in content
 
 
 def _pages(server: ServerProcess, inbox: Inbox, lang: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -91,42 +87,38 @@ def _pages(server: ServerProcess, inbox: Inbox, lang: str) -> list[tuple[str, st
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_every_account_page_fits_390_and_1280_pixels(
-        mailing_server: tuple[ServerProcess, Inbox], chromium: str, lang: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+        mailing_server: tuple[ServerProcess, Inbox], chromium_browser: Any, lang: str) -> None:
     server, inbox = mailing_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pages = _pages(server, inbox, lang)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        for width in WIDTHS:
-            context = browser.new_context(locale="ko-KR" if lang == "ko" else "en-US",
-                                          viewport={"width": width, "height": 900})
-            page = context.new_page()
-            for name, url, fields in pages:
-                page.goto(url)
-                for selector, value in fields.items():
-                    page.fill(selector, value)
-                if fields:
-                    page.click("main button[type=submit]")
-                    page.wait_for_load_state()
-                assert page.locator("html").get_attribute("lang") == lang
-                _fits(page)
-                page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            reset = _link(inbox, f"look{lang}@example.com")
-            page.goto(reset)
-            page.screenshot(path=str(ARTIFACTS / f"reset-{lang}-{width}.png"), full_page=True)
-            page.goto(server.base_url + "/account/login")
-            page.fill("#username", f"look{lang}")
-            page.fill("#password", "looking glass 1")
-            page.click("main button[type=submit]")
-            page.wait_for_selector("#sessions-h")
-            page.fill("#current_password", "wrong")
-            page.fill("#new_password", "whatever long")
-            page.click("form[action$='/password'] button[type=submit]")
-            page.wait_for_selector("#current_password-error")
+    browser = chromium_browser
+    for width in WIDTHS:
+        context = browser.new_context(locale="ko-KR" if lang == "ko" else "en-US",
+                                      viewport={"width": width, "height": 900})
+        page = context.new_page()
+        for name, url, fields in pages:
+            page.goto(url)
+            for selector, value in fields.items():
+                page.fill(selector, value)
+            if fields:
+                page.click("main button[type=submit]")
+                page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == lang
             _fits(page)
-            page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}.png"), full_page=True)
-            assert f'<html lang="{lang}"' in page.content()
-            context.close()
-        browser.close()
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
+        reset = _link(inbox, f"look{lang}@example.com")
+        page.goto(reset)
+        page.screenshot(path=str(ARTIFACTS / f"reset-{lang}-{width}.png"), full_page=True)
+        page.goto(server.base_url + "/account/login")
+        page.fill("#username", f"look{lang}")
+        page.fill("#password", "looking glass 1")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#sessions-h")
+        page.fill("#current_password", "wrong")
+        page.fill("#new_password", "whatever long")
+        page.click("form[action$='/password'] button[type=submit]")
+        page.wait_for_selector("#current_password-error")
+        _fits(page)
+        page.screenshot(path=str(ARTIFACTS / f"account-{lang}-{width}.png"), full_page=True)
+        assert f'<html lang="{lang}"' in page.content()
+        context.close()

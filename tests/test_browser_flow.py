@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .conftest import CHROMIUM_ARGS
 from .helpers import pkce
 from .support import IndependentVerifier, ServerProcess
 
@@ -17,10 +17,8 @@ REDIRECT = "http://127.0.0.1:9/callback"  # nothing listens: the browser's reque
 
 
 def test_browser_logs_in_consents_and_the_code_is_exchanged(
-    server: ServerProcess, chromium: str
+    server: ServerProcess, chromium_browser: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     spa = server.cli_json(
         "client", "create", "--name", "Browser SPA", "--grant-type", "authorization_code",
         "--redirect-uri", REDIRECT, "--auth-method", "none", "--scope", "openid profile",
@@ -37,26 +35,24 @@ def test_browser_logs_in_consents_and_the_code_is_exchanged(
     ARTIFACTS.mkdir(exist_ok=True)
     landed: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    browser = chromium_browser
+    page = browser.new_page()
 
-        def catch_redirect(route):  # type: ignore[no-untyped-def]
-            route.fulfill(status=200, body="redirected", content_type="text/plain")
+    def catch_redirect(route):  # type: ignore[no-untyped-def]
+        route.fulfill(status=200, body="redirected", content_type="text/plain")
 
-        page.route(lambda url: url.startswith(REDIRECT), catch_redirect)
-        page.goto(url)
-        page.screenshot(path=str(ARTIFACTS / "login.png"))
-        page.fill("input[name=username]", user["username"])
-        page.fill("input[name=password]", "browser-pass-1")
-        page.click("button[type=submit]")
-        page.wait_for_selector("button[name=decision][value=allow]")
-        page.screenshot(path=str(ARTIFACTS / "consent.png"))
-        assert "Know who you are" in page.content()
-        with page.expect_request(lambda request: request.url.startswith(REDIRECT)) as redirected:
-            page.click("button[name=decision][value=allow]")
-        landed.append(redirected.value.url)
-        browser.close()
+    page.route(lambda url: url.startswith(REDIRECT), catch_redirect)
+    page.goto(url)
+    page.screenshot(path=str(ARTIFACTS / "login.png"))
+    page.fill("input[name=username]", user["username"])
+    page.fill("input[name=password]", "browser-pass-1")
+    page.click("button[type=submit]")
+    page.wait_for_selector("button[name=decision][value=allow]")
+    page.screenshot(path=str(ARTIFACTS / "consent.png"))
+    assert "Know who you are" in page.content()
+    with page.expect_request(lambda request: request.url.startswith(REDIRECT)) as redirected:
+        page.click("button[name=decision][value=allow]")
+    landed.append(redirected.value.url)
 
     assert landed, "the browser was never redirected to the client"
     params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}

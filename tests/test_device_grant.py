@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from .browser import hidden_fields
-from .conftest import CHROMIUM_ARGS
 from .helpers import action, advance_clock, csrf, make_client
 from .support import IndependentVerifier, ServerProcess, clear_counters
 
@@ -85,10 +84,8 @@ def _answer(server: ServerProcess, person: dict[str, Any], user_code: str, decis
 
 
 def test_a_browser_approves_while_the_device_polls(
-    server: ServerProcess, tv: dict[str, Any], person: dict[str, Any], chromium: str
+    server: ServerProcess, tv: dict[str, Any], person: dict[str, Any], chromium_browser: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     started = _start(server, tv["client_id"])
     assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}",
                         started["user_code"])
@@ -97,21 +94,19 @@ def test_a_browser_approves_while_the_device_polls(
     first = _poll(server, tv["client_id"], started["device_code"])
     assert first.status_code == 400 and first.json()["error"] == "authorization_pending"
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(started["verification_uri"])
-        # Typed as a person would: lower case, no dash.
-        page.fill("input[name=user_code]", started["user_code"].replace("-", "").lower())
-        page.click("button[type=submit]")
-        page.fill("input[name=username]", person["username"])
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("button[name=decision][value=allow]")
-        assert "Living room TV" in page.content() and "Read your notes" in page.content()
-        page.click("button[name=decision][value=allow]")
-        page.wait_for_selector("text=Device connected")
-        browser.close()
+    browser = chromium_browser
+    page = browser.new_page()
+    page.goto(started["verification_uri"])
+    # Typed as a person would: lower case, no dash.
+    page.fill("input[name=user_code]", started["user_code"].replace("-", "").lower())
+    page.click("button[type=submit]")
+    page.fill("input[name=username]", person["username"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("button[name=decision][value=allow]")
+    assert "Living room TV" in page.content() and "Read your notes" in page.content()
+    page.click("button[name=decision][value=allow]")
+    page.wait_for_selector("text=Device connected")
 
     time.sleep(started["interval"])  # the device waits its interval, as RFC 8628 §3.5 asks
     answer = _poll(server, tv["client_id"], started["device_code"])

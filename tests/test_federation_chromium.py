@@ -7,11 +7,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from .conftest import CHROMIUM_ARGS
 from .federation_support import Upstream
 from .helpers import PASSWORD, pkce
 from .support import ServerProcess, copy_keys, free_port, start_server
@@ -34,10 +34,8 @@ def ours(tmp_path: Path, key_template: Path) -> Iterator[ServerProcess]:
 
 
 def test_chromium_signs_in_through_the_upstream_and_gets_a_code(
-    upstream: Upstream, ours: ServerProcess, chromium: str  # noqa: F811
+    upstream: Upstream, ours: ServerProcess, chromium_browser: Any  # noqa: F811
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     our_issuer = ours.env["AUTHSERVER_ISSUER"]
     registered = upstream.server.cli_json(
         "client", "create", "--name", "chromium downstream", "--grant-type",
@@ -56,29 +54,27 @@ def test_chromium_signs_in_through_the_upstream_and_gets_a_code(
         "scope": "openid profile", "state": state, "nonce": "n",
         "code_challenge": challenge, "code_challenge_method": "S256"})
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        landed: list[str] = []
+    browser = chromium_browser
+    page = browser.new_page()
+    landed: list[str] = []
 
-        def catch_redirect(route):  # type: ignore[no-untyped-def]
-            landed.append(route.request.url)
-            route.fulfill(status=200, body="redirected", content_type="text/plain")
+    def catch_redirect(route):  # type: ignore[no-untyped-def]
+        landed.append(route.request.url)
+        route.fulfill(status=200, body="redirected", content_type="text/plain")
 
-        page.route(lambda target: target.startswith(REDIRECT), catch_redirect)
-        page.goto(url)
-        page.screenshot(path=str(ARTIFACTS / "login-with-provider.png"))
-        page.click("text=Sign in with Upstream")
-        page.wait_for_url(upstream.server.base_url + "/**")
-        page.fill("input[name=username]", "ada")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        if page.url.startswith(upstream.server.base_url):  # the upstream's consent, first time
-            page.click("button[value=allow]")
-        page.wait_for_url(our_issuer + "/**")
-        page.click("button[value=allow]")  # our consent
-        page.wait_for_url(REDIRECT + "**")
-        browser.close()
+    page.route(lambda target: target.startswith(REDIRECT), catch_redirect)
+    page.goto(url)
+    page.screenshot(path=str(ARTIFACTS / "login-with-provider.png"))
+    page.click("text=Sign in with Upstream")
+    page.wait_for_url(upstream.server.base_url + "/**")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    if page.url.startswith(upstream.server.base_url):  # the upstream's consent, first time
+        page.click("button[value=allow]")
+    page.wait_for_url(our_issuer + "/**")
+    page.click("button[value=allow]")  # our consent
+    page.wait_for_url(REDIRECT + "**")
     params = {k: v[0] for k, v in parse_qs(urlsplit(landed[0]).query).items()}
     assert params["state"] == state and params["code"]
     shown = ours.cli_json("user", "show", "ada")

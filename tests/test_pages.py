@@ -19,7 +19,7 @@ import pytest
 
 from authserver.web.wording import wait_words
 
-from .conftest import CHROMIUM_ARGS, RP_DIR
+from .conftest import RP_DIR
 from .helpers import pkce
 from .support import ServerProcess, copy_keys, start_server
 
@@ -89,10 +89,8 @@ def _next_step(last: int) -> int:
 
 
 def test_every_page_fits_a_phone_and_passes_axe_light_and_dark(
-    pages_server: ServerProcess, chromium: str, axe_script: Path
+    pages_server: ServerProcess, chromium_browser: Any, axe_script: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     server = pages_server
     app = server.cli_json("client", "create", "--name", "Pages App", "--grant-type",
                           "authorization_code", "--redirect-uri", REDIRECT,
@@ -107,46 +105,44 @@ def test_every_page_fits_a_phone_and_passes_axe_light_and_dark(
         "code_challenge_method": "S256"})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        # bypass_csp: our pages allow no script at all, and axe is one
-        context = browser.new_context(viewport={"width": 390, "height": 800},
-                                      bypass_csp=True)
-        page = context.new_page()
-        page.route(lambda url: url.startswith(REDIRECT),
-                   lambda route: route.fulfill(status=200, body="back at the app"))
+    browser = chromium_browser
+    # bypass_csp: our pages allow no script at all, and axe is one
+    context = browser.new_context(viewport={"width": 390, "height": 800},
+                                  bypass_csp=True)
+    page = context.new_page()
+    page.route(lambda url: url.startswith(REDIRECT),
+               lambda route: route.fulfill(status=200, body="back at the app"))
 
-        def visit(name: str, url: str | None = None) -> None:
-            if url is not None:
-                page.goto(url)
-            problems.extend(_check(page, name))
+    def visit(name: str, url: str | None = None) -> None:
+        if url is not None:
+            page.goto(url)
+        problems.extend(_check(page, name))
 
-        visit("home", server.base_url + "/")
-        visit("not-found", server.base_url + "/no/such/page")
-        visit("bad-request", server.base_url + "/oauth/authorize?client_id=nobody")
-        visit("device", server.base_url + "/device")
-        visit("login", authorize)
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", "a wrong password")
-        page.click("button[type=submit]")
-        visit("login-error")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("button[name=decision]")
-        visit("consent")
-        with page.expect_request(lambda request: request.url.startswith(REDIRECT)):
-            page.click("button[name=decision][value=allow]")
-        page = context.new_page()  # the same browser (cookies), clear of the app's redirect
-        _two_factor_pages(page, visit, server, browser, authorize, username)
-        visit("logout", server.base_url + "/oauth/logout")
-        assert username in page.content()
-        page.click("button[name=cancel]")
-        visit("logout-cancelled")
-        page.goto(server.base_url + "/oauth/logout")
-        page.click("button[name=confirm]")
-        visit("signed-out")
-        context.close()
-        browser.close()
+    visit("home", server.base_url + "/")
+    visit("not-found", server.base_url + "/no/such/page")
+    visit("bad-request", server.base_url + "/oauth/authorize?client_id=nobody")
+    visit("device", server.base_url + "/device")
+    visit("login", authorize)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "a wrong password")
+    page.click("button[type=submit]")
+    visit("login-error")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("button[name=decision]")
+    visit("consent")
+    with page.expect_request(lambda request: request.url.startswith(REDIRECT)):
+        page.click("button[name=decision][value=allow]")
+    page = context.new_page()  # the same browser (cookies), clear of the app's redirect
+    _two_factor_pages(page, visit, server, browser, authorize, username)
+    visit("logout", server.base_url + "/oauth/logout")
+    assert username in page.content()
+    page.click("button[name=cancel]")
+    visit("logout-cancelled")
+    page.goto(server.base_url + "/oauth/logout")
+    page.click("button[name=confirm]")
+    visit("signed-out")
+    context.close()
     assert problems == []
 
 

@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from .apache_rp import Apache, RelyingPartySettings, apache, require_apache
-from .conftest import CHROMIUM_ARGS
 from .support import ServerProcess, copy_keys, eventually, free_port, start_server
 
 PASSWORD = "apache-user-password"
@@ -53,16 +52,6 @@ def site(server: ServerProcess) -> Iterator[Apache]:
     with apache(port, settings) as running:
         yield running
         assert "Traceback" not in server.log()
-
-
-@pytest.fixture(scope="module")
-def chromium_browser(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def new_person(server: ServerProcess) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM_ARGS, RP_DIR
+from .conftest import RP_DIR
 from .support import ServerProcess, copy_keys, free_port, start_server
 
 PASSWORD = "spa-user-password"
@@ -59,9 +59,7 @@ def static_site(files: dict[str, tuple[bytes, str]]) -> tuple[ThreadingHTTPServe
 
 
 def test_oidc_client_ts_signs_in_reads_userinfo_and_renews_silently(
-        server: ServerProcess, chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+        server: ServerProcess, chromium_browser: Any) -> None:
     files: dict[str, tuple[bytes, str]] = {}
     site, origin = static_site(files)
     spa = server.cli_json("client", "create", "--name", "oidc-client-ts SPA", "--auth-method",
@@ -82,18 +80,16 @@ def test_oidc_client_ts_signs_in_reads_userinfo_and_renews_silently(
         "/config.js": (f"window.CONFIG = {json.dumps(config)}".encode(), "text/javascript"),
     })
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(f"{origin}/index.html")
-            page.wait_for_selector("input[name=password]")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.click("button[name=decision][value=allow]")
-            page.wait_for_function("document.getElementById('result')?.textContent.length > 0")
-            result = json.loads(page.text_content("#result") or "{}")
-            browser.close()
+        browser = chromium_browser
+        page = browser.new_page()
+        page.goto(f"{origin}/index.html")
+        page.wait_for_selector("input[name=password]")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("button[name=decision][value=allow]")
+        page.wait_for_function("document.getElementById('result')?.textContent.length > 0")
+        result = json.loads(page.text_content("#result") or "{}")
     finally:
         site.shutdown()
     assert result.get("ok"), result
