@@ -26,36 +26,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import database
+
 CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "cc_dpop", "me_bearer",
          "me_dpop", "me_dpop_redis", "health")
 REDIS = "redis://127.0.0.1:6379/15"
 PASSWORD = "bench-password-1"
 ISSUER = "http://127.0.0.1:5000"
-
-
-@contextmanager
-def _database(kind: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    if kind == "sqlite":
-        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _basic(client_id: str, secret: str | None) -> dict[str, str]:
@@ -67,7 +49,7 @@ def _app(stack: ExitStack, kind: str, keys: Path, **extra: Any) -> Any:
     from authserver import create_app
     from authserver.config import Settings
     from authserver.db import migrate
-    url = stack.enter_context(_database(kind))
+    url = stack.enter_context(database(kind))
     settings = Settings(database_url=url, keys_dir=str(keys), instance_dir=tempfile.mkdtemp(),
                         issuer=ISSUER, access_token_ttl=3600, **extra).with_defaults()
     migrate(settings)

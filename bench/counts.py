@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import redis
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from authserver import create_app
 from authserver.config import Settings
@@ -35,7 +34,8 @@ from authserver.store.users import create_user
 from bench.signin import _form
 from tests.dpop_client import DPoPKey
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import postgres_schema
+
 ISSUER = "http://127.0.0.1:5000"
 PASSWORD = "bench-password-1"
 REDIRECT = "https://app.example.com/cb"
@@ -58,10 +58,6 @@ def main() -> None:
     redis_server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
                                      "--save", "", "--appendonly", "no", "--dir", str(workdir)],
                                     stdout=subprocess.DEVNULL)
-    schema = f"bench_counts_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         time.sleep(0.5)
         redis_url = f"redis://127.0.0.1:{port}/0"
@@ -72,12 +68,9 @@ def main() -> None:
                 break
             except redis.RedisError:
                 time.sleep(0.1)
-        print(json.dumps(measure(workdir, f"{POSTGRES}?options=-csearch_path%3D{schema}",
-                                 redis_url, counters), indent=2))
+        with postgres_schema("bench_counts") as url:
+            print(json.dumps(measure(workdir, url, redis_url, counters), indent=2))
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
         redis_server.terminate()
         redis_server.wait(timeout=10)
 

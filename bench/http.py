@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from authserver.resource_server import VERIFIED_CACHE_SIZE
 
+from .databases import postgres_schema
 from .loadgen import LoadResult, median_of, wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -95,20 +94,6 @@ def authserver(database_url: str, workers: int, threads: int | None = None,
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    schema = f"bench_{os.getpid()}_{int(time.time())}"
-    engine = create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @contextmanager

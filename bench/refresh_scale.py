@@ -12,7 +12,6 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ from authserver.keystore import KeyStore
 from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import postgres_schema
+
 PASSWORD = "bench-password-1"
 
 
@@ -52,14 +52,9 @@ def fill(url: str, rows: int, user_id: int, client_id: str) -> None:
 
 
 def measure(stored: int, requests: int, keys: Path) -> dict[str, Any]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    settings = Settings(database_url=url, keys_dir=str(keys),
-                        instance_dir=tempfile.mkdtemp()).with_defaults()
-    try:
+    with postgres_schema() as url:
+        settings = Settings(database_url=url, keys_dir=str(keys),
+                            instance_dir=tempfile.mkdtemp()).with_defaults()
         migrate(settings)
         app = create_app(settings)
         with app.extensions["authserver.db"].session() as session:
@@ -93,10 +88,6 @@ def measure(stored: int, requests: int, keys: Path) -> dict[str, Any]:
         latencies.sort()
         return {"stored": stored, "median_ms": round(statistics.median(latencies), 3),
                 "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3), "plan": plan}
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

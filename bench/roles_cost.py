@@ -19,14 +19,12 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from authserver import create_app
@@ -39,7 +37,8 @@ from authserver.store.apis import ApiRegistry, load_registry, sample_api
 from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import database
+
 PASSWORD = "bench-password-1"
 PLAIN = "https://plain.example.com"  # an API without roles
 HELD = (0, 5, 50)
@@ -58,23 +57,6 @@ def grant_role(session: Session, registry: ApiRegistry, audience: str, name: str
 def add_member(session: Session, group: str, username: str) -> None:
     groups.add_member(session, groups.group_named(session, group), username)
 
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _basic(client_id: str, secret: str | None) -> dict[str, str]:

@@ -47,7 +47,8 @@ from authserver.keystore import KeyStore
 from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .databases import POSTGRES, schema_url
+
 PASSWORD = "bench-password-1"
 NOW = int(time.time())
 
@@ -110,7 +111,7 @@ class Case:
         self.schema = f"bench_scale_{name}_{uuid.uuid4().hex[:6]}"
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        self.url = f"{POSTGRES}?options=-csearch_path%3D{self.schema}"
+        self.url = schema_url(self.schema)
         settings = Settings(database_url=self.url, keys_dir=str(keys),
                             instance_dir=tempfile.mkdtemp(), issuer="http://127.0.0.1:5000",
                             access_token_ttl=3600).with_defaults()
