@@ -12,7 +12,9 @@ cc_pg, refresh_pg (PostgreSQL, database `test`), cc_sqlite, refresh_sqlite, cc_d
 client_credentials request with a fresh DPoP proof, signed beforehand: a DPoP-bound token, on
 SQLite), me_bearer, me_dpop (a fresh DPoP proof each call, signed beforehand), me_dpop_redis
 (the same with AUTHSERVER_RATELIMIT_STORAGE_URL at the local Redis, database 15), health (no
-token at all).
+token at all), signin_sqlite and signin_pg (a whole sign-in: authorize, login, consent, code
+exchange; with AUTHSERVER_TEST_FAST_HASHING=1 in the environment, argon2id at its cheapest,
+what is measured is everything but the password hash).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 from .databases import database
 
 CASES = ("cc_pg", "refresh_pg", "cc_sqlite", "refresh_sqlite", "cc_dpop", "me_bearer",
-         "me_dpop", "me_dpop_redis", "health")
+         "me_dpop", "me_dpop_redis", "health", "signin_sqlite", "signin_pg")
 REDIS = "redis://127.0.0.1:6379/15"
 PASSWORD = "bench-password-1"
 ISSUER = "http://127.0.0.1:5000"
@@ -102,7 +104,8 @@ def build(stack: ExitStack, keys: Path) -> tuple[dict[str, Callable[[], Any]], d
             return answer
 
         runs[f"cc_{suffix}"], runs[f"refresh_{suffix}"] = cc, refresh
-        apps[f"cc_{suffix}"] = apps[f"refresh_{suffix}"] = app
+        runs[f"signin_{suffix}"] = _sign_in(app)
+        apps[f"cc_{suffix}"] = apps[f"refresh_{suffix}"] = apps[f"signin_{suffix}"] = app
         if kind == "sqlite":
             runs.update(_api_cases(app, client, machine))
             for name in ("cc_dpop", "me_bearer", "me_dpop", "health"):
@@ -113,6 +116,43 @@ def build(stack: ExitStack, keys: Path) -> tuple[dict[str, Callable[[], Any]], d
     runs["me_dpop_redis"] = _api_cases(app, app.test_client(), machine)["me_dpop"]
     apps["me_dpop_redis"] = app
     return runs, apps
+
+
+def _sign_in(app: Any) -> Callable[[], Any]:
+    """A whole sign-in in a new browser: the authorization request, the login form, the
+    consent form (prompt=consent), the code exchange; the forms followed as bench/signin.py
+    does."""
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from authserver.store.clients import register_client
+    from bench.signin import REDIRECT, _form
+    with app.extensions["authserver.db"].session() as session:
+        client_id = register_client(session, name="signin", grant_types=["authorization_code"],
+                                    redirect_uris=[REDIRECT], auth_method="none",
+                                    scope="openid profile").client.client_id
+
+    def sign_in() -> Any:
+        browser = app.test_client()
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        url = "/oauth/authorize?" + urlencode({
+            "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+            "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
+            "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
+        target, hidden = _form(browser.get(url).get_data(as_text=True), url)
+        consent = browser.post(target, data={**hidden, "username": "bench",
+                                             "password": PASSWORD}).get_data(as_text=True)
+        target, hidden = _form(consent, url)
+        answer = browser.post(target, data={**hidden, "decision": "allow"})
+        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        return _checked(browser.post("/oauth/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id, "code_verifier": verifier}))
+
+    return sign_in
 
 
 def _api_cases(app: Any, client: Any, machine: dict[str, str]) -> dict[str, Callable[[], Any]]:

@@ -143,3 +143,23 @@ def test_a_device_approval_is_an_interaction_answered_once(
     tokens = client.post("/oauth/token", data={
         "grant_type": device_grant, "device_code": started["device_code"], "client_id": client_id})
     assert tokens.status_code == 200, tokens.json
+
+
+def test_a_sign_in_reads_each_thing_once_per_transaction(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    """The login and consent steps: the sign-in made by the login is not read back, the
+    user's second factors are looked up once per step, and recording the session's client is
+    one INSERT (`python -m bench.signin` counts 25 statements a sign-in on SQLite, from 33)."""
+    from .test_client_cache import statements_during
+
+    html = _login_page(client, public_client)
+    posted: dict[str, Any] = {}
+    login_sql = statements_during(app, lambda: posted.update(page=client.post(
+        action(html), data={"username": "alice", "password": PASSWORD,
+                            "csrf_token": csrf(html)})))
+    consent_sql = statements_during(app, lambda: consent(client, "", posted["page"]))
+    assert not [s for s in login_sql if s.startswith("SELECT login_sessions")], login_sql
+    assert len([s for s in login_sql if "FROM totp_secrets" in s]) == 1, login_sql
+    assert len([s for s in consent_sql if "FROM totp_secrets" in s]) == 1, consent_sql
+    assert [s.split()[0] for s in consent_sql if "login_session_clients" in s] == ["INSERT"]

@@ -201,6 +201,36 @@ def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str
         store.close()
 
 
+def test_recording_a_sessions_client_is_one_statement_and_idempotent(app: Flask,
+                                                                     user: str) -> None:
+    """Each code issued records its client on the sign-in (the back-channel logout's list):
+    one INSERT that does nothing when the row is there, not a look-up and a savepoint."""
+    from .test_client_cache import statements_during
+
+    store = app.extensions["authserver.store"]
+    with app.extensions["authserver.db"].session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "alice"))
+    client_id, _ = make_client(app)
+    with app.app_context():
+        session_id, _ = store.login_sessions.start(user_id, 3600)
+        store.close()
+    for _ in range(2):  # the second time the row is there already
+        with app.app_context():
+            login_session = store.login_sessions.live(session_id)
+
+            def record() -> None:
+                store.login_sessions.add_client(login_session, client_id)  # noqa: B023
+                store.commit()
+
+            ran = [s.split()[0] for s in statements_during(app, record)]
+            assert [s for s in ran if s != "BEGIN"] == ["INSERT"], ran
+            store.close()
+    with app.app_context():
+        recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
+        assert [c.client_id for c in recorded] == [client_id]
+        store.close()
+
+
 def test_a_refresh_family_is_not_renewed_past_its_maximum_age(
     settings: Settings, password_client: Any
 ) -> None:

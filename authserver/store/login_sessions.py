@@ -6,7 +6,8 @@ import secrets
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..hashing import hash_secret, new_secret
@@ -30,17 +31,20 @@ class LoginSessions:
         self.store = store
 
     def start(self, user_id: int, lifetime: int, amr: str | None = None,
-              address: str | None = None, user_agent: str | None = None) -> tuple[str, int]:
-        """A new sign-in; returns its id (for the cookie only) and its auth_time. Committed at
-        once: the user has signed in, whatever the rest of the request does. The address and
-        browser are kept for the account page."""
+              address: str | None = None,
+              user_agent: str | None = None) -> tuple[str, LoginSession]:
+        """A new sign-in; returns its id (for the cookie only) and the sign-in itself (the
+        request goes on with it, without reading it back). Committed at once: the user has
+        signed in, whatever the rest of the request does. The address and browser are kept for
+        the account page."""
         session_id, now = new_secret(32), self.store.now()
-        self.store.begin_write().add(LoginSession(
+        created = LoginSession(
             id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
             expires_at=now + lifetime, sid=secrets.token_urlsafe(32), amr=amr, last_used_at=now,
-            address=(address or "")[:64] or None, user_agent=(user_agent or "")[:300] or None))
+            address=(address or "")[:64] or None, user_agent=(user_agent or "")[:300] or None)
+        self.store.begin_write().add(created)
         self.store.commit()
-        return session_id, now
+        return session_id, created
 
     def live(self, session_id: str) -> LoginSession | None:
         """The sign-in, unless it ended or expired."""
@@ -73,18 +77,14 @@ class LoginSessions:
         self.store.commit()
 
     def add_client(self, login_session: LoginSession, client_id: str) -> None:
-        """Remember that this sign-in logged the user in to this client (once per client).
-        Two codes at once (two tabs) may both find no row: the second insert meets the primary
-        key in its savepoint, and the row the first made is the same fact."""
-        session = self.store.begin_write()
-        if session.get(LoginSessionClient, (login_session.id_hash, client_id)) is not None:
-            return
-        try:
-            with session.begin_nested():
-                session.add(LoginSessionClient(session_id_hash=login_session.id_hash,
-                                               client_id=client_id))
-        except IntegrityError:
-            pass
+        """Remember that this sign-in logged the user in to this client (once per client):
+        one INSERT ... ON CONFLICT DO NOTHING, so a row already there (an earlier code, or
+        another tab's at the same instant) is the same fact and nothing fails."""
+        insert = sqlite_insert if self.store.database.is_sqlite else postgresql_insert
+        self.store.begin_write().execute(
+            insert(LoginSessionClient)
+            .values(session_id_hash=login_session.id_hash, client_id=client_id)
+            .on_conflict_do_nothing(index_elements=["session_id_hash", "client_id"]))
 
     def clients(self, login_session: LoginSession) -> list[Client]:
         """The clients this sign-in logged the user in to."""

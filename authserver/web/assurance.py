@@ -79,10 +79,11 @@ def second_step_due(user: User) -> bool:
     return reachable(user) != ACR_PASSWORD
 
 
-def verdict(validated: Any, user: User, amr: str | None) -> Verdict:
-    """What a sign-in made with `amr` still needs for this request."""
+def verdict(validated: Any, user: User, amr: str | None, *, can: str | None = None) -> Verdict:
+    """What a sign-in made with `amr` still needs for this request. `can`: reachable(user),
+    when the caller has it already (each asking is a query)."""
     level = acr_level(amr)
-    can = reachable(user)
+    can = can or reachable(user)
     must = mandatory(validated)
     if must is not None and not satisfies(level, must):
         if satisfies(can, must):

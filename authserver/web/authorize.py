@@ -21,17 +21,17 @@ from flask.typing import ResponseReturnValue
 
 from .. import context
 from ..models import User
-from ..oauth.authorization_request import UnsafeRequest, max_age, validate
+from ..oauth.authorization_request import UnsafeRequest, ValidatedRequest, max_age, validate
+from .assurance import Verdict, verdict
 from .interaction import (
     answer,
     consent_needed,
     error_page,
     error_redirect,
     show_step,
-    sign_in_enough,
     start,
 )
-from .session import another_account, signed_in_user
+from .session import another_account, login_session, signed_in_user
 
 bp = Blueprint("authorize", __name__, url_prefix="/oauth")
 
@@ -45,7 +45,7 @@ def authorize() -> ResponseReturnValue:
     except OAuth2Error as error:
         return error_redirect(error)
     user: User | None = validated.grant.request.user
-    enough = user is not None and sign_in_enough(validated, user)
+    enough = user is not None and _sign_in_enough(validated, user)
     if enough and user is not None and not consent_needed(validated, user):
         return answer(validated, user, True)
     if "none" in validated.prompts:
@@ -55,7 +55,13 @@ def authorize() -> ResponseReturnValue:
         return error_redirect(refusal(redirect_uri=validated.redirect_uri, state=validated.state))
     interaction_id = start(validated, user)
     return show_step(interaction_id, validated, user,
-                     another_account() if validated.another_account_signed_in else None)
+                     another_account() if validated.another_account_signed_in else None,
+                     enough=enough)
+
+
+def _sign_in_enough(validated: ValidatedRequest, user: User) -> bool:
+    current = login_session()
+    return verdict(validated, user, current.amr if current is not None else None) is Verdict.MET
 
 
 def _signed_in_for(parameters: dict[str, Any]) -> User | None:

@@ -25,7 +25,8 @@ from ..models import Interaction, User
 from ..oauth.authorization_request import ValidatedRequest
 from ..oauth.claims_request import UnmetAuthenticationRequirements
 from ..ops.security_headers import allow_form_redirect_to
-from .assurance import Verdict, second_step_due, verdict
+from ..policy import ACR_PASSWORD
+from .assurance import Verdict, reachable, verdict
 from .consent_words import scope_groups
 from .device_approval import KIND as DEVICE
 from .device_approval import DeviceApproval
@@ -139,12 +140,13 @@ def factor_step(interaction_id: str, validated: Pending, user: User, wanted: Ver
                          url_for("interaction.second_factor_passkey", interaction_id=interaction_id)))
 
 
-def needs_more(interaction_id: str, validated: Pending, user: User) -> Response | None:
+def needs_more(interaction_id: str, validated: Pending, user: User,
+               can: str | None = None) -> Response | None:
     """The signed-in user's sign-in is not enough for this request: the page of the factor it
-    misses (a step-up), or the unmet error; None when it is enough."""
+    misses (a step-up), or the unmet error; None when it is enough. `can`: as verdict's."""
     current = login_session()
     amr = current.amr if current is not None else None
-    wanted = verdict(validated, user, amr)
+    wanted = verdict(validated, user, amr, can=can)
     if wanted is Verdict.MET:
         return None
     if wanted is Verdict.UNMET:
@@ -153,15 +155,11 @@ def needs_more(interaction_id: str, validated: Pending, user: User) -> Response 
     return factor_step(interaction_id, validated, user, wanted)
 
 
-def sign_in_enough(validated: Pending, user: User) -> bool:
-    current = login_session()
-    return verdict(validated, user, current.amr if current is not None else None) is Verdict.MET
-
-
 def show_step(interaction_id: str, validated: Pending, user: User | None,
-              error: str | None = None, status: int = 200) -> Response:
+              error: str | None = None, status: int = 200, *, enough: bool = False) -> Response:
     """The page of the step the interaction is at: login while nobody satisfies it, a second
-    factor while the sign-in is not strong enough, else consent."""
+    factor while the sign-in is not strong enough, else consent. `enough`: the caller found
+    the sign-in enough for the request already (needs_more: each asking is a query)."""
     if validated.redirect_uri:
         allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
     use_ui_locales(validated.parameters.get("ui_locales"))  # OIDC Core §3.1.2.1
@@ -177,7 +175,7 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
                         url_for("interaction.passkey_sign_in", interaction_id=interaction_id)),
                     login_hint=request.form.get("username")
                     or validated.parameters.get("login_hint", ""))
-    more = needs_more(interaction_id, validated, user)
+    more = None if enough else needs_more(interaction_id, validated, user)
     if more is not None:
         return more
     return page("consent.html", status, client=validated.client, user=user,
@@ -186,12 +184,12 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
 
 
 def next_step(interaction_id: str, interaction: Interaction, validated: Pending,
-              user: User) -> Response:
-    more = needs_more(interaction_id, validated, user)
+              user: User, can: str | None = None) -> Response:
+    more = needs_more(interaction_id, validated, user, can)
     if more is not None:
         return more
     if consent_needed(validated, user):
-        return show_step(interaction_id, validated, user)
+        return show_step(interaction_id, validated, user, enough=True)
     return answer(validated, user, True, interaction)
 
 
@@ -258,12 +256,13 @@ def login(interaction_id: str, interaction: Interaction, validated: Pending) -> 
     if user is None:
         return show_step(interaction_id, validated, None, login_error, 401)
     # The password alone signs in only a user who has no second factor and needs none.
-    wanted = verdict(validated, user, None)
+    can = reachable(user)
+    wanted = verdict(validated, user, None, can=can)
     if wanted is Verdict.UNMET:
         return unmet(validated)
-    if wanted is Verdict.MET and not second_step_due(user):
-        finish_login(user)
-        return next_step(interaction_id, interaction, validated, user)
+    if wanted is Verdict.MET and can == ACR_PASSWORD:
+        finish_login(user)  # (which changes no factor: `can` still holds)
+        return next_step(interaction_id, interaction, validated, user, can)
     hold(user, factor_target(interaction_id))
     return factor_step(interaction_id, validated, user,
                        Verdict.SET_UP if wanted is Verdict.SET_UP else Verdict.ASK)

@@ -105,10 +105,10 @@ def sign_in(user: User, amr: str | None = None) -> None:
     if isinstance(browser, str):
         session["bid"] = browser
     session.permanent = True
-    session_id, _ = context.store().login_sessions.start(
+    session_id, created = context.store().login_sessions.start(
         user.id, SESSION_LIFETIME, amr, request.remote_addr, request.user_agent.string)
     session["sid"] = session_id
-    g.pop("login_session", None)
+    g.login_session = created  # the rest of the request signs in with it (session._current)
 
 
 # How often a sign-in's "last used" time is written (seconds).
