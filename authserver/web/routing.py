@@ -16,9 +16,10 @@ from typing import Any
 
 from werkzeug.routing import Rule
 
-# One compile at a time: CPython 3.11 can fail when two threads turn ast trees into code at
-# once ("AST constructor recursion depth mismatch", python/cpython#106905), and the first
-# url_for of a rule may come from any request thread.
+# These builders compile one at a time: CPython 3.11 can fail when two threads turn ast trees
+# into code at once ("AST constructor recursion depth mismatch", python/cpython#106905), and
+# the first url_for of a rule may come from any request thread. (It does not order them with
+# other code's compiles; werkzeug compiled these at start-up, in one thread, before.)
 _compiling = threading.Lock()
 
 
@@ -26,7 +27,8 @@ class LazyBuilderRule(Rule):
     def _compile_builder(self, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
         compiled: Callable[..., tuple[str, str]] | None = None
 
-        def build(rule: Rule, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        # `rule` positional-only: the URL's values come as keywords, and one may be "rule".
+        def build(rule: Rule, /, *args: Any, **kwargs: Any) -> tuple[str, str]:
             nonlocal compiled
             if compiled is None:
                 with _compiling:
