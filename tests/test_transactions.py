@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from authserver import create_app, hashing
 from authserver.config import Settings
@@ -229,6 +229,31 @@ def test_recording_a_sessions_client_is_one_statement_and_idempotent(app: Flask,
         recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
         assert [c.client_id for c in recorded] == [client_id]
         store.close()
+
+
+def test_a_sign_in_deleted_meanwhile_records_no_client_and_fails_nothing(app: Flask,
+                                                                        user: str) -> None:
+    """Housekeeping (or the user's removal) deletes the sign-in between the request's look-up
+    and its code: recording the client adds nothing and raises nothing."""
+    from authserver.models import LoginSession, LoginSessionClient
+
+    store = app.extensions["authserver.store"]
+    with app.extensions["authserver.db"].session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "alice"))
+    client_id, _ = make_client(app)
+    with app.app_context():
+        session_id, _ = store.login_sessions.start(user_id, 3600)
+        store.close()
+    with app.app_context():
+        login_session = store.login_sessions.live(session_id)
+        with app.extensions["authserver.db"].session() as other, other.begin():
+            other.execute(delete(LoginSession).where(
+                LoginSession.id_hash == login_session.id_hash))
+        store.login_sessions.add_client(login_session, client_id)
+        store.commit()
+        store.close()
+    with app.extensions["authserver.db"].session() as session:
+        assert session.scalars(select(LoginSessionClient)).all() == []
 
 
 def test_a_refresh_family_is_not_renewed_past_its_maximum_age(

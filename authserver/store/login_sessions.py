@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -79,11 +79,14 @@ class LoginSessions:
     def add_client(self, login_session: LoginSession, client_id: str) -> None:
         """Remember that this sign-in logged the user in to this client (once per client):
         one INSERT ... ON CONFLICT DO NOTHING, so a row already there (an earlier code, or
-        another tab's at the same instant) is the same fact and nothing fails."""
+        another tab's at the same instant) is the same fact and nothing fails. From a SELECT
+        that finds the sign-in: one deleted meanwhile (housekeeping, its user removed) has no
+        clients to record, and its foreign key must not fail the code."""
         insert = sqlite_insert if self.store.database.is_sqlite else postgresql_insert
+        found = select(literal(login_session.id_hash), literal(client_id)).where(
+            exists().where(LoginSession.id_hash == login_session.id_hash))
         self.store.begin_write().execute(
-            insert(LoginSessionClient)
-            .values(session_id_hash=login_session.id_hash, client_id=client_id)
+            insert(LoginSessionClient).from_select(["session_id_hash", "client_id"], found)
             .on_conflict_do_nothing(index_elements=["session_id_hash", "client_id"]))
 
     def clients(self, login_session: LoginSession) -> list[Client]:
