@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from ..db import WRITE_INTENT
@@ -23,13 +24,15 @@ class Assertions:
         """True the first time this client presents this jti. Its own short transaction on its
         own connection, committed at once whatever becomes of the request (a replay must be
         refused even if this request fails later), and leaving the request's session alone.
-        The primary key makes the check atomic across workers and hosts."""
+        The primary key makes the check atomic across workers and hosts. One INSERT on a
+        connection, not through an ORM session: every DPoP call without Redis makes one, and
+        the session's unit of work was most of such a call's time."""
         digest = hashlib.sha256(f"{client_id}:{jti}".encode()).hexdigest()
-        with self.store.database.session_factory() as session:
+        used = insert(ClientAssertionUse).values(jti_hash=digest, expires_at=expires_at)
+        with self.store.database.engine.connect() as connection:
             try:
-                with session.begin():
-                    session.connection(execution_options=WRITE_INTENT)
-                    session.add(ClientAssertionUse(jti_hash=digest, expires_at=expires_at))
+                with connection.execution_options(**WRITE_INTENT).begin():
+                    connection.execute(used)
             except IntegrityError:
                 return False
         return True
