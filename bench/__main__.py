@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
                                 ("refresh_scale", "bench.refresh_scale", []),
                                 ("api_scale", "bench.api_scale", []),
                                 ("dpop_cost", "bench.dpop_cost", []),
+                                ("dpop_http", "bench.dpop_http", []),
                                 ("roles_cost", "bench.roles_cost", []),
                                 ("signing_algs", "bench.signing_algs", [])):
         output = subprocess.run([sys.executable, "-m", module, *extra], check=True,
