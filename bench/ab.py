@@ -122,37 +122,13 @@ def _sign_in(app: Any) -> Callable[[], Any]:
     """A whole sign-in in a new browser: the authorization request, the login form, the
     consent form (prompt=consent), the code exchange; the forms followed as bench/signin.py
     does."""
-    import hashlib
-    import secrets
-    from urllib.parse import parse_qs, urlencode, urlsplit
-
     from authserver.store.clients import register_client
-    from bench.signin import REDIRECT, _form
+    from bench.signin import REDIRECT, sign_in
     with app.extensions["authserver.db"].session() as session:
         client_id = register_client(session, name="signin", grant_types=["authorization_code"],
                                     redirect_uris=[REDIRECT], auth_method="none",
                                     scope="openid profile").client.client_id
-
-    def sign_in() -> Any:
-        browser = app.test_client()
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        url = "/oauth/authorize?" + urlencode({
-            "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-            "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
-            "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
-        target, hidden = _form(browser.get(url).get_data(as_text=True), url)
-        consent = browser.post(target, data={**hidden, "username": "bench",
-                                             "password": PASSWORD}).get_data(as_text=True)
-        target, hidden = _form(consent, url)
-        answer = browser.post(target, data={**hidden, "decision": "allow"})
-        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-        return _checked(browser.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": client_id, "code_verifier": verifier}))
-
-    return sign_in
+    return lambda: sign_in(app.test_client(), client_id, PASSWORD)
 
 
 def _api_cases(app: Any, client: Any, machine: dict[str, str]) -> dict[str, Callable[[], Any]]:

@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -49,6 +50,37 @@ def _form(html: str, url: str) -> tuple[str, dict[str, str]]:
     return target, hidden
 
 
+def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
+            step: Callable[[str], None] = lambda _: None) -> Any:
+    """One whole sign-in of user "bench" in `browser` (a Flask test client): the authorization
+    request, the login form, the consent form (prompt=consent), the code exchange; `step` is
+    told which of them is running. Returns the token response."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = "/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+        "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
+        "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
+    step("authorize")
+    page = browser.get(url).get_data(as_text=True)
+    target, hidden = _form(page, url)
+    step("login")
+    consent = browser.post(target, data={**hidden, "username": "bench",
+                                         "password": password}).get_data(as_text=True)
+    target, hidden = _form(consent, url)
+    step("consent")
+    answer = browser.post(target, data={**hidden, "decision": "allow"})
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    step("token")
+    tokens = browser.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": client_id, "code_verifier": verifier})
+    assert tokens.status_code == 200, tokens.get_data(as_text=True)
+    step("-")
+    return tokens
+
+
 def main() -> None:
     directory = Path(tempfile.mkdtemp())
     settings = Settings(issuer="http://bench.test", allow_insecure_issuer=True,
@@ -74,41 +106,18 @@ def main() -> None:
     def _count(*_args: Any) -> None:
         statements[step[0]] = statements.get(step[0], 0) + 1
 
-    def sign_in() -> None:
-        browser = app.test_client()
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        url = "/oauth/authorize?" + urlencode({
-            "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-            "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
-            "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
-        step[0] = "authorize"
-        page = browser.get(url).get_data(as_text=True)
-        target, hidden = _form(page, url)
-        step[0] = "login"
-        consent = browser.post(target, data={**hidden, "username": "bench",
-                                             "password": PASSWORD}).get_data(as_text=True)
-        target, hidden = _form(consent, url)
-        step[0] = "consent"
-        answer = browser.post(target, data={**hidden, "decision": "allow"})
-        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-        step[0] = "token"
-        tokens = browser.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": client_id, "code_verifier": verifier})
-        assert tokens.status_code == 200, tokens.get_data(as_text=True)
-        step[0] = "-"
+    def one_sign_in() -> None:
+        sign_in(app.test_client(), client_id, step=lambda name: step.__setitem__(0, name))
 
     hasher = PasswordHasher()  # verifies with the parameters the stored hash names
-    sign_in()  # warm up (caches, first key load)
+    one_sign_in()  # warm up (caches, first key load)
     statements.clear()
     # A sign-in and a raw verification in turns, so a busy machine's drift falls on both; wall
     # time and this thread's CPU time (argon2 with p=1 runs on this thread; a hash with p>1
     # runs lanes on threads of its own, which thread_time does not see: compare wall then).
     timed: dict[str, list[tuple[float, float]]] = {"sign_in": [], "argon2": []}
     for _ in range(3 * SIGN_INS):
-        for name, action in (("sign_in", sign_in),
+        for name, action in (("sign_in", one_sign_in),
                              ("argon2", lambda: hasher.verify(stored_hash, PASSWORD))):
             start, start_cpu = time.perf_counter(), time.thread_time()
             action()

@@ -164,9 +164,8 @@ def test_two_first_time_consents_at_once_both_land_in_one_row(app: Flask, user: 
     assert len(rows) == 1 and set(rows[0].scope.split()) == {"openid", "profile"}
 
 
-def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str) -> None:
-    """Two tabs of one sign-in authorize one client at the same instant: both find the
-    session's client unrecorded, both record it, neither request fails."""
+def _signed_in_with_a_client(app: Flask) -> tuple[Any, str, str]:
+    """alice's new sign-in (the store, its session id) and a client to record on it."""
     store = app.extensions["authserver.store"]
     with app.extensions["authserver.db"].session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "alice"))
@@ -174,6 +173,20 @@ def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str
     with app.app_context():
         session_id, _ = store.login_sessions.start(user_id, 3600)
         store.close()
+    return store, session_id, client_id
+
+
+def _recorded_clients(store: Any, app: Flask, session_id: str) -> list[str]:
+    with app.app_context():
+        recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
+        store.close()
+    return [client.client_id for client in recorded]
+
+
+def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str) -> None:
+    """Two tabs of one sign-in authorize one client at the same instant: both find the
+    session's client unrecorded, both record it, neither request fails."""
+    store, session_id, client_id = _signed_in_with_a_client(app)
     barrier, errors = threading.Barrier(2), []
 
     def issue() -> None:
@@ -195,10 +208,7 @@ def test_two_codes_at_once_record_the_sessions_client_once(app: Flask, user: str
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
-    with app.app_context():
-        recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
-        assert [c.client_id for c in recorded] == [client_id]
-        store.close()
+    assert _recorded_clients(store, app, session_id) == [client_id]
 
 
 def test_recording_a_sessions_client_is_one_statement_and_idempotent(app: Flask,
@@ -207,13 +217,7 @@ def test_recording_a_sessions_client_is_one_statement_and_idempotent(app: Flask,
     one INSERT that does nothing when the row is there, not a look-up and a savepoint."""
     from .test_client_cache import statements_during
 
-    store = app.extensions["authserver.store"]
-    with app.extensions["authserver.db"].session() as session:
-        user_id = session.scalar(select(User.id).where(User.username == "alice"))
-    client_id, _ = make_client(app)
-    with app.app_context():
-        session_id, _ = store.login_sessions.start(user_id, 3600)
-        store.close()
+    store, session_id, client_id = _signed_in_with_a_client(app)
     for _ in range(2):  # the second time the row is there already
         with app.app_context():
             login_session = store.login_sessions.live(session_id)
@@ -225,10 +229,7 @@ def test_recording_a_sessions_client_is_one_statement_and_idempotent(app: Flask,
             ran = [s.split()[0] for s in statements_during(app, record)]
             assert [s for s in ran if s != "BEGIN"] == ["INSERT"], ran
             store.close()
-    with app.app_context():
-        recorded = store.login_sessions.clients(store.login_sessions.live(session_id))
-        assert [c.client_id for c in recorded] == [client_id]
-        store.close()
+    assert _recorded_clients(store, app, session_id) == [client_id]
 
 
 def test_a_sign_in_deleted_meanwhile_records_no_client_and_fails_nothing(app: Flask,
@@ -237,13 +238,7 @@ def test_a_sign_in_deleted_meanwhile_records_no_client_and_fails_nothing(app: Fl
     and its code: recording the client adds nothing and raises nothing."""
     from authserver.models import LoginSession, LoginSessionClient
 
-    store = app.extensions["authserver.store"]
-    with app.extensions["authserver.db"].session() as session:
-        user_id = session.scalar(select(User.id).where(User.username == "alice"))
-    client_id, _ = make_client(app)
-    with app.app_context():
-        session_id, _ = store.login_sessions.start(user_id, 3600)
-        store.close()
+    store, session_id, client_id = _signed_in_with_a_client(app)
     with app.app_context():
         login_session = store.login_sessions.live(session_id)
         with app.extensions["authserver.db"].session() as other, other.begin():
