@@ -16,11 +16,11 @@ from authserver.cli import main
 from authserver.config import Settings
 from authserver.keystore import CURRENT, NEXT, RETIRED, SIGNING_ALGS, KeyStore, KeyStoreError
 
-from . import test_keystore
-from .test_keystore import PASSPHRASE, Clock, Place
+from . import keystore_support
+from .keystore_support import PASSPHRASE, Clock, Place
 
-# The key-store test module's fixtures: a store on each backend, and a clock to move.
-place, clock = test_keystore.place, test_keystore.clock
+# The key-store tests' fixtures: a store on each backend, and a clock to move.
+place, clock = keystore_support.place, keystore_support.clock
 
 BOTH = pytest.mark.parametrize("place", ["files", "sqlite"], indirect=True)
 

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing, transfer
 
 from .conftest import POSTGRES_URL, _database_url, migrate_from_template
+from .keystore_support import PASSPHRASE, Clock, Place
 from .support import (
     cli_in_process,
     eventually,
@@ -29,7 +30,6 @@ from .support import (
     require_nginx,
     start_server,
 )
-from .test_keystore import PASSPHRASE, Clock, Place
 
 BACKENDS = ["sqlite", "postgresql"]
 

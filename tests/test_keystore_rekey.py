@@ -23,8 +23,8 @@ from authserver.store.idps import client_secret_of, create_idp, find_idp
 from . import test_keystore_database as database_store
 from .browser import Browser, new_user
 from .inprocess import InProcessServer, start_in_process
+from .keystore_support import PASSPHRASE, Place
 from .support import cli_in_process
-from .test_keystore import PASSPHRASE, Place
 from .test_two_factor import PASSWORD, Person, account_sign_in, post_code, set_up_totp, signed_in
 
 # The fixtures of the database key store's tests: a migrated SQLite or PostgreSQL database
