@@ -68,3 +68,17 @@ def test_browser_logs_in_consents_and_the_code_is_exchanged(
     assert claims["sub"] == user["sub"] and claims["nonce"] == nonce
     assert (ARTIFACTS / "login.png").stat().st_size > 1000
     assert (ARTIFACTS / "consent.png").stat().st_size > 1000
+
+
+def test_the_shared_chromium_is_started_again_after_it_died(_chromium_process: Any) -> None:
+    """The browser tests of a worker share one Chromium (conftest.py): one that died (here:
+    closed) is replaced for the next test instead of failing every later one."""
+    dead = _chromium_process.get()
+    dead.close()
+    assert not dead.is_connected()
+    again = _chromium_process.get()
+    assert again is not dead and again.is_connected()
+    page = again.new_page()
+    page.set_content("<p>alive</p>")
+    assert page.inner_text("p") == "alive"
+    page.context.close()
