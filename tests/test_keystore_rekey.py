@@ -25,7 +25,7 @@ from .browser import Browser, new_user
 from .inprocess import InProcessServer, start_in_process
 from .keystore_support import PASSPHRASE, Place
 from .support import cli_in_process
-from .test_two_factor import PASSWORD, Person, account_sign_in, post_code, set_up_totp, signed_in
+from .two_factor_support import PASSWORD, Person, account_sign_in, post_code, set_up_totp, signed_in
 
 # The fixtures of the database key store's tests: a migrated SQLite or PostgreSQL database
 # with its first keys.

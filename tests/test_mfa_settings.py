@@ -17,7 +17,7 @@ from authserver.models import LoginSession
 from .helpers import csrf
 from .support import AUTHSERVER, ServerProcess
 from .test_serve_start import _env
-from .test_two_factor import PASSWORD, Person, account_sign_in, person, set_up_totp  # noqa: F401
+from .two_factor_support import PASSWORD, Person, account_sign_in, person, set_up_totp  # noqa: F401
 
 IN_PROCESS = True
 SERVER_ENV = {"AUTHSERVER_RECENT_SIGN_IN_MAX_AGE": "90", "AUTHSERVER_WRONG_CODE_LIMIT": "3/3600"}

@@ -15,7 +15,7 @@ import httpx
 from .browser import Browser
 from .helpers import csrf, pkce
 from .support import ServerProcess
-from .test_two_factor import Person, set_up_totp
+from .two_factor_support import Person, set_up_totp
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
 REDIRECT = "http://127.0.0.1:9/rp-callback"

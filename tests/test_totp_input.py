@@ -12,7 +12,7 @@ import pytest
 
 from .browser import Browser
 from .support import ServerProcess
-from .test_two_factor import (  # noqa: F401 (fixtures)
+from .two_factor_support import (  # noqa: F401 (fixtures)
     PASSWORD,
     Person,
     account_sign_in,

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from two_factor_support are parameters here)
 """Two-factor sign-in (INTERFACE.md "Two-factor sign-in"): an authenticator app set up at
 /account and asked for after the password, its codes accepted once and throttled, recovery
 codes, acr/amr in ID tokens, step-up (acr_values, an essential acr), --require-mfa with a
@@ -8,132 +9,32 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pyotp
-import pytest
 
 from authserver import events
 
-from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, new_user, query
+from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, query
 from .helpers import csrf, pkce
 from .support import IndependentVerifier, ServerProcess
+from .two_factor_support import (  # noqa: F401 (fixtures and helpers)
+    PASSWORD,
+    Person,
+    account_sign_in,
+    finish,
+    person,
+    post_code,
+    rp,
+    set_up_totp,
+    signed_in,
+    start,
+    url,
+)
 
-PASSWORD = "two-factor-password-1"
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
-
-
-@pytest.fixture(scope="module")
-def rp(server: ServerProcess) -> Iterator[RelyingParty]:
-    app = server.cli_json("client", "create", "--name", "mfa rp", "--grant-type",
-                          "authorization_code", "--redirect-uri", REDIRECT, "--scope", "openid")
-    yield RelyingParty(server, app["client_id"], app["client_secret"])
-    assert "Traceback" not in server.log()
-
-
-@dataclass
-class Person:
-    """A user, their browser, and the authenticator app on their phone (once set up)."""
-
-    browser: Browser
-    totp: pyotp.TOTP | None = None
-    used_step: int = 0
-    recovery: list[str] = field(default_factory=list)
-
-    @property
-    def http(self) -> httpx.Client:
-        return self.browser.http
-
-    def code(self) -> str:
-        """The app's next code: a step after the last one used (the server takes each once),
-        waiting when that step is more than one ahead of now (the server allows ±1)."""
-        assert self.totp is not None
-        step = max(int(time.time()) // 30, self.used_step + 1)
-        while step > int(time.time()) // 30 + 1:
-            time.sleep(1)
-        self.used_step = step
-        return self.totp.generate_otp(step)
-
-
-@pytest.fixture
-def person(server: ServerProcess) -> Iterator[Person]:
-    one = Person(new_user(server, PASSWORD))
-    yield one
-    one.browser.close()
-
-
-def url(server: ServerProcess, page: httpx.Response) -> str:
-    return Browser.form_url(page)
-
-
-def account_sign_in(server: ServerProcess, person: Person,
-                    password: str = PASSWORD) -> httpx.Response:
-    page = person.http.get(f"{server.base_url}/account/login")
-    return person.http.post(f"{server.base_url}/account/login", data={
-        "username": person.browser.username, "password": password, "csrf_token": csrf(page.text)})
-
-
-def set_up_totp(server: ServerProcess, person: Person, password: str = PASSWORD) -> None:
-    """At /account: the QR code and the secret, the first code, the recovery codes."""
-    if not signed_in(server, person):
-        assert account_sign_in(server, person, password).status_code == 303
-    account = person.http.get(f"{server.base_url}/account")
-    assert 'id="totp-add"' in account.text
-    shown = person.http.post(f"{server.base_url}/account/totp",
-                             data={"csrf_token": csrf(account.text)})
-    assert shown.status_code == 200 and "<svg" in shown.text, shown.text
-    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', shown.text)
-    assert secret, shown.text
-    person.totp = pyotp.TOTP(secret.group(1).replace(" ", ""))
-    done = person.http.post(f"{server.base_url}/account/totp/confirm",
-                            data={"csrf_token": csrf(shown.text), "code": person.code()})
-    assert done.status_code == 200, done.text
-    person.recovery = re.findall(r"<li><code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code></li>",
-                                 done.text)
-    assert len(person.recovery) == 10 and len(set(person.recovery)) == 10
-
-
-def start(server: ServerProcess, rp: RelyingParty, person: Person,
-          **params: str) -> tuple[httpx.Response, str]:
-    """An authorization request, through the login page's password: the page that follows."""
-    verifier, challenge = pkce()
-    answer = person.http.get(f"{server.base_url}/oauth/authorize?"
-                             + urlencode(rp.request(challenge, **params)))
-    if 'name="password"' in answer.text:
-        answer = person.http.post(url(server, answer), data={
-            "username": person.browser.username, "password": PASSWORD,
-            "csrf_token": csrf(answer.text)})
-    return answer, verifier
-
-
-def finish(server: ServerProcess, rp: RelyingParty, person: Person, answer: httpx.Response,
-           verifier: str) -> dict[str, Any]:
-    """From the consent page (or the answer) to the ID token's claims."""
-    if 'name="decision"' in answer.text:
-        answer = person.http.post(url(server, answer),
-                                  data={**hidden_fields(answer.text), "decision": "allow"})
-    found = query(answer)
-    assert "code" in found, found
-    tokens = rp.exchange(found["code"], verifier)
-    assert tokens.status_code == 200, tokens.text
-    return IndependentVerifier(server.http, server.base_url).verify(
-        tokens.json()["id_token"], audience=rp.client_id)
-
-
-def post_code(server: ServerProcess, person: Person, page: httpx.Response,
-              code: str) -> httpx.Response:
-    assert 'name="code"' in page.text, page.text
-    return person.http.post(url(server, page), data={"csrf_token": csrf(page.text), "code": code})
-
-
-def signed_in(server: ServerProcess, person: Person) -> bool:
-    return person.http.get(f"{server.base_url}/account").status_code == 200
 
 
 def test_an_app_set_up_at_the_account_is_asked_for_after_the_password(
@@ -382,50 +283,3 @@ def test_a_device_of_a_client_that_requires_two_factors_is_approved_after_the_co
     claims = IndependentVerifier(server.http, server.base_url).verify(
         tokens.json()["id_token"], audience=tv["client_id"])
     assert claims["acr"] == "2" and claims["amr"] == ["pwd", "otp", "mfa"]
-
-
-def test_wrong_codes_from_many_addresses_are_throttled_per_account(
-    server: ServerProcess, person: Person
-) -> None:
-    """Whoever types the codes had the password (what a second factor is for): counted per
-    (account, address) only, each new address would bring 5 more guesses. Past 10 wrong codes
-    an hour per account, every address is refused, even with the right code, and the page says
-    the wait in minutes (NIST SP 800-63B §5.2.2). From the reviewer's finding."""
-    set_up_totp(server, person)
-    refused = 0
-    for n in range(1, 6):
-        http = httpx.Client(transport=httpx.WSGITransport(app=server.app,
-                                                          remote_addr=f"10.0.0.{n}"),
-                            base_url=server.base_url)
-        try:
-            page = http.get("/account/login")
-            page = http.post("/account/login", data={"username": person.browser.username,
-                                                     "password": PASSWORD,
-                                                     "csrf_token": csrf(page.text)})
-            tries = ["000000"] * 4 if n < 5 else [person.code()]
-            for code in tries:
-                page = http.post("/account/login/code",
-                                 data={"csrf_token": csrf(page.text), "code": code})
-                assert page.status_code == 400 and 'name="code"' in page.text, page.text
-                if "Too many wrong codes" in page.text:
-                    refused += 1
-                    assert re.search(r"Try again in \d+ minutes?\.", page.text), page.text
-            assert http.get("/account").status_code != 200
-        finally:
-            http.close()
-    # 16 wrong codes from four addresses (4 each, under the per-address limit): the 11th on
-    # are refused, and so is the right code from a fifth address.
-    assert refused == 7, refused
-
-
-def test_a_throttled_totp_removal_says_the_wait_in_words(
-    server: ServerProcess, person: Person
-) -> None:
-    set_up_totp(server, person)
-    account = person.http.get(f"{server.base_url}/account")
-    for _ in range(6):
-        account = person.http.post(f"{server.base_url}/account/totp/remove", data={
-            "csrf_token": csrf(account.text), "totp_password": "not the password"})
-    assert account.status_code == 429, account.text
-    assert re.search(r"Try again in \d+ minutes?\.", account.text), account.text
-    assert "seconds" not in account.text

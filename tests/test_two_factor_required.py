@@ -9,7 +9,7 @@ import pyotp
 
 from .browser import REDIRECT, RelyingParty, hidden_fields, new_user
 from .support import ServerProcess
-from .test_two_factor import (
+from .two_factor_support import (
     PASSWORD,
     Person,
     account_sign_in,
