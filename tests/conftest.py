@@ -16,7 +16,6 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,6 +28,7 @@ from authserver.db import migrate
 from authserver.keystore import KeyStore
 
 from .browser import Browser, new_user
+from .chromium import _chromium_process, chromium_browser  # noqa: F401 (fixtures)
 from .helpers import PASSWORD, REDIRECT, make_client, make_user
 from .inprocess import InProcessServer, start_in_process
 from .support import ServerProcess, copy_keys, postgres_schema, start_server
@@ -43,11 +43,6 @@ from .templates import (
 )
 
 RP_DIR = Path(__file__).resolve().parent / "rp"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 POSTGRES_URL = os.environ.get(
     "AUTHSERVER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -278,56 +273,3 @@ def node_rp() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=RP_DIR, check=True,
                        capture_output=True, timeout=300)
     return RP_DIR / "rp.mjs"
-
-
-def _chromium_path() -> str:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return _chromium_path()
-
-
-class _Chromium:
-    """The process's Chromium, started when a test first asks for it, and started again if
-    it died (a crashed browser would otherwise fail every later browser test of the worker)."""
-
-    def __init__(self, playwright: Any, path: str) -> None:
-        self.playwright, self.path, self.browser = playwright, path, None
-
-    def get(self) -> Any:
-        if self.browser is None or not self.browser.is_connected():
-            self.browser = self.playwright.chromium.launch(executable_path=self.path,
-                                                           args=CHROMIUM_ARGS)
-        return self.browser
-
-
-@pytest.fixture(scope="session")
-def _chromium_process() -> Iterator[_Chromium]:
-    """One Chromium per test process: starting Playwright and a browser costs about a second,
-    and 16 tests drive one."""
-    from playwright.sync_api import sync_playwright
-
-    path = _chromium_path()
-    with sync_playwright() as playwright:
-        chromium = _Chromium(playwright, path)
-        yield chromium
-        if chromium.browser is not None and chromium.browser.is_connected():
-            chromium.browser.close()
-
-
-@pytest.fixture
-def chromium_browser(_chromium_process: _Chromium) -> Iterator[Any]:
-    """The process's Chromium (a Playwright Browser). Every context the test opened (its
-    cookies, storage, virtual authenticators) is closed after it, so no test sees another's:
-    open pages with `new_context()` or `new_page()`, never the browser's default context."""
-    browser = _chromium_process.get()
-    yield browser
-    if browser.is_connected():
-        for context in list(browser.contexts):
-            context.close()
