@@ -104,6 +104,14 @@ def test_a_failed_registration_does_not_spend_the_token(server: ServerProcess) -
     ({"redirect_uris": "https://app.example.com/cb"}, "invalid_redirect_uri"),
     ({"redirect_uris": ['https://caf\u00e9.example/"cb']}, "invalid_redirect_uri"),
     ({"redirect_uris": [REDIRECT], "post_logout_redirect_uris": "x"}, "invalid_client_metadata"),
+    # A jwks that is no JWK Set (schemathesis found the first one a 500 in a CI run).
+    ({"redirect_uris": [REDIRECT], "jwks": {"x": "y"}}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": {}}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": {"keys": "x"}}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": {"keys": [1, "x"]}}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": {"keys": [{}]}}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": "x"}, "invalid_client_metadata"),
+    ({"redirect_uris": [REDIRECT], "jwks": [1]}, "invalid_client_metadata"),
 ])
 def test_invalid_metadata_is_refused_per_rfc_7591(
     server: ServerProcess, metadata: dict[str, Any], error: str

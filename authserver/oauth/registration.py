@@ -29,7 +29,7 @@ from ..policy import (
     shown,
 )
 from ..store import Store
-from ..store.client_metadata import RegistrationError
+from ..store.client_metadata import RegistrationError, validate_jwks
 from ..store.clients import Metadata, find_client, register_client, update_client
 from ..store.registration import Registrations
 
@@ -80,6 +80,13 @@ class _Shared:
             # Authlib would drop it unread: say that it is not accepted instead.
             raise UnapprovedSoftwareStatementError(
                 "software statements are not accepted here; register without one")
+        if "jwks" in request.payload.data:
+            # Our rules for a client's keys first (a JWK Set of public keys we accept): Authlib
+            # hands anything else to joserfc, whose KeyError (no "keys") it does not catch.
+            try:
+                validate_jwks(request.payload.data["jwks"])
+            except RegistrationError as exc:
+                raise _metadata_error(exc) from None
         try:
             return super().extract_client_metadata(request)  # type: ignore[misc, no-any-return]
         except InvalidClientMetadataError as exc:

@@ -123,7 +123,7 @@ def validate_jwks(jwks: Any) -> dict[str, Any]:
     """A client's public keys for private_key_jwt and request objects: a JWK Set of RSA
     (2048 bits or more), EC or Ed25519 public keys."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-        raise RegistrationError('the JWKS must be a JSON object {"keys": [...]} with a key')
+        raise RegistrationError("the JWKS must be a JSON object whose 'keys' array holds a key")
     for key in jwks["keys"]:
         if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC", "OKP"):
             raise RegistrationError("every JWKS key must be an RSA, EC or OKP (Ed25519) public key")
