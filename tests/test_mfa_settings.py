@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import update
 
@@ -17,7 +16,14 @@ from authserver.models import LoginSession
 from .helpers import csrf
 from .support import AUTHSERVER, ServerProcess
 from .test_serve_start import _env
-from .two_factor_support import PASSWORD, Person, account_sign_in, person, set_up_totp  # noqa: F401
+from .two_factor_support import (  # noqa: F401 (fixtures)
+    PASSWORD,
+    Person,
+    account_sign_in,
+    password_given_from,
+    person,
+    set_up_totp,
+)
 
 IN_PROCESS = True
 SERVER_ENV = {"AUTHSERVER_RECENT_SIGN_IN_MAX_AGE": "90", "AUTHSERVER_WRONG_CODE_LIMIT": "3/3600"}
@@ -55,14 +61,8 @@ def test_wrong_codes_past_the_setting_are_refused_from_any_address(
     answers = []
     for address, codes in (("10.1.0.1", ["000000", "000000"]), ("10.1.0.2", ["000000"]),
                            ("10.1.0.3", [person.code()])):
-        http = httpx.Client(transport=httpx.WSGITransport(app=server.app,  # type: ignore[attr-defined]
-                                                          remote_addr=address),
-                            base_url=server.base_url)
+        http, page = password_given_from(server, person, address)  # type: ignore[arg-type]
         try:
-            page = http.get("/account/login")
-            page = http.post("/account/login", data={"username": person.browser.username,
-                                                     "password": PASSWORD,
-                                                     "csrf_token": csrf(page.text)})
             for code in codes:
                 page = http.post("/account/login/code",
                                  data={"csrf_token": csrf(page.text), "code": code})

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from .helpers import csrf
 from .support import ServerProcess
-from .two_factor_support import PASSWORD, Person, person, set_up_totp  # noqa: F401 (fixtures)
+from .two_factor_support import Person, password_given_from, person, set_up_totp  # noqa: F401 (fixtures)
 
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
@@ -25,14 +23,8 @@ def test_wrong_codes_from_many_addresses_are_throttled_per_account(
     set_up_totp(server, person)
     refused = 0
     for n in range(1, 6):
-        http = httpx.Client(transport=httpx.WSGITransport(app=server.app,
-                                                          remote_addr=f"10.0.0.{n}"),
-                            base_url=server.base_url)
+        http, page = password_given_from(server, person, f"10.0.0.{n}")
         try:
-            page = http.get("/account/login")
-            page = http.post("/account/login", data={"username": person.browser.username,
-                                                     "password": PASSWORD,
-                                                     "csrf_token": csrf(page.text)})
             tries = ["000000"] * 4 if n < 5 else [person.code()]
             for code in tries:
                 page = http.post("/account/login/code",

@@ -17,6 +17,7 @@ import pytest
 
 from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, new_user, query
 from .helpers import csrf, pkce
+from .inprocess import InProcessServer
 from .support import IndependentVerifier, ServerProcess
 
 PASSWORD = "two-factor-password-1"
@@ -70,6 +71,19 @@ def account_sign_in(server: ServerProcess, person: Person,
     page = person.http.get(f"{server.base_url}/account/login")
     return person.http.post(f"{server.base_url}/account/login", data={
         "username": person.browser.username, "password": password, "csrf_token": csrf(page.text)})
+
+
+def password_given_from(server: InProcessServer, person: Person,
+                        address: str) -> tuple[httpx.Client, httpx.Response]:
+    """A new browser at `address` (the app in process, called as from that address) that gave
+    the person's password at /account/login, and the page it got: the code step. The caller
+    closes the browser."""
+    http = httpx.Client(transport=httpx.WSGITransport(app=server.app, remote_addr=address),
+                        base_url=server.base_url)
+    page = http.get("/account/login")
+    return http, http.post("/account/login", data={"username": person.browser.username,
+                                                   "password": PASSWORD,
+                                                   "csrf_token": csrf(page.text)})
 
 
 def set_up_totp(server: ServerProcess, person: Person, password: str = PASSWORD) -> None:
