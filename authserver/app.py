@@ -32,6 +32,7 @@ from .web import (
     admin,
     api,
     authorize,
+    buffered,
     cors,
     device,
     federation,
@@ -61,6 +62,7 @@ MAX_CONTENT_LENGTH = 64 * 1024
 def build_app(settings: Settings) -> Flask:
     app = Flask("authserver")
     app.url_rule_class = routing.LazyBuilderRule  # before any blueprint adds its rules
+    app.response_class = buffered.BufferedResponse
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     # No redirect from //a to /a: werkzeug builds its Location from the request's Host header,
     # and every absolute URL we write must come from the configured issuer.

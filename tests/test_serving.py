@@ -6,6 +6,7 @@ meaning the threads that run the app."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+import authserver
 
 from .support import ServerProcess, copy_keys, eventually, start_server
 from .test_metrics import sample, scrape
@@ -72,13 +75,24 @@ def test_served_by_granian_with_keep_alive(sqlite_server: ServerProcess) -> None
     assert "granian" in sqlite_server.log().lower()
     connection = http.client.HTTPConnection(*_address(sqlite_server), timeout=10)
     sockets = []
-    for _ in range(3):  # three requests on one connection: it stays open between them
-        connection.request("GET", "/healthz")
+    stylesheet = (Path(authserver.__file__).parent / "static" / "style.css").read_bytes()
+    # Requests on one connection, which stays open between them; the bodies given to Granian
+    # as a list (JSON, an error, a HEAD) and as an iterator (a file) each arrive whole.
+    for method, path, status, body in (
+        ("GET", "/healthz", 200, b'{"status":"ok"}\n'),
+        ("GET", "/api/me", 401, None),
+        ("HEAD", "/healthz", 200, b""),
+        ("GET", "/static/style.css", 200, stylesheet),
+        ("GET", "/healthz", 200, b'{"status":"ok"}\n'),
+    ):
+        connection.request(method, path)
         response = connection.getresponse()
-        assert response.status == 200 and response.read()
+        received = response.read()
+        assert response.status == status, path
+        assert received == body if body is not None else json.loads(received)["error"]
         sockets.append(connection.sock)  # None had the server closed it
     connection.close()
-    assert sockets[0] is not None and sockets == [sockets[0]] * 3
+    assert sockets[0] is not None and sockets == [sockets[0]] * 5
 
 
 def test_a_killed_worker_is_replaced_and_the_others_keep_answering(
