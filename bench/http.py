@@ -28,7 +28,7 @@ import httpx
 from authserver.resource_server import VERIFIED_CACHE_SIZE
 
 from .databases import postgres_schema
-from .loadgen import LoadResult, median_of, wrk, wrk_script
+from .loadgen import LoadResult, median_of, metered, wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,6 +230,11 @@ end
 """
 
 
+def _cpu_ratio(results: dict[str, LoadResult], other: str, ours: str) -> float:
+    """The other load's server CPU per request over ours."""
+    return (results[other].server_cpu_us or 0) / (results[ours].server_cpu_us or 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
@@ -248,14 +253,16 @@ def main() -> None:
         postgres = servers.enter_context(authserver(
             servers.enter_context(postgres_schema()), args.workers))
         protected, unprotected = protected_and_unprotected(main_server, seconds)
+        ours = main_server.process.pid
         loads = {
             "bare_flask": lambda: wrk(url=bare_url, seconds=seconds),
-            "client_credentials": client_credentials(main_server, seconds),
-            "client_credentials_1_worker": client_credentials(one_worker, seconds),
-            "protected_api_me": protected,
-            "unprotected_healthz": unprotected,
-            "protected_api_me_new_tokens": protected_new_tokens(
-                main_server, seconds, count=args.workers * VERIFIED_CACHE_SIZE + 2000),
+            "client_credentials": metered(client_credentials(main_server, seconds), ours),
+            "client_credentials_1_worker": metered(client_credentials(one_worker, seconds),
+                                                   one_worker.process.pid),
+            "protected_api_me": metered(protected, ours),
+            "unprotected_healthz": metered(unprotected, ours),
+            "protected_api_me_new_tokens": metered(protected_new_tokens(
+                main_server, seconds, count=args.workers * VERIFIED_CACHE_SIZE + 2000), ours),
             "client_credentials_postgres": client_credentials(postgres, seconds),
             "refresh_postgres": refresh_tokens(postgres, seconds),
             "refresh_sqlite": refresh_tokens(main_server, seconds),
@@ -265,11 +272,12 @@ def main() -> None:
             from .peer import oidc_provider
 
             peer = servers.enter_context(oidc_provider())
-            loads["oidc_provider_client_credentials"] = lambda: wrk(
+            loads["oidc_provider_client_credentials"] = metered(lambda: wrk(
                 url=peer.token_url, method="POST", body=peer.body,
                 headers={"Content-Type": FORM, "Authorization": peer.authorization},
-                seconds=seconds)
-        figures = {name: result.as_dict() for name, result in interleaved(loads, args.runs).items()}
+                seconds=seconds), peer.pid)
+        results = interleaved(loads, args.runs)
+        figures = {name: result.as_dict() for name, result in results.items()}
     rps = {name: figure["rps"] for name, figure in figures.items()}
     cc = rps["client_credentials"]
     ratios = {
@@ -279,9 +287,15 @@ def main() -> None:
             rps["protected_api_me_new_tokens"] / rps["unprotected_healthz"],
         "refresh_postgres_vs_client_credentials_postgres":
             rps["refresh_postgres"] / rps["client_credentials_postgres"],
+        # The same comparisons by the server's CPU per request (the other's over ours: above
+        # 1, ours costs less), which wrk's share of the two cores does not blur.
+        "protected_vs_unprotected_by_cpu": _cpu_ratio(results, "unprotected_healthz",
+                                                      "protected_api_me"),
     }
     if "oidc_provider_client_credentials" in rps:
         ratios["client_credentials_vs_oidc_provider"] = cc / rps["oidc_provider_client_credentials"]
+        ratios["client_credentials_vs_oidc_provider_by_cpu"] = _cpu_ratio(
+            results, "oidc_provider_client_credentials", "client_credentials")
     print(json.dumps({**figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}},
                      indent=2))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -19,14 +22,55 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    # With metered(): the server's CPU time per request (all its processes and threads), and
+    # how many cores it kept busy on average.
+    server_cpu_us: float | None = None
+    server_cores: float | None = None
+    requests: int | None = None  # as wrk counted them
 
     def as_dict(self) -> dict[str, float]:
-        return {
+        figures = {
             "rps": round(self.requests_per_second, 1),
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
             "errors": self.errors,
         }
+        if self.server_cpu_us is not None and self.server_cores is not None:
+            figures["server_cpu_us_per_request"] = round(self.server_cpu_us)
+            figures["server_cores_busy"] = round(self.server_cores, 2)
+        return figures
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by a process and all its descendants alive
+    now, read from /proc (Linux): Granian's workers, node's thread pool."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime of all its threads
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except FileNotFoundError:
+            continue  # it exited meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def metered(load: Callable[[], LoadResult], pid: int) -> Callable[[], LoadResult]:
+    """The same load, with the CPU the server under `pid` spent on it: what a request costs
+    whatever the number of processes or threads the server spreads it over."""
+
+    def run() -> LoadResult:
+        cpu, started = process_tree_cpu(pid), time.perf_counter()
+        result = load()
+        cpu, elapsed = process_tree_cpu(pid) - cpu, time.perf_counter() - started
+        requests = result.requests or result.requests_per_second * elapsed
+        return replace(result, server_cpu_us=cpu / requests * 1e6 if requests else None,
+                       server_cores=cpu / elapsed)
+
+    return run
 
 
 def _ms(text: str) -> float:
@@ -87,16 +131,21 @@ def parse(output: str) -> LoadResult:
     errors = int(non2xx.group(1)) if non2xx else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
-    return LoadResult(rps, p50, p99, errors)
+    count = re.search(r"(\d+) requests in", output)
+    return LoadResult(rps, p50, p99, errors, requests=int(count.group(1)) if count else None)
 
 
 def median_of(runs: list[LoadResult]) -> LoadResult:
     """The run with the median throughput (its latencies stay consistent with it)."""
     ordered = sorted(runs, key=lambda r: r.requests_per_second)
     middle = ordered[len(ordered) // 2]
+    cpu = [r.server_cpu_us for r in runs if r.server_cpu_us is not None]
+    cores = [r.server_cores for r in runs if r.server_cores is not None]
     return LoadResult(
         statistics.median(r.requests_per_second for r in runs),
         middle.p50_ms,
         middle.p99_ms,
         sum(r.errors for r in runs),
+        statistics.median(cpu) if cpu else None,
+        statistics.median(cores) if cores else None,
     )

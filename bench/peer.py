@@ -18,6 +18,7 @@ CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret-bench-secret-bench-secret"
 @dataclass
 class Peer:
     token_url: str
+    pid: int  # node's process (its thread pool signs: it may keep more than one core busy)
     body: str = "grant_type=client_credentials&scope=api"
     authorization: str = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 
@@ -39,7 +40,7 @@ def oidc_provider(alg: str = "RS256") -> Iterator[Peer]:
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/.well-known/openid-configuration", process)  # type: ignore[arg-type]
     try:
-        yield Peer(token_url=f"{url}/token")
+        yield Peer(token_url=f"{url}/token", pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)

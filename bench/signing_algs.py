@@ -83,7 +83,7 @@ def in_process() -> dict[str, Any]:
 
 def over_http(seconds: int, runs: int) -> dict[str, Any]:
     from .http import FORM, authserver, client_credentials, interleaved
-    from .loadgen import wrk
+    from .loadgen import metered, wrk
     from .peer import oidc_provider
 
     with ExitStack() as servers:
@@ -92,18 +92,25 @@ def over_http(seconds: int, runs: int) -> dict[str, Any]:
             server = servers.enter_context(authserver(
                 f"sqlite:///{tempfile.mkdtemp()}/bench.db", 2,
                 env={"AUTHSERVER_SIGNING_ALGS": alg}))
-            loads[f"client_credentials_{alg}"] = client_credentials(server, seconds)
+            loads[f"client_credentials_{alg}"] = metered(client_credentials(server, seconds),
+                                                         server.process.pid)
         peer = servers.enter_context(oidc_provider("ES256"))
-        loads["oidc_provider_ES256"] = lambda: wrk(
+        loads["oidc_provider_ES256"] = metered(lambda: wrk(
             url=peer.token_url, method="POST", body=peer.body,
             headers={"Content-Type": FORM, "Authorization": peer.authorization},
-            seconds=seconds)
-        figures = {name: result.as_dict() for name, result in interleaved(loads, runs).items()}
+            seconds=seconds), peer.pid)
+        results = interleaved(loads, runs)
+        figures = {name: result.as_dict() for name, result in results.items()}
     rps = {name: figure["rps"] for name, figure in figures.items()}
     rs256 = rps["client_credentials_RS256"]
     ratios = {f"{alg}_vs_RS256": rps[f"client_credentials_{alg}"] / rs256 for alg in COMPARED}
     ratios.update({f"{alg}_vs_oidc_provider_ES256":
                    rps[f"client_credentials_{alg}"] / rps["oidc_provider_ES256"]
+                   for alg in COMPARED})
+    # By the servers' CPU per request, node's over ours (above 1, ours costs less).
+    node_cpu = results["oidc_provider_ES256"].server_cpu_us or 0
+    ratios.update({f"{alg}_vs_oidc_provider_ES256_by_cpu":
+                   node_cpu / (results[f"client_credentials_{alg}"].server_cpu_us or 1)
                    for alg in COMPARED})
     return {**figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}
 
