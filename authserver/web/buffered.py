@@ -2,9 +2,9 @@
 
 werkzeug hands every response to the server as a ClosingIterator, even a JSON body that is
 one bytes object. Granian sends a list in one call (`response_bytes`) but walks any other
-iterable chunk by chunk, calling back into Python and taking the GIL for each: that was a
-fifth to a third of a worker's time under load for small JSON answers (py-spy, /api/me and
-/healthz). WSGI allows either (PEP 3333); a list is what PEP 3333 shows first.
+iterable chunk by chunk, calling back into Python for each: about 4 µs of server CPU a
+request (a minimal app under Granian, measured alone; bench/RESULTS.md). WSGI allows either
+(PEP 3333).
 """
 
 from __future__ import annotations
