@@ -1,36 +1,23 @@
 """DPoP (RFC 9449) over HTTP to the app in process (tests/inprocess.py): tokens bound to the
 client's key at the token endpoint, every §4.3 proof check broken one at a time, the sample APIs
 requiring the proof, refresh tokens of public clients bound to their key, clients that must use
-DPoP; server nonces; and, with real `authserver serve` instances, the replay cache shared
-through Redis. Replays on every worker and a service of its own are test_served.py."""
+DPoP; and server nonces. The replay cache shared by real `authserver serve` instances is
+test_dpop_instances.py; replays on every worker and a service of its own are test_served.py."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-import redis
-from sqlalchemy import create_engine, text
 
 from .browser import REDIRECT, Browser, RelyingParty, query
-from .conftest import POSTGRES_URL
 from .dpop_client import DPoPKey
 from .helpers import pkce
-from .support import (
-    ServerProcess,
-    copy_keys,
-    eventually,
-    free_port,
-    postgres_schema,
-    start_server,
-)
+from .support import ServerProcess
 
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 
@@ -259,114 +246,3 @@ def test_server_nonces_when_they_are_required(settings: Any) -> None:
     assert me(refused.headers["DPoP-Nonce"]).status_code == 200
     advance_clock(app, 11 * 60)  # two windows later the nonce is stale
     assert me(nonce).json["error"] == "use_dpop_nonce"
-
-
-@pytest.fixture
-def two_instances(tmp_path: Path, key_template: Path, postgres_ready: bool
-                  ) -> Iterator[tuple[str, ServerProcess, ServerProcess]]:
-    """Two `authserver serve` on one PostgreSQL and one issuer, as behind a load balancer."""
-    with _two_instances(tmp_path, key_template, {}) as (issuer, a, b, _url):
-        yield issuer, a, b
-
-
-@contextmanager
-def _two_instances(tmp_path: Path, key_template: Path, env: dict[str, str]
-                   ) -> Iterator[tuple[str, ServerProcess, ServerProcess, str]]:
-    issuer = f"http://127.0.0.1:{free_port()}"
-    keys = copy_keys(key_template, tmp_path)
-    with postgres_schema(POSTGRES_URL) as url:
-        a = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer, extra_env=env)
-        b = start_server(tmp_path, database_url=url, keys_dir=keys, issuer=issuer, extra_env=env)
-        try:
-            yield issuer, a, b, url
-        finally:
-            a.stop()
-            b.stop()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis of this test's own, on a free port (the test stops it)."""
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def pings() -> bool:
-        try:
-            return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    assert eventually(pings, bool, within=10), "redis-server did not start"
-    yield url, process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_with_redis_a_proof_is_single_use_across_instances_without_the_database(
-    tmp_path: Path, key_template: Path, postgres_ready: bool,
-    private_redis: tuple[str, subprocess.Popen[bytes]],
-) -> None:
-    """AUTHSERVER_RATELIMIT_STORAGE_URL names Redis: the jtis go there (SET NX EX), none to
-    the database, still refused on the other instance; and with Redis gone a DPoP request is
-    a 503 (neither accepted unchecked nor refused as a replay) while Bearer calls go on."""
-    redis_url, redis_process = private_redis
-    env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url}
-    with _two_instances(tmp_path, key_template, env) as (issuer, a, b, url):
-        app = a.cli_json("client", "create", "--name", "lb", "--grant-type",
-                         "client_credentials", "--scope", "profile")
-        auth = (app["client_id"], app["client_secret"])
-        key = DPoPKey()
-        proof = key.proof("POST", f"{issuer}/oauth/token")
-        form = {"grant_type": "client_credentials", "scope": "profile"}
-        first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-        assert first.status_code == 200, first.text
-        replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-        assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
-        token = first.json()["access_token"]
-        api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
-        headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
-        assert a.http.get("/api/me", headers=headers).status_code == 200
-        assert b.http.get("/api/me", headers=headers).status_code == 401
-        assert len(list(redis.Redis.from_url(redis_url).scan_iter("authserver:dpop:*"))) == 2
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            assert connection.scalar(text("SELECT count(*) FROM client_assertion_uses")) == 0
-        engine.dispose()
-        bearer = a.http.post("/oauth/token", auth=auth, data=form).json()["access_token"]
-        redis_process.terminate()
-        redis_process.wait(timeout=10)
-        fresh = key.proof("GET", f"{issuer}/api/me", access_token=token)
-        down = a.http.get("/api/me", headers={"Authorization": f"DPoP {token}", "DPoP": fresh})
-        assert down.status_code == 503, down.text
-        assert down.json()["error"] == "temporarily_unavailable"
-        at_token = b.http.post("/oauth/token", auth=auth, data=form,
-                               headers={"DPoP": key.proof("POST", f"{issuer}/oauth/token")})
-        assert at_token.status_code == 503, at_token.text
-        assert a.http.get("/api/me", headers={"Authorization": f"Bearer {bearer}"}
-                          ).status_code == 200
-        assert "Traceback" not in a.log() + b.log()
-
-
-def test_a_proof_used_on_one_instance_is_refused_on_the_other(
-    two_instances: tuple[str, ServerProcess, ServerProcess]
-) -> None:
-    issuer, a, b = two_instances
-    app = a.cli_json("client", "create", "--name", "lb", "--grant-type", "client_credentials",
-                     "--scope", "profile")
-    auth = (app["client_id"], app["client_secret"])
-    key = DPoPKey()
-    proof = key.proof("POST", f"{issuer}/oauth/token")
-    form = {"grant_type": "client_credentials", "scope": "profile"}
-    first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-    assert first.status_code == 200, first.text
-    replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
-    token = first.json()["access_token"]
-    api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
-    headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
-    assert a.http.get("/api/me", headers=headers).status_code == 200
-    assert b.http.get("/api/me", headers=headers).status_code == 401
