@@ -1,27 +1,35 @@
 """What the federation tests share: an upstream `authserver serve` with a client for us and a
-person to sign in, our app registered with it, and a browser that clicks through both."""
+person to sign in, our app registered with it, and a browser that clicks through both; and, for
+tests/test_federation.py and tests/test_federation_manage.py, the module's upstream serve, our
+app's settings and relying party (fixtures), and the users and linked identities it holds."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from authserver.config import Settings
 from authserver.db import Database, migrate
+from authserver.models import LinkedIdentity, User
 from authserver.oauth.upstream import read_discovery
 from authserver.store.clients import register_client
 from authserver.store.idps import create_idp
 from authserver.store.users import create_user
 
-from .helpers import PASSWORD, REDIRECT, action, csrf
-from .support import ServerProcess
+from .helpers import PASSWORD, REDIRECT, action, csrf, make_client, pkce
+from .support import ServerProcess, free_port, start_server
+from .support import copy_keys as copy_keys_for
+from .test_code_flow import authorize_url
 
 # Our in-process app's issuer: loopback http, which the upstream accepts in a redirect URI.
 OUR_ISSUER = "http://127.0.0.1:9"
@@ -115,3 +123,57 @@ def finish_consent(client: FlaskClient, response: Any) -> dict[str, str]:
     location = response.headers["Location"]
     assert location.startswith(REDIRECT), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory, key_template: Path) -> Iterator[Upstream]:
+    workdir = tmp_path_factory.mktemp("upstream")
+    database_url, port = f"sqlite:///{workdir / 'up.db'}", free_port()
+    keys_dir = copy_keys_for(key_template, workdir)
+    client_id, secret = prepare_upstream(database_url, keys_dir, f"http://127.0.0.1:{port}")
+    server = start_server(workdir, database_url=database_url, keys_dir=keys_dir, workers=1,
+                          port=port)
+    try:
+        yield Upstream(server, client_id, secret)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return loopback_settings(settings)
+
+
+@pytest.fixture
+def rp(app: Flask) -> str:
+    client_id, _ = make_client(app, grant_types=["authorization_code"],
+                               redirect_uris=["https://app.example.com/callback"],
+                               auth_method="none")
+    return client_id
+
+
+def users(app: Flask) -> list[User]:
+    with app.extensions["authserver.db"].session() as session:
+        return list(session.scalars(select(User).order_by(User.id)))
+
+
+def identities(app: Flask) -> list[tuple[int, str]]:
+    with app.extensions["authserver.db"].session() as session:
+        return [(i.user_id, i.sub) for i in session.scalars(select(LinkedIdentity))]
+
+
+def sign_in_through_upstream(client: FlaskClient, rp: str,
+                             **upstream_options: str) -> tuple[dict[str, str], str]:
+    """The whole way: our login page, the upstream, back; returns our client's code and the
+    PKCE verifier."""
+    verifier, challenge = pkce()
+    location = start_at_provider(client, authorize_url(rp, challenge))
+    back = client.get(upstream_sign_in(location, **upstream_options))
+    return finish_consent(client, back), verifier
+
+
+def _local_alice(app: Flask, verified: bool) -> str:
+    with app.extensions["authserver.db"].session() as session:
+        alice = create_user(session, username="alice", password=PASSWORD, email="ada@example.com")
+        alice.claims = {"email_verified": verified}
+        return alice.sub
