@@ -13,8 +13,8 @@ from sqlalchemy import update
 from authserver.models import LoginSession
 
 from .helpers import PASSWORD
+from .passkey_support import ISSUER, app, post_json, signed_in_browser, token_of  # noqa: F401
 from .soft_authenticator import SoftAuthenticator
-from .test_passkeys import ISSUER, app, post_json, signed_in_browser, token_of  # noqa: F401
 
 
 def age_sign_ins(app: Flask, seconds: int = 600) -> None:  # noqa: F811

@@ -30,10 +30,10 @@ from .federation_support import (
     upstream_sign_in,
 )
 from .helpers import csrf, make_client, make_user, pkce
+from .passkey_support import ISSUER, add_passkey, passkey_sign_in, post_json, signed_in_browser
 from .soft_authenticator import SoftAuthenticator
 from .support import copy_keys, free_port, start_server
 from .test_code_flow import authorize_url
-from .test_passkeys import ISSUER, add_passkey, passkey_sign_in, post_json, signed_in_browser
 
 
 def amrs(app: Flask) -> list[str | None]:

@@ -16,8 +16,8 @@ from authserver.operations import mfa
 
 from .account_helpers import sign_in
 from .helpers import PASSWORD, csrf
+from .passkey_support import ISSUER, add_passkey, app, passkey_ids, signed_in_browser, token_of  # noqa: F401
 from .soft_authenticator import SoftAuthenticator
-from .test_passkeys import ISSUER, add_passkey, app, passkey_ids, signed_in_browser, token_of  # noqa: F401
 
 CODE = re.compile(r"^[a-z2-7]{4}(-[a-z2-7]{4}){3}$")
 

@@ -21,9 +21,9 @@ from authserver.config import Settings
 
 from .account_helpers import sign_in
 from .helpers import PASSWORD, REDIRECT, action, csrf, make_client, make_user, pkce, verify
+from .passkey_support import ISSUER, add_passkey, post_json, signed_in_browser, token_of
 from .soft_authenticator import SoftAuthenticator, b64url
 from .test_code_flow import authorize_url, exchange, location_params
-from .test_passkeys import ISSUER, add_passkey, post_json, signed_in_browser, token_of
 
 
 def app_with(settings: Settings, **changes: Any) -> Flask:

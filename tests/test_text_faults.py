@@ -22,9 +22,9 @@ from authserver.config import Settings
 from .admin_support import admin_client, admin_token, auth, problem  # noqa: F401
 from .browser import Browser, RelyingParty, query
 from .helpers import make_user, pkce
+from .passkey_support import ISSUER, post_json, signed_in_browser, token_of
 from .soft_authenticator import SoftAuthenticator
 from .support import ServerProcess
-from .test_passkeys import ISSUER, post_json, signed_in_browser, token_of
 from .test_request_objects import (  # noqa: F401 (fixtures)
     PASSWORD,
     Signer,
