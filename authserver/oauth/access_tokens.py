@@ -48,15 +48,19 @@ class Issuing:
     # when the `groups` scope was granted (else None: no claim).
     roles: tuple[str, ...] = ()
     groups: tuple[str, ...] | None = None
+    # The clock reading that started the token's grant in this request (None: no grant was
+    # started): the token's iat and exp count from it, so a grant that lives as long as its
+    # token cannot end a second before it when a second turns over in between.
+    issued_at: int | None = None
 
 
 def issuing(target: Target, grant_id: str | None, jkt: str | None = None,
-            holdings: Holdings | None = None) -> Issuing:
+            holdings: Holdings | None = None, issued_at: int | None = None) -> Issuing:
     """A token for `target.api` with `target.scope`, carrying `grant_id` (a private claim,
     RFC 7519 §4.3) when there is one, DPoP-bound to `jkt` if given, with the roles and groups
-    of `holdings`."""
+    of `holdings`, issued at `issued_at` (the grant's start) or now."""
     holdings = holdings or Holdings()
-    return Issuing(target, grant_id, jkt, holdings.roles, holdings.groups)
+    return Issuing(target, grant_id, jkt, holdings.roles, holdings.groups, issued_at)
 
 
 def grant_of(store: Store, claims: dict[str, Any]) -> RefreshTokenFamily | None:
@@ -122,7 +126,7 @@ class AccessTokenGenerator:
         claims to add here), signed with the token's own algorithm: Authlib's signs with one
         algorithm per generator, through joserfc's registry of recommended ones only (no
         PS256, no EdDSA)."""
-        now = int(time.time())
+        now = issuing.issued_at if issuing.issued_at is not None else int(time.time())
         # 128 random bits in one call (Authlib's default draws each character separately).
         jti = secrets.token_urlsafe(16)
         claims: dict[str, Any] = {

@@ -78,7 +78,7 @@ class OAuth2Server(AuthorizationServer):
         started before its access token is signed so the token can name it. Without refresh
         tokens to come it lives as long as the access token (`access_ttl`), then housekeeping
         prunes it."""
-        now = self.store.now()
+        now = request.grant_started_at = self.store.now()  # the token's iat too
         if issues_refresh_token(request.client, user):
             expires_at = self.refresh_lifetimes.expiry(now, now)
         else:

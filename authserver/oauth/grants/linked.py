@@ -87,7 +87,8 @@ class IssuesTokens:
         holdings = self.holdings(user, target)
         self.request.user_groups = holdings.groups  # for the ID token (openid.py)
         token, self.request.signed = self.server.access_tokens.issue(
-            grant_type or self.GRANT_TYPE, client, user, issuing(target, grant_id, jkt, holdings),
+            grant_type or self.GRANT_TYPE, client, user,
+            issuing(target, grant_id, jkt, holdings, getattr(self.request, "grant_started_at", None)),
             expires_in, include_refresh_token)
         return token  # type: ignore[no-any-return]
 
