@@ -25,7 +25,7 @@ import httpx
 from tests.dpop_client import DPoPKey
 
 from .http import FORM, authserver, basic, interleaved
-from .loadgen import LoadResult, wrk_script
+from .loadgen import LoadResult, metered, wrk_script
 
 REDIS = "redis://127.0.0.1:6379/14"
 # Proofs signed for each run: more than a run can use (a reused proof would be refused, and
@@ -47,19 +47,22 @@ end
 """
 
 
-def _run(url: str, lines: Callable[[], list[str]], seconds: int) -> Callable[[], LoadResult]:
+def _run(url: str, lines: Callable[[], list[str]], seconds: int, pid: int
+         ) -> Callable[[], LoadResult]:
+    """The load, with the server's CPU (process tree `pid`) over the wrk run alone: the proofs
+    are signed before it, in this process."""
     def run() -> LoadResult:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listed:
             listed.write("\n".join(lines()) + "\n")
         try:
-            return wrk_script(url, LINES_LUA.replace("PATH", listed.name), threads=1,
-                              seconds=seconds)
+            return metered(lambda: wrk_script(url, LINES_LUA.replace("PATH", listed.name),
+                                              threads=1, seconds=seconds), pid)()
         finally:
             Path(listed.name).unlink()
     return run
 
 
-def _dpop_load(server_url: str, client: dict[str, str], seconds: int
+def _dpop_load(server_url: str, client: dict[str, str], seconds: int, pid: int
                ) -> Callable[[], LoadResult]:
     key = DPoPKey()
     token = httpx.post(f"{server_url}/oauth/token", data={"grant_type": "client_credentials"},
@@ -74,7 +77,7 @@ def _dpop_load(server_url: str, client: dict[str, str], seconds: int
         return [f"DPoP {access}\t{key.proof('GET', api, access_token=access)}"
                 for _ in range(PROOFS_PER_SECOND * seconds)]
 
-    return _run(api, proofs, seconds)
+    return _run(api, proofs, seconds, pid)
 
 
 def main() -> None:
@@ -97,9 +100,11 @@ def main() -> None:
                             ).json()["access_token"]
         loads = {
             "bearer": _run(f"{with_redis.url}/api/me", lambda: [f"Bearer {bearer}\t"],
-                           args.seconds),
-            "dpop_redis": _dpop_load(with_redis.url, clients[with_redis.url], args.seconds),
-            "dpop_database": _dpop_load(without.url, clients[without.url], args.seconds),
+                           args.seconds, with_redis.process.pid),
+            "dpop_redis": _dpop_load(with_redis.url, clients[with_redis.url], args.seconds,
+                                     with_redis.process.pid),
+            "dpop_database": _dpop_load(without.url, clients[without.url], args.seconds,
+                                        without.process.pid),
         }
         started = time.time()
         results = interleaved(loads, args.runs)
@@ -110,7 +115,14 @@ def main() -> None:
         "figures": figures,
         "dpop_redis / bearer": round(rps["dpop_redis"] / rps["bearer"], 3),
         "dpop_database / bearer": round(rps["dpop_database"] / rps["bearer"], 3),
+        # By the server's CPU per request (Bearer's over DPoP's; Redis's own CPU not counted).
+        "dpop_redis / bearer by CPU": _by_cpu(results, "dpop_redis"),
+        "dpop_database / bearer by CPU": _by_cpu(results, "dpop_database"),
     }, indent=2))
+
+
+def _by_cpu(results: dict[str, LoadResult], name: str) -> float:
+    return round((results["bearer"].server_cpu_us or 0) / (results[name].server_cpu_us or 1), 3)
 
 
 if __name__ == "__main__":
