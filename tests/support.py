@@ -1,5 +1,6 @@
-"""Helpers for end-to-end tests: start `authserver serve`, drive the CLI, fetch and verify tokens
-with an independent JOSE library (PyJWT) and keys fetched over HTTP."""
+"""Helpers for end-to-end tests: start `authserver serve`, drive the CLI, wait for a condition,
+copy keys, a PostgreSQL schema of a test's own. Tokens verified as a third party would are
+tests/verifier.py; nginx in front of servers is tests/nginx_front.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -271,102 +271,3 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise AssertionError(f"authserver serve did not answer in {timeout}s:\n{server.log()}")
-
-
-class _JwksOver(jwt.PyJWKClient):
-    """PyJWT's JWKS client, fetching with the test's HTTP client (real HTTP to a real server,
-    WSGI to an app in process)."""
-
-    def __init__(self, http: httpx.Client, uri: str) -> None:
-        super().__init__(uri, cache_keys=False)
-        self.http = http
-
-    def fetch_data(self) -> Any:
-        answer = self.http.get(self.uri)
-        assert answer.status_code == 200, answer.text
-        jwk_set = answer.json()
-        if self.jwk_set_cache is not None:
-            self.jwk_set_cache.put(jwk_set)
-        return jwk_set
-
-
-class IndependentVerifier:
-    """Verifies tokens the way a third party would: discovery, then JWKS over HTTP, with PyJWT."""
-
-    def __init__(self, http: httpx.Client, issuer: str) -> None:
-        self.issuer = issuer
-        metadata = http.get(f"{issuer}/.well-known/openid-configuration").json()
-        assert metadata["issuer"] == issuer
-        self.jwks_client = _JwksOver(http, metadata["jwks_uri"])
-
-    def verify(self, token: str, *, audience: str, typ: str | None = None) -> dict[str, Any]:
-        header = jwt.get_unverified_header(token)
-        if typ is not None:
-            assert header.get("typ") == typ, header
-        assert header.get("kid"), header
-        key = self.jwks_client.get_signing_key(header["kid"])
-        # The published key's algorithm, never the header's alone (RFC 8725 §3.1).
-        assert header["alg"] == key.algorithm_name, header
-        return jwt.decode(
-            token, key.key, algorithms=[key.algorithm_name], audience=audience,
-            issuer=self.issuer)
-
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    upstream authserver {{ {servers} }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://authserver;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-        }}
-    }}
-}}
-"""
-
-
-def require_nginx() -> None:
-    if not os.path.exists(NGINX):
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed; .ci/run installs it")
-        pytest.skip("nginx not installed")
-
-
-@contextmanager
-def nginx_in_front(workdir: Path, upstreams: list[str], port: int | None = None) -> Iterator[str]:
-    """nginx (default buffering, round robin) in front of `upstreams`; yields its URL once it
-    answers."""
-    port = port or free_port()
-    servers = " ".join(f"server {url.removeprefix('http://')};" for url in upstreams)
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=workdir, servers=servers, port=port))
-    nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(workdir)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        yield url
-    finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)

@@ -17,7 +17,8 @@ import pytest
 
 from .browser import REDIRECT, Browser, RelyingParty
 from .helpers import csrf
-from .support import IndependentVerifier, ServerProcess, eventually
+from .support import ServerProcess, eventually
+from .verifier import IndependentVerifier
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 # Retries 0.1 s and 0.2 s apart instead of 1 s and 4 s: three attempts all the same.

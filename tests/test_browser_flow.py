@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .helpers import pkce
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
+from .verifier import IndependentVerifier
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 REDIRECT = "http://127.0.0.1:9/callback"  # nothing listens: the browser's request is intercepted

@@ -12,7 +12,8 @@ import pytest
 
 from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .helpers import pkce
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
+from .verifier import IndependentVerifier
 
 PASSWORD = "claims-request-password-1"
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)

@@ -19,7 +19,8 @@ from flask.testing import FlaskClient
 
 from .browser import hidden_fields
 from .helpers import action, advance_clock, csrf, make_client
-from .support import IndependentVerifier, ServerProcess, clear_counters
+from .support import ServerProcess, clear_counters
+from .verifier import IndependentVerifier
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Both workers count failed user codes in one place, as several hosts would.

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import IndependentVerifier, ServerProcess, example_service
+from .support import ServerProcess, example_service
+from .verifier import IndependentVerifier
 
 REPO = Path(__file__).resolve().parent.parent
 

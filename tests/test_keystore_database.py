@@ -21,15 +21,8 @@ from authserver.keystore import CURRENT, NEXT, KeyStore, KeyStoreError, sealing,
 
 from .conftest import POSTGRES_URL, _database_url, migrate_from_template
 from .keystore_support import PASSPHRASE, Clock, Place
-from .support import (
-    cli_in_process,
-    eventually,
-    free_port,
-    nginx_in_front,
-    postgres_schema,
-    require_nginx,
-    start_server,
-)
+from .nginx_front import nginx_in_front, require_nginx
+from .support import cli_in_process, eventually, free_port, postgres_schema, start_server
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -12,16 +12,8 @@ import jwt
 import pytest
 
 from .conftest import POSTGRES_URL
-from .support import (
-    ServerProcess,
-    copy_keys,
-    eventually,
-    free_port,
-    nginx_in_front,
-    postgres_schema,
-    require_nginx,
-    start_server,
-)
+from .nginx_front import nginx_in_front, require_nginx
+from .support import ServerProcess, copy_keys, eventually, free_port, postgres_schema, start_server
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from .browser import REDIRECT, Browser, RelyingParty, new_user, query
 from .helpers import pkce
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
+from .verifier import IndependentVerifier
 
 PASSWORD = "request-object-password-1"
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)

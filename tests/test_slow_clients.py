@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import ServerProcess, copy_keys, nginx_in_front, require_nginx, start_server
+from .nginx_front import nginx_in_front, require_nginx
+from .support import ServerProcess, copy_keys, start_server
 
 WORKERS = 2
 THREADS = 2  # serve's default

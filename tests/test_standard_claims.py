@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
+from .verifier import IndependentVerifier
 
 PASSWORD = "claims-password-1"
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)

@@ -19,7 +19,7 @@ from authserver import events
 
 from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, query
 from .helpers import csrf, pkce
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
 from .two_factor_support import (  # noqa: F401 (fixtures and helpers)
     PASSWORD,
     Person,
@@ -33,6 +33,7 @@ from .two_factor_support import (  # noqa: F401 (fixtures and helpers)
     start,
     url,
 )
+from .verifier import IndependentVerifier
 
 IN_PROCESS = True  # what the server answers, not the process (tests/inprocess.py)
 

@@ -18,7 +18,8 @@ import pytest
 from .browser import REDIRECT, Browser, RelyingParty, hidden_fields, new_user, query
 from .helpers import csrf, pkce
 from .inprocess import InProcessServer
-from .support import IndependentVerifier, ServerProcess
+from .support import ServerProcess
+from .verifier import IndependentVerifier
 
 PASSWORD = "two-factor-password-1"
 
