@@ -25,7 +25,7 @@ import httpx
 from tests.dpop_client import DPoPKey
 
 from .http import FORM, authserver, basic, interleaved
-from .loadgen import LoadResult, metered, wrk_script
+from .loadgen import LoadResult, cpu_ratio, metered, wrk_script
 
 REDIS = "redis://127.0.0.1:6379/14"
 # Proofs signed for each run: more than a run can use (a reused proof would be refused, and
@@ -116,13 +116,9 @@ def main() -> None:
         "dpop_redis / bearer": round(rps["dpop_redis"] / rps["bearer"], 3),
         "dpop_database / bearer": round(rps["dpop_database"] / rps["bearer"], 3),
         # By the server's CPU per request (Bearer's over DPoP's; Redis's own CPU not counted).
-        "dpop_redis / bearer by CPU": _by_cpu(results, "dpop_redis"),
-        "dpop_database / bearer by CPU": _by_cpu(results, "dpop_database"),
+        "dpop_redis / bearer by CPU": cpu_ratio(results, "bearer", "dpop_redis"),
+        "dpop_database / bearer by CPU": cpu_ratio(results, "bearer", "dpop_database"),
     }, indent=2))
-
-
-def _by_cpu(results: dict[str, LoadResult], name: str) -> float:
-    return round((results["bearer"].server_cpu_us or 0) / (results[name].server_cpu_us or 1), 3)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import httpx
 from authserver.resource_server import VERIFIED_CACHE_SIZE
 
 from .databases import postgres_schema
-from .loadgen import LoadResult, median_of, metered, wrk, wrk_script
+from .loadgen import LoadResult, cpu_ratio, median_of, metered, wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,11 +230,6 @@ end
 """
 
 
-def _cpu_ratio(results: dict[str, LoadResult], other: str, ours: str) -> float:
-    """The other load's server CPU per request over ours."""
-    return (results[other].server_cpu_us or 0) / (results[ours].server_cpu_us or 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
@@ -289,12 +284,12 @@ def main() -> None:
             rps["refresh_postgres"] / rps["client_credentials_postgres"],
         # The same comparisons by the server's CPU per request (the other's over ours: above
         # 1, ours costs less), which wrk's share of the two cores does not blur.
-        "protected_vs_unprotected_by_cpu": _cpu_ratio(results, "unprotected_healthz",
+        "protected_vs_unprotected_by_cpu": cpu_ratio(results, "unprotected_healthz",
                                                       "protected_api_me"),
     }
     if "oidc_provider_client_credentials" in rps:
         ratios["client_credentials_vs_oidc_provider"] = cc / rps["oidc_provider_client_credentials"]
-        ratios["client_credentials_vs_oidc_provider_by_cpu"] = _cpu_ratio(
+        ratios["client_credentials_vs_oidc_provider_by_cpu"] = cpu_ratio(
             results, "oidc_provider_client_credentials", "client_credentials")
     print(json.dumps({**figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}},
                      indent=2))

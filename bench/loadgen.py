@@ -135,6 +135,12 @@ def parse(output: str) -> LoadResult:
     return LoadResult(rps, p50, p99, errors, requests=int(count.group(1)) if count else None)
 
 
+def cpu_ratio(results: dict[str, LoadResult], other: str, ours: str) -> float:
+    """The `other` load's server CPU per request over the `ours` load's (metered loads): above
+    1, ours costs less a request."""
+    return round((results[other].server_cpu_us or 0) / (results[ours].server_cpu_us or 1), 3)
+
+
 def median_of(runs: list[LoadResult]) -> LoadResult:
     """The run with the median throughput (its latencies stay consistent with it)."""
     ordered = sorted(runs, key=lambda r: r.requests_per_second)

@@ -83,7 +83,7 @@ def in_process() -> dict[str, Any]:
 
 def over_http(seconds: int, runs: int) -> dict[str, Any]:
     from .http import FORM, authserver, client_credentials, interleaved
-    from .loadgen import metered, wrk
+    from .loadgen import cpu_ratio, metered, wrk
     from .peer import oidc_provider
 
     with ExitStack() as servers:
@@ -107,10 +107,8 @@ def over_http(seconds: int, runs: int) -> dict[str, Any]:
     ratios.update({f"{alg}_vs_oidc_provider_ES256":
                    rps[f"client_credentials_{alg}"] / rps["oidc_provider_ES256"]
                    for alg in COMPARED})
-    # By the servers' CPU per request, node's over ours (above 1, ours costs less).
-    node_cpu = results["oidc_provider_ES256"].server_cpu_us or 0
     ratios.update({f"{alg}_vs_oidc_provider_ES256_by_cpu":
-                   node_cpu / (results[f"client_credentials_{alg}"].server_cpu_us or 1)
+                   cpu_ratio(results, "oidc_provider_ES256", f"client_credentials_{alg}")
                    for alg in COMPARED})
     return {**figures, "ratios": {k: round(v, 3) for k, v in ratios.items()}}
 
