@@ -115,9 +115,11 @@ def bare_flask(workers: int) -> Iterator[str]:
 
 
 def interleaved(loads: dict[str, Callable[[], LoadResult]], count: int) -> dict[str, LoadResult]:
-    """The median of `count` runs of each load, taken in turns (a, b, c, a, b, c, ...): this
-    machine's speed drifts by tens of percent within minutes, and turns spread the drift
-    evenly over the figures that are compared."""
+    """The median of `count` runs of each load, taken in turns (a, b, c, a, b, c, ...), after
+    a first round thrown away (node's JIT compiles its hot paths under load; caches fill): the
+    machine's speed drifts within minutes, and turns spread the drift over all figures."""
+    for load in loads.values():
+        load()
     results: dict[str, list[LoadResult]] = {name: [] for name in loads}
     for _ in range(count):
         for name, load in loads.items():
@@ -240,8 +242,7 @@ def main() -> None:
     sqlite = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     seconds = args.seconds
     with ExitStack() as servers:
-        # Every server is up for the whole run (an idle one costs nothing), so that the figures
-        # compared with each other can be taken in turns.
+        # Every server is up for the whole run (idle, it costs nothing): figures go in turns.
         bare_url = servers.enter_context(bare_flask(args.workers))
         one_worker = servers.enter_context(authserver(sqlite, 1))
         main_server = servers.enter_context(authserver(sqlite, args.workers))
