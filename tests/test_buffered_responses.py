@@ -33,9 +33,9 @@ def test_a_json_answer_is_one_bytes_object_in_a_list(app: Flask) -> None:
 
 
 def test_an_error_answer_and_a_head_are_lists_too(app: Flask) -> None:
-    status, body = _call(app, "/api/me")
-    assert status.startswith("401") and type(body) is list
-    assert json.loads(body[0])["error"] == "invalid_request"
+    status, body = _call(app, "/oauth/token")  # a GET: 405 from the app's error handler
+    assert status.startswith("405") and type(body) is list
+    assert json.loads(body[0])["error"] == "method_not_allowed"
     status, body = _call(app, "/healthz", method="HEAD")
     assert status == "200 OK" and body == [b""]
 

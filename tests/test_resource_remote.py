@@ -141,6 +141,34 @@ def test_remote_protector_validates_in_a_flask_app(issuer: FakeIssuer) -> None:
     assert client.get("/x", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
+def test_a_service_s_own_error_pages_leave_the_protector_s_answers_alone(
+    issuer: FakeIssuer,
+) -> None:
+    """A service with error handlers of its own (for 401, 403, or every HTTPException) still
+    answers a refused token with the RFC 6750 challenge and JSON body: the protector's answer
+    goes past them."""
+    from flask import Flask
+    from werkzeug.exceptions import HTTPException
+
+    protector = create_protector(issuer.url, f"{issuer.url}/api", RemoteIssuerKeys(issuer.url))
+    app = Flask(__name__)
+
+    @app.get("/x")
+    @protector("admin")
+    def view() -> str:
+        return "ok"
+
+    for handled in (401, 403, HTTPException):  # by code, and every HTTP error a JSON API's way
+        app.register_error_handler(handled, lambda _error: ("<h1>our own page</h1>", 418))
+    client = app.test_client()
+    missing = client.get("/x")
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+    assert missing.json["error"] == "invalid_request"
+    narrow = client.get("/x", headers={"Authorization": f"Bearer {token_for(issuer, issuer.keys[0])}"})
+    assert narrow.status_code == 403 and narrow.json["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in narrow.headers["WWW-Authenticate"]
+
+
 def test_example_service_runs_as_a_separate_process(issuer: FakeIssuer) -> None:
     with example_service(issuer.url) as url:
         good = token_for(issuer, issuer.keys[0])

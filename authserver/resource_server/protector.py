@@ -11,10 +11,9 @@ from authlib.integrations.flask_oauth2 import ResourceProtector, token_authentic
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError
-from flask import Response, g
+from flask import Response, abort, g
 from flask import json as flask_json
 from flask import request as flask_request
-from werkzeug.exceptions import HTTPException
 
 from .dpop import PROOF_ALGS
 from .keys import KeySource, RemoteIssuerKeys
@@ -75,13 +74,9 @@ class BearerProtector(ResourceProtector):
             body = dict(error.get_body())
         headers["Content-Type"] = "application/json"
         headers["Cache-Control"] = "no-store"
-        refusal = HTTPException(response=Response(flask_json.dumps(body),
-                                                  status=error.status_code, headers=headers))
-        # With a code, Flask hands it to the app's HTTPException handler, which can answer with
-        # the response itself; without one (abort's), Flask runs the exception as a WSGI app
-        # of its own to get that response back.
-        refusal.code = error.status_code
-        raise refusal
+        # abort(response): Flask passes it through unchanged, past any error handler of the
+        # service's own (a 401 page must not replace the RFC 6750 challenge).
+        abort(Response(flask_json.dumps(body), status=error.status_code, headers=headers))
 
 
 class _BearerRequest:
