@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from flask import Flask
 from joserfc import jws
 from joserfc.jwk import KeySet, RSAKey
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -123,18 +125,21 @@ def test_discovery_naming_another_issuer_is_refused(issuer: FakeIssuer) -> None:
     assert issuer.jwks_fetches == 0
 
 
-def test_remote_protector_validates_in_a_flask_app(issuer: FakeIssuer) -> None:
-    from flask import Flask
-
+def protected_app(issuer: FakeIssuer, scope: str) -> Flask:
+    """A Flask service whose /x needs `scope`, knowing only the issuer's URL."""
     protector = create_protector(issuer.url, f"{issuer.url}/api", RemoteIssuerKeys(issuer.url))
     app = Flask(__name__)
 
     @app.get("/x")
-    @protector("profile")
+    @protector(scope)
     def view() -> str:
         return "ok"
 
-    client = app.test_client()
+    return app
+
+
+def test_remote_protector_validates_in_a_flask_app(issuer: FakeIssuer) -> None:
+    client = protected_app(issuer, "profile").test_client()
     good = token_for(issuer, issuer.keys[0])
     assert client.get("/x", headers={"Authorization": f"Bearer {good}"}).status_code == 200
     forged = token_for(issuer, new_key())
@@ -147,24 +152,15 @@ def test_a_service_s_own_error_pages_leave_the_protector_s_answers_alone(
     """A service with error handlers of its own (for 401, 403, or every HTTPException) still
     answers a refused token with the RFC 6750 challenge and JSON body: the protector's answer
     goes past them."""
-    from flask import Flask
-    from werkzeug.exceptions import HTTPException
-
-    protector = create_protector(issuer.url, f"{issuer.url}/api", RemoteIssuerKeys(issuer.url))
-    app = Flask(__name__)
-
-    @app.get("/x")
-    @protector("admin")
-    def view() -> str:
-        return "ok"
-
+    app = protected_app(issuer, "admin")
     for handled in (401, 403, HTTPException):  # by code, and every HTTP error a JSON API's way
         app.register_error_handler(handled, lambda _error: ("<h1>our own page</h1>", 418))
     client = app.test_client()
     missing = client.get("/x")
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
     assert missing.json["error"] == "invalid_request"
-    narrow = client.get("/x", headers={"Authorization": f"Bearer {token_for(issuer, issuer.keys[0])}"})
+    token = token_for(issuer, issuer.keys[0])  # scope "profile"
+    narrow = client.get("/x", headers={"Authorization": f"Bearer {token}"})
     assert narrow.status_code == 403 and narrow.json["error"] == "insufficient_scope"
     assert 'error="insufficient_scope"' in narrow.headers["WWW-Authenticate"]
 
