@@ -27,8 +27,7 @@ from authserver.store.idps import create_idp
 from authserver.store.users import create_user
 
 from .helpers import PASSWORD, REDIRECT, action, csrf, make_client, pkce
-from .support import ServerProcess, free_port, start_server
-from .support import copy_keys as copy_keys_for
+from .support import ServerProcess, copy_keys, free_port, start_server
 from .test_code_flow import authorize_url
 
 # Our in-process app's issuer: loopback http, which the upstream accepts in a redirect URI.
@@ -129,7 +128,7 @@ def finish_consent(client: FlaskClient, response: Any) -> dict[str, str]:
 def upstream(tmp_path_factory: pytest.TempPathFactory, key_template: Path) -> Iterator[Upstream]:
     workdir = tmp_path_factory.mktemp("upstream")
     database_url, port = f"sqlite:///{workdir / 'up.db'}", free_port()
-    keys_dir = copy_keys_for(key_template, workdir)
+    keys_dir = copy_keys(key_template, workdir)
     client_id, secret = prepare_upstream(database_url, keys_dir, f"http://127.0.0.1:{port}")
     server = start_server(workdir, database_url=database_url, keys_dir=keys_dir, workers=1,
                           port=port)

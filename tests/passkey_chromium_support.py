@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from .helpers import PASSWORD
-from .support import ServerProcess, copy_keys, free_port, start_server
+from .support import ServerProcess, localhost_server
 
 REDIRECT = "http://127.0.0.1:9/cb"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "passkeys"
@@ -27,15 +27,8 @@ AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey":
 @pytest.fixture(scope="module", name="server")
 def passkey_server(tmp_path_factory: pytest.TempPathFactory,
                    key_template: Path) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("passkeys")
-    port = free_port()
-    process = start_server(workdir, database_url=f"sqlite:///{workdir / 'p.db'}",
-                           keys_dir=copy_keys(key_template, workdir), workers=1, port=port,
-                           issuer=f"http://localhost:{port}")
-    try:
-        yield process
-    finally:
-        process.stop()
+    with localhost_server(tmp_path_factory.mktemp("passkeys"), key_template) as server:
+        yield server
 
 
 def issuer(server: ServerProcess) -> str:

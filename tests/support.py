@@ -271,3 +271,19 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise AssertionError(f"authserver serve did not answer in {timeout}s:\n{server.log()}")
+
+
+@contextmanager
+def localhost_server(workdir: Path, key_template: Path) -> Iterator[ServerProcess]:
+    """A one-worker `authserver serve` on SQLite whose issuer is http://localhost:PORT: a
+    passkey's relying party is a host name, never an IP (Chromium holds to it as well)."""
+    port = free_port()
+    server = start_server(workdir, database_url=f"sqlite:///{workdir / 'localhost.db'}",
+                          keys_dir=copy_keys(key_template, workdir), workers=1, port=port,
+                          issuer=f"http://localhost:{port}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+

@@ -5,11 +5,12 @@ form until its second factor (or the app's set-up) at /account/login raises it i
 Over HTTP (the Flask test client) on SQLite and PostgreSQL, with a software authenticator and
 a real upstream `authserver serve`."""
 
+# ruff: noqa: F811  (the upstream fixture imported from federation_support is a parameter here)
+
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -21,18 +22,17 @@ from authserver import create_app
 from authserver.config import Settings
 from authserver.models import LoginSession
 
-from .federation_support import (
+from .federation_support import (  # noqa: F401 (the upstream fixture)
     Upstream,
     add_idp,
     loopback_settings,
-    prepare_upstream,
     start_at_provider,
+    upstream,
     upstream_sign_in,
 )
 from .helpers import csrf, make_client, make_user, pkce
 from .passkey_support import ISSUER, add_passkey, passkey_sign_in, post_json, signed_in_browser
 from .soft_authenticator import SoftAuthenticator
-from .support import copy_keys, free_port, start_server
 from .test_code_flow import authorize_url
 
 
@@ -97,20 +97,6 @@ def test_a_passkey_that_verified_the_user_opens_the_account_at_once(
     answer, _ = passkey_sign_in(browser, key)
     assert answer.status_code == 200
     assert amrs(app) == ["swk user mfa"] and browser.get("/account").status_code == 200
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory, key_template: Path) -> Iterator[Upstream]:
-    workdir = tmp_path_factory.mktemp("upstream")
-    database_url, port = f"sqlite:///{workdir / 'up.db'}", free_port()
-    keys_dir = copy_keys(key_template, workdir)
-    client_id, secret = prepare_upstream(database_url, keys_dir, f"http://127.0.0.1:{port}")
-    server = start_server(workdir, database_url=database_url, keys_dir=keys_dir, workers=1,
-                          port=port)
-    try:
-        yield Upstream(server, client_id, secret)
-    finally:
-        server.stop()
 
 
 def test_a_federated_sign_in_sets_up_the_app_before_the_account_opens(

@@ -71,6 +71,29 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
         process.wait(timeout=10)
 
 
+def _each_proof_used_once(issuer: str, a: ServerProcess, b: ServerProcess
+                          ) -> tuple[tuple[str, str], dict[str, str], DPoPKey, str]:
+    """A DPoP-bound token from instance `a`, its token proof replayed to `b` (refused), then an
+    API proof used at `a` and replayed to `b` (refused). Returns the client's credentials, the
+    token request's form, the DPoP key and the token, for more requests."""
+    app = a.cli_json("client", "create", "--name", "lb", "--grant-type", "client_credentials",
+                     "--scope", "profile")
+    auth = (app["client_id"], app["client_secret"])
+    key = DPoPKey()
+    proof = key.proof("POST", f"{issuer}/oauth/token")
+    form = {"grant_type": "client_credentials", "scope": "profile"}
+    first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
+    assert first.status_code == 200, first.text
+    replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
+    token = first.json()["access_token"]
+    api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
+    assert a.http.get("/api/me", headers=headers).status_code == 200
+    assert b.http.get("/api/me", headers=headers).status_code == 401
+    return auth, form, key, token
+
+
 def test_with_redis_a_proof_is_single_use_across_instances_without_the_database(
     tmp_path: Path, key_template: Path, postgres_ready: bool,
     private_redis: tuple[str, subprocess.Popen[bytes]],
@@ -81,21 +104,7 @@ def test_with_redis_a_proof_is_single_use_across_instances_without_the_database(
     redis_url, redis_process = private_redis
     env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url}
     with _two_instances(tmp_path, key_template, env) as (issuer, a, b, url):
-        app = a.cli_json("client", "create", "--name", "lb", "--grant-type",
-                         "client_credentials", "--scope", "profile")
-        auth = (app["client_id"], app["client_secret"])
-        key = DPoPKey()
-        proof = key.proof("POST", f"{issuer}/oauth/token")
-        form = {"grant_type": "client_credentials", "scope": "profile"}
-        first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-        assert first.status_code == 200, first.text
-        replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-        assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
-        token = first.json()["access_token"]
-        api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
-        headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
-        assert a.http.get("/api/me", headers=headers).status_code == 200
-        assert b.http.get("/api/me", headers=headers).status_code == 401
+        auth, form, key, token = _each_proof_used_once(issuer, a, b)
         assert len(list(redis.Redis.from_url(redis_url).scan_iter("authserver:dpop:*"))) == 2
         engine = create_engine(url)
         with engine.connect() as connection:
@@ -120,18 +129,4 @@ def test_a_proof_used_on_one_instance_is_refused_on_the_other(
     two_instances: tuple[str, ServerProcess, ServerProcess]
 ) -> None:
     issuer, a, b = two_instances
-    app = a.cli_json("client", "create", "--name", "lb", "--grant-type", "client_credentials",
-                     "--scope", "profile")
-    auth = (app["client_id"], app["client_secret"])
-    key = DPoPKey()
-    proof = key.proof("POST", f"{issuer}/oauth/token")
-    form = {"grant_type": "client_credentials", "scope": "profile"}
-    first = a.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-    assert first.status_code == 200, first.text
-    replay = b.http.post("/oauth/token", auth=auth, data=form, headers={"DPoP": proof})
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_dpop_proof"
-    token = first.json()["access_token"]
-    api_proof = key.proof("GET", f"{issuer}/api/me", access_token=token)
-    headers = {"Authorization": f"DPoP {token}", "DPoP": api_proof}
-    assert a.http.get("/api/me", headers=headers).status_code == 200
-    assert b.http.get("/api/me", headers=headers).status_code == 401
+    _each_proof_used_once(issuer, a, b)

@@ -14,7 +14,7 @@ import pytest
 
 from .federation_support import Upstream
 from .helpers import PASSWORD, pkce
-from .support import ServerProcess, copy_keys, free_port, start_server
+from .support import ServerProcess, localhost_server
 from .test_federation import upstream  # noqa: F401 (the module's upstream serve)
 
 REDIRECT = "http://127.0.0.1:9/cb"
@@ -23,14 +23,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 @pytest.fixture
 def ours(tmp_path: Path, key_template: Path) -> Iterator[ServerProcess]:
-    port = free_port()
-    server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'ours.db'}",
-                          keys_dir=copy_keys(key_template, tmp_path), workers=1, port=port,
-                          issuer=f"http://localhost:{port}")
-    try:
+    with localhost_server(tmp_path, key_template) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_chromium_signs_in_through_the_upstream_and_gets_a_code(

@@ -17,22 +17,15 @@ import pytest
 from .browser import Browser
 from .helpers import PASSWORD, csrf
 from .soft_authenticator import SoftAuthenticator
-from .support import ServerProcess, copy_keys, free_port, start_server
+from .support import ServerProcess, localhost_server
 from .test_openid_client import REDIRECT, SIGNED_OUT, _line, _send
 
 
 @pytest.fixture(scope="module")
-def localhost_server(tmp_path_factory: pytest.TempPathFactory,
-                     key_template: Path) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("passkeys-rp")
-    port = free_port()
-    process = start_server(workdir, database_url=f"sqlite:///{workdir / 'rp.db'}",
-                           keys_dir=copy_keys(key_template, workdir), workers=1, port=port,
-                           issuer=f"http://localhost:{port}")
-    try:
-        yield process
-    finally:
-        process.stop()
+def rp_server(tmp_path_factory: pytest.TempPathFactory,
+              key_template: Path) -> Iterator[ServerProcess]:
+    with localhost_server(tmp_path_factory.mktemp("passkeys-rp"), key_template) as server:
+        yield server
 
 
 def _ceremony(browser: httpx.Client, page: str, base: str, authenticator: SoftAuthenticator,
@@ -49,8 +42,8 @@ def _ceremony(browser: httpx.Client, page: str, base: str, authenticator: SoftAu
 
 
 def test_openid_client_accepts_a_passkey_sign_ins_id_token(
-        localhost_server: ServerProcess, node_rp: Path, tmp_path: Path) -> None:
-    server, issuer = localhost_server, localhost_server.env["AUTHSERVER_ISSUER"]
+        rp_server: ServerProcess, node_rp: Path, tmp_path: Path) -> None:
+    server, issuer = rp_server, rp_server.env["AUTHSERVER_ISSUER"]
     user = server.cli_json("user", "create", "--username", "pia", "--email", "pia@example.com",
                            "--password-stdin", stdin=PASSWORD + "\n")
     server.cli("group", "create", "rp-readers")

@@ -20,6 +20,7 @@ import jwt
 import pytest
 
 from .dpop_client import DPoPKey
+from .own_apis_support import _api, _scope
 from .support import ServerProcess, example_service, free_port
 
 PASSWORD = "served-password-1"
@@ -99,20 +100,6 @@ def test_a_small_chunked_body_is_read_whole(server: ServerProcess, accounts: dic
 
 
 # -- changes, on every worker; a service protected as its own API (test_own_apis.py) ------
-
-def _api(server: ServerProcess, name: str, *scopes: str, ttl: int | None = None) -> dict[str, Any]:
-    """A new API with a unique audience and scope names (prefixed by `name`)."""
-    tag = secrets.token_hex(3)
-    options = [option for scope in scopes for option in ("--scope", f"{name}{tag}:{scope}")]
-    if ttl is not None:
-        options += ["--access-token-ttl", str(ttl)]
-    return server.cli_json("api", "create", "--audience", f"https://{name}{tag}.example.com",
-                           "--name", f"{name.title()} {tag}", *options)
-
-
-def _scope(api: dict[str, Any], index: int = 0) -> str:
-    return str(api["scopes"][index]["name"])
-
 
 def _machine(server: ServerProcess, scope: str) -> tuple[str, str]:
     app = server.cli_json("client", "create", "--name", "machine", "--grant-type",
