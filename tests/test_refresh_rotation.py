@@ -10,7 +10,16 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import basic, make_client, make_user, password_grant, refresh, verify
+from .helpers import (
+    advance_clock,
+    basic,
+    make_client,
+    make_user,
+    password_grant,
+    pkce,
+    refresh,
+    verify,
+)
 
 
 def test_refresh_rotates_the_token(
@@ -29,6 +38,30 @@ def test_refresh_rotates_the_token(
     assert refreshed_id["auth_time"] == first_id["auth_time"]
     third = refresh(client, password_client, body["refresh_token"])
     assert third.status_code == 200, third.json
+
+
+def test_a_refresh_keeps_what_its_grant_recorded_of_the_sign_in(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    """The refreshed ID token keeps the sign-in's auth_time, amr, acr and sid, and the access
+    token its grant's API: read from the family the claim moved on, not from the request."""
+    from .test_code_flow import ISSUER, exchange, get_code
+
+    verifier, challenge = pkce()
+    signed_in = exchange(client, public_client,
+                         get_code(client, public_client, challenge)["code"], verifier).json
+    advance_clock(app, 120)  # a refresh that took "now" for the sign-in's time would show it
+    refreshed = client.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": signed_in["refresh_token"],
+        "client_id": public_client})
+    assert refreshed.status_code == 200, refreshed.json
+    first = verify(app, signed_in["id_token"], public_client)
+    again = verify(app, refreshed.json["id_token"], public_client)
+    for claim in ("sub", "auth_time", "amr", "acr", "sid"):
+        assert again[claim] == first[claim], claim
+    access = verify(app, refreshed.json["access_token"], f"{ISSUER}/api")
+    assert access["sub"] == user and access["client_id"] == public_client
+    assert access["grant_id"] == verify(app, signed_in["access_token"], f"{ISSUER}/api")["grant_id"]
 
 
 def test_refresh_can_narrow_but_not_widen_scope(

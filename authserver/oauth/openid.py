@@ -16,6 +16,7 @@ from ..keystore import KeyStore
 from ..models import AuthorizationCode, Client, RefreshTokenFamily, User
 from ..policy import SCOPE_CLAIMS, acr_answer, amr_values
 from ..store import Store
+from ..store.refresh_claim import ClaimedFamily
 from ..store.user_claims import claims_of
 from .signing import alg_for
 
@@ -32,7 +33,9 @@ def user_claims(user: User, scope: str, requested: list[str] | None = None) -> U
     return info
 
 
-def grant_of_request(request: OAuth2Request) -> AuthorizationCode | RefreshTokenFamily | None:
+def grant_of_request(
+    request: OAuth2Request,
+) -> AuthorizationCode | RefreshTokenFamily | ClaimedFamily | None:
     """Where a token request's grant keeps its requested claims and sid: the code being
     exchanged, or the refreshed token's family (the password grant has neither)."""
     code = getattr(request, "authorization_code", None)

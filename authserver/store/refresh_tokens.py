@@ -11,30 +11,21 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    String,
-    Table,
-    bindparam,
-    case,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import rows_changed
 from ..hashing import hash_secret
-from ..models import RefreshToken, RefreshTokenFamily, User
+from ..models import RefreshToken, RefreshTokenFamily
+from . import refresh_claim
+from .refresh_claim import ClaimedToken
 
 if TYPE_CHECKING:
     from . import Store
 
 _FAMILIES = cast(Table, RefreshTokenFamily.__table__)
 _REFRESH_TOKENS = cast(Table, RefreshToken.__table__)
-_USERS = cast(Table, User.__table__)
 # The refresh path's statements are built once, with bound parameters: building and hashing a
 # new statement on each request cost more than running it (bench/RESULTS.md).
 _INSERT_FAMILY = insert(_FAMILIES)
@@ -54,56 +45,6 @@ _CLAIM_GENERATION = (
         rotated_at=bindparam("now"),
         expires_at=bindparam("new_expires_at"),
     )
-)
-
-# PostgreSQL's one-statement refresh: find the presented token, check it is its family's live
-# one (the client's, unexpired, family neither revoked nor past its maximum age), claim the
-# next generation (UPDATE ... FROM ... RETURNING), store the successor the caller made
-# beforehand as that generation (an INSERT ... SELECT from the claim: no claim, no successor),
-# and return token, family and user: one statement, one round trip. The outer SELECT reads the
-# statement's snapshot, so the family's moved columns come from the claim's RETURNING.
-# (SQLite's RETURNING cannot name the FROM tables; it takes the two-step path below.)
-_NOW = bindparam("now", type_=BigInteger)
-_FAMILY_LIMIT: ColumnElement[int] = _FAMILIES.c.created_at + bindparam("max_age")
-_SLID: ColumnElement[int] = _NOW + bindparam("ttl", type_=BigInteger)
-_CLAIMED = (
-    update(_FAMILIES)
-    .where(
-        _REFRESH_TOKENS.c.token_hash == bindparam("presented_hash"),
-        _REFRESH_TOKENS.c.family_id == _FAMILIES.c.id,
-        _REFRESH_TOKENS.c.generation == _FAMILIES.c.generation,
-        _REFRESH_TOKENS.c.client_id == bindparam("presenting_client"),
-        _REFRESH_TOKENS.c.expires_at > _NOW,
-        _FAMILIES.c.revoked_at.is_(None),
-        _FAMILY_LIMIT > _NOW,
-        _USERS.c.id == _FAMILIES.c.user_id,
-    )
-    .values(
-        generation=_FAMILIES.c.generation + 1,
-        rotated_at=_NOW,
-        expires_at=case((_SLID < _FAMILY_LIMIT, _SLID), else_=_FAMILY_LIMIT),
-    )
-    .returning(_REFRESH_TOKENS.c.id.label("token_id"), _FAMILIES.c.id.label("family_id"),
-               _FAMILIES.c.generation, _FAMILIES.c.rotated_at, _FAMILIES.c.expires_at,
-               _FAMILIES.c.scope)
-    .cte("claimed")
-)
-_SUCCESSOR = insert(_REFRESH_TOKENS).from_select(
-    ["token_hash", "family_id", "generation", "client_id", "scope", "issued_at", "expires_at"],
-    select(bindparam("successor_hash", type_=String), _CLAIMED.c.family_id,
-           _CLAIMED.c.generation, bindparam("presenting_client", type_=String),
-           _CLAIMED.c.scope, _NOW, _CLAIMED.c.expires_at),
-).cte("successor")
-_CLAIM_LIVE_TOKEN = (
-    select(RefreshToken, RefreshTokenFamily, User, _CLAIMED.c.generation,
-           _CLAIMED.c.rotated_at, _CLAIMED.c.expires_at)
-    .where(
-        RefreshToken.id == _CLAIMED.c.token_id,
-        RefreshTokenFamily.id == _CLAIMED.c.family_id,
-        User.id == RefreshTokenFamily.user_id,
-    )
-    .add_cte(_SUCCESSOR)
-    .options(lazyload("*"))  # token.family and family.user are set from this row below
 )
 
 
@@ -159,31 +100,20 @@ class RefreshTokens:
         return self.find(raw)
 
     def claim_live(self, raw: str, client_id: str, lifetimes: Lifetimes,
-                   successor: str) -> RefreshToken | None:
-        """On PostgreSQL, the usual refresh in one statement: the presented token claimed if it
-        is the live token of a live family and `client_id`'s, and `successor` stored as the
-        family's new live token. None when that is not so (nothing is written), or on SQLite:
-        the caller then takes the two-step path (find_to_rotate, claim, and add at save), which
-        says why a token is refused, forgives a retry within the grace window, and detects
-        reuse."""
+                   successor: str) -> ClaimedToken | None:
+        """On PostgreSQL, the usual refresh in one statement (refresh_claim.py): the presented
+        token claimed if it is the live token of a live family and `client_id`'s, and
+        `successor` stored as the family's new live token. None when that is not so (nothing is
+        written), or on SQLite: the caller then takes the two-step path (find_to_rotate, claim,
+        and add at save), which says why a token is refused, forgives a retry within the grace
+        window, and detects reuse."""
         if self.store.database.is_sqlite:
             return None
-        row = self.store.session().execute(_CLAIM_LIVE_TOKEN, {
+        return refresh_claim.claim_live(self.store.session(), {
             "presented_hash": hash_secret(raw), "presenting_client": client_id,
             "now": self.store.now(), "ttl": lifetimes.ttl, "max_age": lifetimes.family_max_age,
             "successor_hash": hash_secret(successor),
-        }).one_or_none()
-        if row is None:
-            return None
-        token, family, user, generation, rotated_at, expires_at = row
-        # What the claim wrote, without marking the object dirty (no UPDATE on flush), and the
-        # joined rows as loaded (no lazy SELECT when the grant reads token.family.user).
-        for name, value in (("generation", generation), ("rotated_at", rotated_at),
-                            ("expires_at", expires_at)):
-            set_committed_value(family, name, value)
-        set_committed_value(token, "family", family)
-        set_committed_value(family, "user", user)
-        return cast(RefreshToken, token)
+        })
 
     def claim(self, token: RefreshToken, lifetimes: Lifetimes) -> int | None:
         """Atomically move the family past this token: the new generation, or None when the token

@@ -13,6 +13,7 @@ from ... import events
 from ...hashing import new_secret
 from ...models import RefreshToken, User
 from ...policy import CONFIDENTIAL_AUTH_METHODS
+from ...store.refresh_claim import ClaimedToken
 from .linked import IssuesTokens
 
 
@@ -22,7 +23,7 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
     # Rotate on every use (RFC 9700 §4.14.2).
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken:
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | ClaimedToken:
         """Find the token and claim its family's next generation, in one step: Authlib's
         contract separates lookup and revoke_old_credential, but the claim must be atomic with
         the check that this token is the live one."""
@@ -80,9 +81,9 @@ class RefreshTokenGrant(IssuesTokens, grants.RefreshTokenGrant):
     def grant_id_for(self, user: User, scope: str, resources: list[str], access_ttl: int) -> str:
         return self.request.refresh_token.family_id  # type: ignore[no-any-return]
 
-    def authenticate_user(self, refresh_token: RefreshToken) -> User:
+    def authenticate_user(self, refresh_token: RefreshToken | ClaimedToken) -> User:
         return refresh_token.family.user
 
-    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+    def revoke_old_credential(self, refresh_token: RefreshToken | ClaimedToken) -> None:
         # Nothing left to do: authenticate_refresh_token already claimed the family.
         pass
