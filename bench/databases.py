@@ -19,6 +19,17 @@ def schema_url(schema: str) -> str:
     return f"{POSTGRES}?options=-csearch_path%3D{schema}"
 
 
+def postgres_pid() -> int:
+    """The PostgreSQL server's postmaster (the parent of every backend), to meter its CPU: the
+    parent of the backend that answers here (the server is local)."""
+    engine = create_engine(POSTGRES)
+    with engine.connect() as conn:
+        backend = conn.scalar(text("SELECT pg_backend_pid()"))
+    engine.dispose()
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 @contextmanager
 def postgres_schema(prefix: str = "bench") -> Iterator[str]:
     """A new schema's URL; the schema and everything in it are dropped afterwards."""

@@ -24,8 +24,8 @@ import httpx
 
 from tests.dpop_client import DPoPKey
 
-from .http import FORM, authserver, basic, interleaved
-from .loadgen import LoadResult, cpu_ratio, metered, wrk_script
+from .http import FORM, authserver, basic
+from .loadgen import LoadResult, cpu_ratio, interleaved, metered, wrk_script
 
 REDIS = "redis://127.0.0.1:6379/14"
 # Proofs signed for each run: more than a run can use (a reused proof would be refused, and

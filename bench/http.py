@@ -27,8 +27,8 @@ import httpx
 
 from authserver.resource_server import VERIFIED_CACHE_SIZE
 
-from .databases import postgres_schema
-from .loadgen import LoadResult, cpu_ratio, median_of, metered, wrk, wrk_script
+from .databases import postgres_pid, postgres_schema
+from .loadgen import LoadResult, cpu_ratio, interleaved, metered, wrk, wrk_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,19 +112,6 @@ def bare_flask(workers: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def interleaved(loads: dict[str, Callable[[], LoadResult]], count: int) -> dict[str, LoadResult]:
-    """The median of `count` runs of each load, taken in turns (a, b, c, a, b, c, ...), after
-    a first round thrown away (node's JIT compiles its hot paths under load; caches fill): the
-    machine's speed drifts within minutes, and turns spread the drift over all figures."""
-    for load in loads.values():
-        load()
-    results: dict[str, list[LoadResult]] = {name: [] for name in loads}
-    for _ in range(count):
-        for name, load in loads.items():
-            results[name].append(load())
-    return {name: median_of(found) for name, found in results.items()}
 
 
 def basic(client: dict[str, Any]) -> str:
@@ -249,7 +236,7 @@ def main() -> None:
         postgres = servers.enter_context(authserver(
             servers.enter_context(postgres_schema()), args.workers))
         protected, unprotected = protected_and_unprotected(main_server, seconds)
-        ours = main_server.process.pid
+        ours, database = main_server.process.pid, postgres_pid()
         loads = {
             "bare_flask": lambda: wrk(url=bare_url, seconds=seconds),
             "client_credentials": metered(client_credentials(main_server, seconds), ours),
@@ -259,8 +246,11 @@ def main() -> None:
             "unprotected_healthz": metered(unprotected, ours),
             "protected_api_me_new_tokens": metered(protected_new_tokens(
                 main_server, seconds, count=args.workers * VERIFIED_CACHE_SIZE + 2000), ours),
-            "client_credentials_postgres": client_credentials(postgres, seconds),
-            "refresh_postgres": refresh_tokens(postgres, seconds),
+            # Metered with PostgreSQL's CPU too: it shares the two cores with ours.
+            "client_credentials_postgres": metered(client_credentials(postgres, seconds),
+                                                   postgres.process.pid, database),
+            "refresh_postgres": metered(refresh_tokens(postgres, seconds), postgres.process.pid,
+                                        database),
             "refresh_sqlite": refresh_tokens(main_server, seconds),
             "password_grant": password_grant(main_server, seconds),
         }
@@ -287,6 +277,8 @@ def main() -> None:
         # 1, ours costs less), which wrk's share of the two cores does not blur.
         "protected_vs_unprotected_by_cpu": cpu_ratio(results, "unprotected_healthz",
                                                       "protected_api_me"),
+        "refresh_postgres_vs_client_credentials_postgres_by_cpu": cpu_ratio(
+            results, "client_credentials_postgres", "refresh_postgres", with_database=True),
     }
     if "oidc_provider_client_credentials" in rps:
         ratios["client_credentials_vs_oidc_provider"] = cc / rps["oidc_provider_client_credentials"]

@@ -27,6 +27,9 @@ class LoadResult:
     server_cpu_us: float | None = None
     server_cores: float | None = None
     requests: int | None = None  # as wrk counted them
+    # With metered(database_pid=): the database server's CPU time per request (PostgreSQL's
+    # postmaster and every backend), which shares the machine's cores with ours.
+    database_cpu_us: float | None = None
 
     def as_dict(self) -> dict[str, float]:
         figures = {
@@ -38,6 +41,8 @@ class LoadResult:
         if self.server_cpu_us is not None and self.server_cores is not None:
             figures["server_cpu_us_per_request"] = round(self.server_cpu_us)
             figures["server_cores_busy"] = round(self.server_cores, 2)
+        if self.database_cpu_us is not None:
+            figures["database_cpu_us_per_request"] = round(self.database_cpu_us)
         return figures
 
 
@@ -58,15 +63,21 @@ def process_tree_cpu(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def metered(load: Callable[[], LoadResult], pid: int) -> Callable[[], LoadResult]:
+def metered(load: Callable[[], LoadResult], pid: int,
+            database_pid: int | None = None) -> Callable[[], LoadResult]:
     """The same load, with the CPU the server under `pid` spent on it: what a request costs
-    whatever the number of processes or threads the server spreads it over."""
+    whatever the number of processes or threads the server spreads it over; and the database
+    server's under `database_pid`, when given."""
 
     def run() -> LoadResult:
+        database = process_tree_cpu(database_pid) if database_pid else 0.0
         cpu, started = process_tree_cpu(pid), time.perf_counter()
         result = load()
         cpu, elapsed = process_tree_cpu(pid) - cpu, time.perf_counter() - started
         requests = result.requests or result.requests_per_second * elapsed
+        if database_pid and requests:
+            database = process_tree_cpu(database_pid) - database
+            result = replace(result, database_cpu_us=database / requests * 1e6)
         return replace(result, server_cpu_us=cpu / requests * 1e6 if requests else None,
                        server_cores=cpu / elapsed)
 
@@ -135,10 +146,15 @@ def parse(output: str) -> LoadResult:
     return LoadResult(rps, p50, p99, errors, requests=int(count.group(1)) if count else None)
 
 
-def cpu_ratio(results: dict[str, LoadResult], other: str, ours: str) -> float:
+def cpu_ratio(results: dict[str, LoadResult], other: str, ours: str,
+              with_database: bool = False) -> float:
     """The `other` load's server CPU per request over the `ours` load's (metered loads): above
-    1, ours costs less a request."""
-    return round((results[other].server_cpu_us or 0) / (results[ours].server_cpu_us or 1), 3)
+    1, ours costs less a request. `with_database`: the database's CPU added to each."""
+
+    def cost(result: LoadResult) -> float:
+        return (result.server_cpu_us or 0) + (with_database and result.database_cpu_us or 0)
+
+    return round(cost(results[other]) / (cost(results[ours]) or 1), 3)
 
 
 def median_of(runs: list[LoadResult]) -> LoadResult:
@@ -147,6 +163,7 @@ def median_of(runs: list[LoadResult]) -> LoadResult:
     middle = ordered[len(ordered) // 2]
     cpu = [r.server_cpu_us for r in runs if r.server_cpu_us is not None]
     cores = [r.server_cores for r in runs if r.server_cores is not None]
+    database = [r.database_cpu_us for r in runs if r.database_cpu_us is not None]
     return LoadResult(
         statistics.median(r.requests_per_second for r in runs),
         middle.p50_ms,
@@ -154,4 +171,18 @@ def median_of(runs: list[LoadResult]) -> LoadResult:
         sum(r.errors for r in runs),
         statistics.median(cpu) if cpu else None,
         statistics.median(cores) if cores else None,
+        database_cpu_us=statistics.median(database) if database else None,
     )
+
+
+def interleaved(loads: dict[str, Callable[[], LoadResult]], count: int) -> dict[str, LoadResult]:
+    """The median of `count` runs of each load, taken in turns (a, b, c, a, b, c, ...), after
+    a first round thrown away (node's JIT compiles its hot paths under load; caches fill): the
+    machine's speed drifts within minutes, and turns spread the drift over all figures."""
+    for load in loads.values():
+        load()
+    results: dict[str, list[LoadResult]] = {name: [] for name in loads}
+    for _ in range(count):
+        for name, load in loads.items():
+            results[name].append(load())
+    return {name: median_of(found) for name, found in results.items()}

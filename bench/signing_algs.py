@@ -82,8 +82,8 @@ def in_process() -> dict[str, Any]:
 
 
 def over_http(seconds: int, runs: int) -> dict[str, Any]:
-    from .http import FORM, authserver, client_credentials, interleaved
-    from .loadgen import cpu_ratio, metered, wrk
+    from .http import FORM, authserver, client_credentials
+    from .loadgen import cpu_ratio, interleaved, metered, wrk
     from .peer import oidc_provider
 
     with ExitStack() as servers:

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from .http import FORM, Authserver, authserver, basic, interleaved
-from .loadgen import LoadResult, wrk
+from .http import FORM, Authserver, authserver, basic
+from .loadgen import LoadResult, interleaved, wrk
 
 
 def _loads(server: Authserver, seconds: int) -> tuple[Callable[[], LoadResult],
