@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import httpx
+
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
@@ -67,9 +69,13 @@ def metered(load: Callable[[], LoadResult], pid: int,
             database_pid: int | None = None) -> Callable[[], LoadResult]:
     """The same load, with the CPU the server under `pid` spent on it: what a request costs
     whatever the number of processes or threads the server spreads it over; and the database
-    server's under `database_pid`, when given."""
+    server's under `database_pid`, when given. A load's `prepare()` (making what it spends:
+    refresh tokens, say) runs first, outside the measure."""
+    prepare = getattr(load, "prepare", None)
 
     def run() -> LoadResult:
+        if prepare is not None:
+            prepare()
         database = process_tree_cpu(database_pid) if database_pid else 0.0
         cpu, started = process_tree_cpu(pid), time.perf_counter()
         result = load()
@@ -186,3 +192,24 @@ def interleaved(loads: dict[str, Callable[[], LoadResult]], count: int) -> dict[
         for name, load in loads.items():
             results[name].append(load())
     return {name: median_of(found) for name, found in results.items()}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early: {process.args}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")

@@ -32,7 +32,7 @@ def oidc_provider(alg: str = "RS256") -> Iterator[Peer]:
         # Its report goes to stderr: stdout is the benchmark's JSON.
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
                        cwd=PEER_DIR, check=True, stdout=subprocess.DEVNULL)
-    from .http import free_port, wait_for
+    from .loadgen import free_port, wait_for
 
     port = free_port()
     process = subprocess.Popen(["node", "server.mjs", str(port), alg], cwd=PEER_DIR,

@@ -1,16 +1,13 @@
-"""Does a big database slow the token path? Two PostgreSQL schemas in one process: "small"
-(the bench's few rows) and "big" (filled with set-based SQL: INSERT ... SELECT from
-generate_series, valid-looking rows: users with a real argon2id hash, clients whose secret is
-`secret<i>`, refresh token families of those users and clients with two generations each, APIs
-with a scope each), then the same requests against both in turns, round by round:
+"""Does a big database slow the token path? Two PostgreSQL schemas in one process: "small" (a
+few rows) and "big" (filled by INSERT ... SELECT from generate_series, valid-looking rows:
+users with a real argon2id hash, clients whose secret is `secret<i>`, refresh token families
+of two generations each, APIs with a scope each); the same requests against both in turns:
 
-- client_credentials of one cached client (the usual case);
-- client_credentials of a client drawn at random each request (of the 100,000: past the
-  per-worker cache's 10,000, so mostly a lookup by client_id; of 10, all cached, in the small
-  schema, which has 10 rows of each kind and 10 APIs);
+- client_credentials of one cached client (the usual case), and of a client drawn at random
+  each request (of the 100,000: past the per-worker cache's 10,000, so mostly a lookup; of
+  10, all cached, in the small schema, which has 10 rows of each kind and 10 APIs);
 - refresh of a user's token (the claim finds it by hash among the millions);
-- the password grant of a user drawn at random (a lookup by username among the million,
-  then argon2id): the sign-in's database side.
+- the password grant of a random user (a lookup among the million, then argon2id).
 
 Each figure is the median of the round medians (wall and this thread's CPU); the process's RSS
 is sampled after every round.
@@ -18,7 +15,7 @@ is sampled after every round.
     python -m bench.scale [--users 1000000] [--clients 100000] [--tokens 10000000]
                           [--apis 1000] [--rounds 10] [--requests 100] [--keep]
 
-The schemas are dropped at the end unless --keep."""
+The schemas are dropped at the end; with --keep, their URLs are printed (for bench.rss)."""
 
 from __future__ import annotations
 
@@ -29,6 +26,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -92,8 +90,7 @@ FROM generate_series(0, {tokens} - 1) AS i""",
 }
 
 
-# What the foreign keys would have refused, counted once after the fill: rows whose parent
-# (table, key) is missing.
+# Rows whose parent is missing (what the foreign keys would refuse), counted after the fill.
 ORPHANS = [f"SELECT count(*) FROM {child} c WHERE NOT EXISTS (SELECT FROM {parent} p "
            f"WHERE p.id = c.{key})" for child, parent, key in (
                ("refresh_token_families", "users", "user_id"),
@@ -245,8 +242,11 @@ def main() -> None:
         made.append(Case("big", keys, admin))
         print(json.dumps(run(args, *made, admin), indent=2))
     finally:
-        for case in made if not args.keep else []:
-            case.drop(admin)
+        for case in made:
+            if args.keep:
+                print(f"kept: {case.url}", file=sys.stderr)
+            else:
+                case.drop(admin)
         admin.dispose()
 
 
