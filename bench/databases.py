@@ -23,10 +23,9 @@ def postgres_pid() -> int:
     """The PostgreSQL server's postmaster (the parent of every backend), to meter its CPU: the
     parent of the backend that answers here (the server is local)."""
     engine = create_engine(POSTGRES)
-    with engine.connect() as conn:
-        backend = conn.scalar(text("SELECT pg_backend_pid()"))
+    with engine.connect() as conn:  # read while the backend lives: it exits with the connection
+        stat = Path(f"/proc/{conn.scalar(text('SELECT pg_backend_pid()'))}/stat").read_text()
     engine.dispose()
-    stat = Path(f"/proc/{backend}/stat").read_text()
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
