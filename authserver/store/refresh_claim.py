@@ -6,7 +6,8 @@ the refresh grant reads: one statement, one round trip. (SQLite's RETURNING cann
 FROM tables; refresh_tokens.py takes the two-step path there.)
 
 The answer is plain values, the user alone an ORM entity: loading the token and its family as
-entities too cost more than the statement's round trip (bench/RESULTS.md, 2026-12-07, late).
+entities too cost about a fifth of the claim's CPU, commit included (bench/RESULTS.md,
+2026-12-07, late).
 """
 
 from __future__ import annotations
