@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .helpers import PASSWORD
+from .helpers import PASSWORD, pkce
 from .support import ServerProcess, localhost_server
 
 REDIRECT = "http://127.0.0.1:9/cb"
@@ -89,3 +89,17 @@ def authorize_url(server: ServerProcess, client_id: str, challenge: str, **extra
         "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
         "code_challenge": challenge,
         "code_challenge_method": "S256", **extra})
+
+
+def password_step_asking_for_a_passkey(page: Any, server: ServerProcess, client_id: str,
+                                       username: str) -> str:
+    """An authorization request for a phishing-resistant sign-in (acr_values=phr), its
+    password typed: the page is left at the second step that asks for the passkey. Returns
+    the request's PKCE verifier."""
+    verifier, challenge = pkce()
+    page.goto(authorize_url(server, client_id, challenge, acr_values="phr"))
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#passkey-second-factor")
+    return verifier

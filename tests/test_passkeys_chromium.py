@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from .helpers import PASSWORD, pkce
+from .helpers import pkce
 from .passkey_chromium_support import (  # noqa: F401 (the `server` fixture)
     ARTIFACTS,
     REDIRECT,
@@ -24,6 +24,7 @@ from .passkey_chromium_support import (  # noqa: F401 (the `server` fixture)
     new_user,
     passkey_server,
     password_sign_in,
+    password_step_asking_for_a_passkey,
     with_authenticator,
 )
 from .support import ServerProcess
@@ -176,12 +177,7 @@ def test_a_passkey_is_the_second_factor_after_the_password(
     add_passkey(page, "Second factor key")
     context.clear_cookies()
     landed = catch_redirects(page)
-    verifier, challenge = pkce()
-    page.goto(authorize_url(server, spa["client_id"], challenge, acr_values="phr"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#passkey-second-factor")
+    verifier = password_step_asking_for_a_passkey(page, server, spa["client_id"], username)
     assert page.locator("input[autocomplete=one-time-code]").count() == 0  # no app
     page.screenshot(path=str(ARTIFACTS / "second-factor-passkey.png"), full_page=True)
     page.click("#passkey-second-factor")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import PASSWORD, pkce
+from .helpers import PASSWORD
 from .passkey_chromium_support import (  # noqa: F401 (the `server` fixture)
     ARTIFACTS,
     REDIRECT,
@@ -22,6 +22,7 @@ from .passkey_chromium_support import (  # noqa: F401 (the `server` fixture)
     new_user,
     passkey_server,
     password_sign_in,
+    password_step_asking_for_a_passkey,
     with_authenticator,
 )
 from .support import ServerProcess, copy_keys, start_server
@@ -97,12 +98,7 @@ def test_the_passkey_pages_fit_390_and_1280_pixels_light_and_dark(
     _every_look(page, axe_script, f"account-old-sign-in-{lang}")
     # The second step after the password, when a passkey is asked for.
     context.clear_cookies()
-    _, challenge = pkce()
-    page.goto(authorize_url(server, spa["client_id"], challenge, acr_values="phr"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#passkey-second-factor")
+    password_step_asking_for_a_passkey(page, server, spa["client_id"], username)
     _every_look(page, axe_script, f"second-step-{lang}")
     # A wrong recovery code: its error beside the field.
     page.fill("#code", "aaaa-aaaa-aaaa-aaaa")
