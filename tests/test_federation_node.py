@@ -17,12 +17,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from authserver.config import Settings
 from authserver.models import User
 from authserver.oauth.upstream import JWKS_REFETCH_INTERVAL, read_discovery
 from authserver.store.idps import create_idp
 
-from .federation_support import OUR_ISSUER, SLUG, finish_consent, loopback_settings, start_at_provider
+from .federation_support import (  # noqa: F401 (the settings fixture)
+    OUR_ISSUER,
+    SLUG,
+    finish_consent,
+    settings,
+    start_at_provider,
+)
 from .helpers import make_client, pkce, verify
 from .support import free_port
 from .test_code_flow import authorize_url, exchange
@@ -65,11 +70,6 @@ def node_provider(node_rp: Path) -> Iterator[NodeProvider]:
         yield provider
     finally:
         provider.stop()
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return loopback_settings(settings)
 
 
 @pytest.fixture
