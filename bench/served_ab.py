@@ -28,10 +28,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    trees = [tree.split("=", 1) for tree in args.tree]
     database = postgres_pid()
     loads = {}
     with ExitStack() as servers:
-        for name, directory in (tree.split("=", 1) for tree in args.tree):
+        for name, directory in trees:
             path = str(Path(directory).resolve())
             assert (Path(path) / "authserver").is_dir(), f"no authserver package in {path}"
             server = servers.enter_context(authserver(
@@ -45,7 +46,7 @@ def main() -> None:
         results = interleaved(loads, args.runs)
     figures = {name: result.as_dict() for name, result in results.items()}
     ratios = {}
-    for name, _ in (tree.split("=", 1) for tree in args.tree):
+    for name, _ in trees:
         cc, refresh = (results[f"{load}, {name}"] for load in
                        ("client_credentials_postgres", "refresh_postgres"))
         machine = [(r.server_cpu_us or 0) + (r.database_cpu_us or 0) for r in (cc, refresh)]
