@@ -86,7 +86,6 @@ def main() -> None:
     parser.add_argument("--random-clients", type=int, default=0)
     args = parser.parse_args()
     samples: dict[str, list[tuple[int, float | None]]] = {}
-    requests: dict[str, int] = {}
     errors = 0
     with ExitStack() as stack:
         url = args.database_url or stack.enter_context(postgres_schema())
