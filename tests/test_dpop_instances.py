@@ -49,26 +49,40 @@ def _two_instances(tmp_path: Path, key_template: Path, env: dict[str, str]
             b.stop()
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis of this test's own, on a free port (the test stops it)."""
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
+class PrivateRedis:
+    """A redis-server of one test's own, on a free port, that the test stops and starts again
+    (on the same port, empty: it keeps nothing on disk)."""
 
-    def pings() -> bool:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)], stdout=subprocess.DEVNULL)
+        assert eventually(self._pings, bool, within=10), "redis-server did not start"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def _pings(self) -> bool:
         try:
-            return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
         except redis.RedisError:
             return False
 
-    assert eventually(pings, bool, within=10), "redis-server did not start"
-    yield url, process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def _each_proof_used_once(issuer: str, a: ServerProcess, b: ServerProcess
@@ -95,24 +109,40 @@ def _each_proof_used_once(issuer: str, a: ServerProcess, b: ServerProcess
 
 
 def test_with_redis_a_proof_is_single_use_across_instances_without_the_database(
-    tmp_path: Path, key_template: Path, postgres_ready: bool,
-    private_redis: tuple[str, subprocess.Popen[bytes]],
+    tmp_path: Path, key_template: Path, postgres_ready: bool, private_redis: PrivateRedis,
 ) -> None:
     """AUTHSERVER_RATELIMIT_STORAGE_URL names Redis: the jtis go there (SET NX EX), none to
-    the database, still refused on the other instance; and with Redis gone a DPoP request is
-    a 503 (neither accepted unchecked nor refused as a replay) while Bearer calls go on."""
-    redis_url, redis_process = private_redis
-    env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": redis_url}
+    the database, still refused on the other instance; after Redis restarts, the workers
+    use it again at once; with Redis gone a DPoP request is a 503 (neither accepted unchecked
+    nor refused as a replay) while Bearer calls go on."""
+    env = {"AUTHSERVER_RATELIMIT_STORAGE_URL": private_redis.url}
     with _two_instances(tmp_path, key_template, env) as (issuer, a, b, url):
         auth, form, key, token = _each_proof_used_once(issuer, a, b)
-        assert len(list(redis.Redis.from_url(redis_url).scan_iter("authserver:dpop:*"))) == 2
+        stored = redis.Redis.from_url(private_redis.url)
+        assert len(list(stored.scan_iter("authserver:dpop:*"))) == 2
         engine = create_engine(url)
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM client_assertion_uses")) == 0
         engine.dispose()
+
+        # Restarted (empty) while no request came: the workers' connections to the old one
+        # are stale, and the next proofs must neither fail nor skip the shared check.
+        private_redis.stop()
+        private_redis.start()
+        for _ in range(3):
+            fresh = key.proof("GET", f"{issuer}/api/me", access_token=token)
+            headers = {"Authorization": f"DPoP {token}", "DPoP": fresh}
+            assert a.http.get("/api/me", headers=headers).status_code == 200
+            assert b.http.get("/api/me", headers=headers).status_code == 401
+            proof = key.proof("POST", f"{issuer}/oauth/token")
+            assert b.http.post("/oauth/token", auth=auth, data=form,
+                               headers={"DPoP": proof}).status_code == 200
+            assert a.http.post("/oauth/token", auth=auth, data=form,
+                               headers={"DPoP": proof}).status_code == 400
+        assert len(list(stored.scan_iter("authserver:dpop:*"))) == 6
+
         bearer = a.http.post("/oauth/token", auth=auth, data=form).json()["access_token"]
-        redis_process.terminate()
-        redis_process.wait(timeout=10)
+        private_redis.stop()
         fresh = key.proof("GET", f"{issuer}/api/me", access_token=token)
         down = a.http.get("/api/me", headers={"Authorization": f"DPoP {token}", "DPoP": fresh})
         assert down.status_code == 503, down.text

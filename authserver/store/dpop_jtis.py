@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Unavailable
@@ -38,7 +39,13 @@ class DPoPJtis:
         self.store = store
         self.url = redis_url(storage_url)
         self.seen_here = MemoryReplayCache(clock=lambda: store.clock())  # tests move it
-        self._redis: Any = None
+        self._redis_pool: Any = None
+        if self.url is not None:
+            import redis  # only when configured
+
+            self._redis_pool = redis.ConnectionPool.from_url(
+                self.url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        self._connections = threading.local()  # each thread's own connection to Redis
 
     def first_use(self, jti: str, until: int) -> bool:
         """True the first time any worker sees this jti (for the APIs; in the database, its
@@ -56,22 +63,40 @@ class DPoPJtis:
             return False
         try:
             if self.url is not None:
-                return self._in_redis(self.url, jti, until)
+                return self._in_redis(jti, until)
             return bool(in_database())
         except BaseException:
             self.seen_here.forget(jti)  # not known to be used: a retry is asked again
             raise
 
-    def _in_redis(self, url: str, jti: str, until: int) -> bool:
+    def _in_redis(self, jti: str, until: int) -> bool:
         import redis  # only when configured
 
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
-                                               socket_connect_timeout=REDIS_TIMEOUT)
         key = KEY_PREFIX + hashlib.sha256(jti.encode()).hexdigest()
         ttl = max(1, until - self.store.now())
         try:
-            return bool(self._redis.set(key, b"1", nx=True, ex=ttl))
+            connection = self._connection(redis)
+            # A connection of redis-py's, not its client: the client's execute_command (the
+            # pool's checkout and return, its metrics, the retry wrapper, the reply callbacks)
+            # cost as much CPU as the round trip itself. No retry: a SET that reached Redis but
+            # whose answer was lost would come back as a replay. On an error the connection
+            # closes itself, and the next call opens it again.
+            connection.send_command("SET", key, b"1", "NX", "EX", ttl)
+            return connection.read_response() is not None  # nil: the key was there
         except redis.RedisError as exc:
             log.error("DPoP replay cache (Redis) unavailable: %s", str(exc).splitlines()[0])
             raise Unavailable("the DPoP replay cache is unavailable; retry shortly") from None
+
+    def _connection(self, redis: Any) -> Any:
+        """This thread's connection, ready to send (kept for good, never handed back)."""
+        connection = getattr(self._connections, "redis", None)
+        if connection is None:
+            connection = self._connections.redis = self._redis_pool.make_connection()
+        try:
+            # As redis-py's pool checks a connection it hands out: something to read before
+            # we asked (end of file: Redis restarted since) means a stale socket.
+            if connection.can_read():
+                connection.disconnect()
+        except (redis.RedisError, OSError):
+            connection.disconnect()  # down: the SET that follows says so
+        return connection
