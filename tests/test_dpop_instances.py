@@ -141,6 +141,22 @@ def test_with_redis_a_proof_is_single_use_across_instances_without_the_database(
                                headers={"DPoP": proof}).status_code == 400
         assert len(list(stored.scan_iter("authserver:dpop:*"))) == 6
 
+        # Redis is asked while the signature is checked: a proof whose signature fails is
+        # withdrawn, so it leaves no jti behind, and the same jti properly signed is taken.
+        forged = DPoPKey().proof("GET", f"{issuer}/api/me", access_token=token,
+                                 header={"jwk": key.jwk}, jti="forged-first")
+        refused = a.http.get("/api/me", headers={"Authorization": f"DPoP {token}",
+                                                 "DPoP": forged})
+        assert refused.status_code == 401
+        assert "signature" in refused.json()["error_description"]
+        assert len(list(stored.scan_iter("authserver:dpop:*"))) == 6
+        real = key.proof("GET", f"{issuer}/api/me", access_token=token, jti="forged-first")
+        headers = {"Authorization": f"DPoP {token}", "DPoP": real}
+        assert a.http.get("/api/me", headers=headers).status_code == 200
+        assert a.http.get("/api/me", headers=headers).status_code == 401
+        assert b.http.get("/api/me", headers=headers).status_code == 401
+        assert len(list(stored.scan_iter("authserver:dpop:*"))) == 7
+
         bearer = a.http.post("/oauth/token", auth=auth, data=form).json()["access_token"]
         private_redis.stop()
         fresh = key.proof("GET", f"{issuer}/api/me", access_token=token)

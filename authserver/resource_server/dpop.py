@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from joserfc import jws
@@ -104,7 +104,10 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
                 first_use: Callable[[str, int], bool],
                 access_token: str | None = None, nonces: Nonces | None = None) -> Proof:
     """The proof's key thumbprint, once every §4.3 check passed. `first_use(jti, until)` is the
-    replay cache: True the first time a jti is seen (it must remember it until `until`)."""
+    replay cache: True the first time a jti is seen (it must remember it until `until`),
+    asked once the signature verified. A cache behind a round trip may also offer
+    `first_use.start(jti, until)`, a `PendingUse` or None (then `first_use` is asked): it is
+    started before the signature's check and answered after it."""
     if not proof:
         raise ProofError("the DPoP header is missing")
     if len(proof) > MAX_PROOF_BYTES or "," in proof:
@@ -134,12 +137,6 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if key.key_type == "OKP" and key.get("crv") != "Ed25519":
         raise ProofError("the DPoP proof's OKP key must be Ed25519 (EdDSA)")
     try:
-        verified = jws.validate_compact(signed, key, [alg], registry=_REGISTRY)
-    except (JoseError, ValueError, TypeError):
-        verified = False
-    if not verified:
-        raise ProofError("the DPoP proof's signature does not verify with its jwk")
-    try:
         claims: Any = untrusted.loads(signed.payload)
     except ValueError:
         raise ProofError("the DPoP proof's claims are not JSON") from None
@@ -160,9 +157,32 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
     if nonces is not None and not nonces.valid(claims.get("nonce")):
         raise NonceRequired("send the DPoP proof again with the server's nonce",
                             nonces.current())
-    if not first_use(jti, int(iat) + IAT_WINDOW):
+    until = int(iat) + IAT_WINDOW
+    # A shared record across the network is asked now and answered after the signature's
+    # check, which runs meanwhile; a proof whose signature fails is withdrawn from it.
+    start = getattr(first_use, "start", None)
+    pending: PendingUse | None = start(jti, until) if start is not None else None
+    try:
+        verified = jws.validate_compact(signed, key, [alg], registry=_REGISTRY)
+    except (JoseError, ValueError, TypeError):
+        verified = False
+    if not verified:
+        if pending is not None:
+            pending.withdraw()
+        raise ProofError("the DPoP proof's signature does not verify with its jwk")
+    if not (pending() if pending is not None else first_use(jti, until)):
         raise ProofError("this DPoP proof was used already (jti)")
     return Proof(jkt=jkt, jti=jti, iat=int(iat), alg=alg)
+
+
+class PendingUse(Protocol):
+    """A replay cache's answer on its way (see `check_proof`'s `first_use`)."""
+
+    def __call__(self) -> bool:
+        """True if the jti was not seen before."""
+
+    def withdraw(self) -> None:
+        """The proof failed: its jti is not to count as used."""
 
 
 @functools.lru_cache(maxsize=1024)
