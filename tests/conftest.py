@@ -31,7 +31,7 @@ from .browser import Browser, new_user
 from .chromium import _chromium_process, chromium_browser  # noqa: F401 (fixtures)
 from .helpers import PASSWORD, REDIRECT, make_client, make_user
 from .inprocess import InProcessServer, start_in_process
-from .support import ServerProcess, copy_keys, postgres_schema, start_server
+from .support import PrivateRedis, ServerProcess, copy_keys, postgres_schema, start_server
 from .templates import (
     POOLED,
     PostgresSchemaPool,
@@ -90,6 +90,15 @@ def postgres_ready() -> bool:
         pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; CI must not skip it")
     pytest.skip("PostgreSQL not reachable (set up by .ci/run in CI)")
     return False
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own (support.PrivateRedis), started; stopped after."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 
 from .templates import schema_url
@@ -287,3 +288,29 @@ def localhost_server(workdir: Path, key_template: Path) -> Iterator[ServerProces
         server.stop()
 
 
+class PrivateRedis:
+    """A redis-server of one test's own, on a free port, that the test stops and starts again
+    (on the same port, empty: it keeps nothing on disk)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)], stdout=subprocess.DEVNULL)
+        assert eventually(self._pings, bool, within=10), "redis-server did not start"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def _pings(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False

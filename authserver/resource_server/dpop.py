@@ -159,16 +159,20 @@ def check_proof(proof: str | None, *, method: str, url: str, now: float,
                             nonces.current())
     until = int(iat) + IAT_WINDOW
     # A shared record across the network is asked now and answered after the signature's
-    # check, which runs meanwhile; a proof whose signature fails is withdrawn from it.
+    # check, which runs meanwhile.
     start = getattr(first_use, "start", None)
     pending: PendingUse | None = start(jti, until) if start is not None else None
     try:
         verified = jws.validate_compact(signed, key, [alg], registry=_REGISTRY)
     except (JoseError, ValueError, TypeError):
         verified = False
+    except BaseException:
+        if pending is not None:
+            pending.drop()
+        raise
     if not verified:
         if pending is not None:
-            pending.withdraw()
+            pending.drop()
         raise ProofError("the DPoP proof's signature does not verify with its jwk")
     if not (pending() if pending is not None else first_use(jti, until)):
         raise ProofError("this DPoP proof was used already (jti)")
@@ -181,8 +185,8 @@ class PendingUse(Protocol):
     def __call__(self) -> bool:
         """True if the jti was not seen before."""
 
-    def withdraw(self) -> None:
-        """The proof failed: its jti is not to count as used."""
+    def drop(self) -> None:
+        """The proof failed: the answer is not needed (its jti counts as used all the same)."""
 
 
 @functools.lru_cache(maxsize=1024)

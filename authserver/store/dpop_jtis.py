@@ -4,7 +4,7 @@ In front, each process remembers the jtis it has seen (a replay to the same work
 without a round trip). Behind it, the shared cache: Redis with `SET NX EX` when
 AUTHSERVER_RATELIMIT_STORAGE_URL names one (one round trip, nothing written to the database),
 else the database's primary key (store/assertions.py). Redis is asked while the proof's
-signature is checked, and a proof whose signature fails takes its jti back (`FirstUse`).
+signature is checked (`FirstUse`).
 When Redis is configured but does not answer, the proof is neither accepted nor refused: the
 request is a 503 (`Unavailable`), for a worker that fell back to its database alone could
 accept a proof another host recorded in Redis.
@@ -71,23 +71,36 @@ class DPoPJtis:
             # cost as much CPU as the round trip itself. No retry: a SET that reached Redis but
             # whose answer was lost would come back as a replay. On an error the connection
             # closes itself, and the next call opens it again.
+            self._connections.answer_owed = True
             connection.send_command("SET", key, b"1", "NX", "EX", ttl)
         except redis.RedisError as exc:
             raise _unavailable(exc) from None
-        return PendingSet(self, connection, key, jti)
+        return PendingSet(self, connection, jti)
+
+    def read_answer(self, connection: Any) -> Any:
+        """The answer to the SET this thread sent last."""
+        answer = connection.read_response()
+        self._connections.answer_owed = False
+        return answer
 
     def _connection(self, redis: Any) -> Any:
         """This thread's connection, ready to send (kept for good, never handed back)."""
         connection = getattr(self._connections, "redis", None)
         if connection is None:
             connection = self._connections.redis = self._redis_pool.make_connection()
+        if getattr(self._connections, "answer_owed", False):
+            # A SET whose answer was never read (something failed between): that answer may
+            # still be on its way, and must not be taken for the next SET's.
+            connection.disconnect()
+            self._connections.answer_owed = False
+        connection.connect()  # opened if it is not (a no-op if it is); Redis down raises here
         try:
             # As redis-py's pool checks a connection it hands out: something to read before
             # we asked (end of file: Redis restarted since) means a stale socket.
             if connection.can_read():
                 connection.disconnect()
         except (redis.RedisError, OSError):
-            connection.disconnect()  # down: the SET that follows says so
+            connection.disconnect()  # the SET that follows opens it again
         return connection
 
 
@@ -96,7 +109,9 @@ class FirstUse:
     offers `start`: the SET goes out before the proof's signature is checked, and its answer
     is read after, so the round trip and the signature's check overlap (in process, a DPoP
     call cost 14 % less CPU than with the SET sent and answered after the signature: the
-    answer is there when asked for, and the thread does not sleep for it)."""
+    answer is there when asked for, and the thread does not sleep for it). So a proof whose
+    signature fails has used its jti too, as one that fails a later check always did: only
+    whoever knew a jti before its client sent it could take it from that client."""
 
     def __init__(self, jtis: DPoPJtis, in_database: Callable[[str, int], bool]) -> None:
         self.jtis = jtis
@@ -131,32 +146,28 @@ class FirstUse:
 class PendingSet:
     """A SET NX EX sent on this thread's connection, its answer not read yet."""
 
-    def __init__(self, jtis: DPoPJtis, connection: Any, key: str, jti: str) -> None:
-        self.jtis, self.connection, self.key, self.jti = jtis, connection, key, jti
+    def __init__(self, jtis: DPoPJtis, connection: Any, jti: str) -> None:
+        self.jtis, self.connection, self.jti = jtis, connection, jti
 
     def __call__(self) -> bool:
         import redis
 
         try:
-            return self.connection.read_response() is not None  # nil: the key was there
+            return self.jtis.read_answer(self.connection) is not None  # nil: the key was there
         except redis.RedisError as exc:
-            self.jtis.seen_here.forget(self.jti)
+            self.jtis.seen_here.forget(self.jti)  # not known to be used: a retry is asked again
             raise _unavailable(exc) from None
         except BaseException:
             self.jtis.seen_here.forget(self.jti)
             raise
 
-    def withdraw(self) -> None:
-        """The proof's signature failed: a forged proof leaves no jti behind (it could
-        otherwise fill Redis at the rate of requests). Redis failing here changes nothing for
-        the request, which is refused anyway; the key expires."""
+    def drop(self) -> None:
+        """The proof failed: the answer is read and not looked at, so that the connection
+        stays in step. Redis failing here changes nothing for the request, refused anyway."""
         import redis
 
-        self.jtis.seen_here.forget(self.jti)
         try:
-            if self.connection.read_response() is not None:  # ours: take it back
-                self.connection.send_command("DEL", self.key)
-                self.connection.read_response()
+            self.jtis.read_answer(self.connection)
         except redis.RedisError:
             pass  # the connection closed itself; the next request opens it again
 
@@ -167,8 +178,8 @@ class _Seen:
     def __call__(self) -> bool:
         return False
 
-    def withdraw(self) -> None:
-        pass  # the jti stays seen: it was by an earlier proof
+    def drop(self) -> None:
+        pass
 
 
 def _unavailable(exc: Exception) -> Unavailable:
