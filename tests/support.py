@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,23 +39,31 @@ def without_settings(environ: Mapping[str, str]) -> dict[str, str]:
             if not k.startswith("AUTHSERVER_") or k.startswith("AUTHSERVER_TEST_")}
 
 
+# The ports this worker handed out last: a port is free again here as soon as it is handed
+# out, until its server binds it, so two picks in a row (one test's two servers) could agree.
+_HANDED_OUT: deque[int] = deque(maxlen=256)
+
+
 def free_port() -> int:
     """A port no other server of this run is handed. The kernel's ephemeral range (bind to 0)
     is also where every outgoing connection's local port comes from, and under pytest-xdist
     two workers could be handed the same one between its release here and the server's bind;
-    so each worker picks at random in a slice of its own below that range, and checks the
-    port binds."""
+    so each worker picks at random in a slice of its own below that range, none of the last
+    ones it handed out, and checks the port binds."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker[2:].isdigit() else 0
     low = 20000 + (index % 8) * 1500
     for _ in range(200):
         port = random.randrange(low, low + 1500)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _HANDED_OUT.append(port)
+        return port
     raise RuntimeError("no free port in this worker's slice")
 
 
