@@ -107,9 +107,11 @@ class DPoPJtis:
 class FirstUse:
     """`first_use(jti, until)` for check_proof (resource_server/dpop.py). With Redis it also
     offers `start`: the SET goes out before the proof's signature is checked, and its answer
-    is read after, so the round trip and the signature's check overlap (in process, a DPoP
-    call cost 14 % less CPU than with the SET sent and answered after the signature: the
-    answer is there when asked for, and the thread does not sleep for it). So a proof whose
+    is read after, so the round trip and the signature's check overlap: the answer is there
+    when asked for, and the thread does not sleep for it. In process a DPoP call cost 14 %
+    less CPU than with the SET answered before the signature's check; served under full load,
+    where other requests fill the wait anyway, 1-2 % less CPU and 3-6 % more calls a second
+    (bench/RESULTS.md, 2026-12-07, last). So a proof whose
     signature fails has used its jti too, as one that fails a later check always did: only
     whoever knew a jti before its client sent it could take it from that client."""
 
