@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from authserver.config import Settings
 from authserver.ops.ratelimit import FailureThrottle
 
 from .helpers import PASSWORD, basic, make_client, make_user
-from .support import ServerProcess, copy_keys, eventually, free_port, start_server
+from .support import PrivateRedis, ServerProcess, copy_keys, eventually, start_server
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +114,41 @@ def test_lockout_is_per_address_and_ends_with_its_window(monkeypatch: pytest.Mon
     assert throttle.retry_after("user", "alice", "10.0.0.66") is None
 
 
+def test_with_redis_the_counters_are_read_in_one_round_trip_as_limits_reads_them(
+    private_redis: PrivateRedis,
+) -> None:
+    """Before each password or secret is checked, its counters are read: with Redis, both in
+    one MGET (ops/ratelimit.py), which must say what the `limits` library's own reads say,
+    for the per-account-and-address limit and the per-address one alike."""
+    from limits import parse
+
+    from authserver.ops.ratelimit import Limits
+
+    limits = Limits(parse("2 per 1 minute"), parse("3 per 1 minute"))
+    throttle = FailureThrottle(private_redis.url, limits=limits)
+    through_limits = FailureThrottle(private_redis.url, limits=limits)
+    through_limits._reads = None  # limits' FixedWindowRateLimiter.test, one GET a key
+    stats = redis.Redis.from_url(private_redis.url)
+
+    def both(account: str, address: str) -> tuple[int | None, int | None]:
+        mgets = stats.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
+        ours = throttle.retry_after("user", account, address)
+        assert stats.info("commandstats")["cmdstat_mget"]["calls"] == mgets + 1
+        return ours, through_limits.retry_after("user", account, address)
+
+    assert both("alice", "10.0.0.1") == (None, None)
+    throttle.failed("user", "alice", "10.0.0.1")
+    assert both("alice", "10.0.0.1") == (None, None)
+    throttle.failed("user", "alice", "10.0.0.1")  # alice's 2 from there: locked
+    ours, theirs = both("alice", "10.0.0.1")
+    assert ours is not None and theirs is not None and abs(ours - theirs) <= 1
+    assert both("bob", "10.0.0.1") == (None, None)  # 2 of the address's 3
+    throttle.failed("user", "bob", "10.0.0.1")  # the address's 3: everyone there waits
+    ours, theirs = both("carol", "10.0.0.1")
+    assert ours is not None and theirs is not None
+    assert both("carol", "10.0.0.2") == (None, None)
+
+
 def test_two_servers_share_the_limit_through_redis(
     tmp_path: Path, key_template: Path, redis_url: str
 ) -> None:
@@ -156,52 +190,21 @@ def test_throttling_believes_x_forwarded_for_only_from_trusted_proxies(
     app.extensions["authserver.db"].dispose()
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A Redis of this test's own, on a free port, that the test stops and starts."""
-    port = free_port()
-    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", str(tmp_path)]
-    state: dict[str, Any] = {"url": f"redis://127.0.0.1:{port}/0", "command": command}
-
-    def start() -> None:
-        state["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        up = eventually(lambda: _pings(state["url"]), bool, within=10)
-        assert up, "redis-server did not start"
-
-    def stop() -> None:
-        state["process"].terminate()
-        state["process"].wait(timeout=10)
-
-    state.update(start=start, stop=stop)
-    start()
-    yield state
-    if state["process"].poll() is None:
-        stop()
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_a_redis_outage_is_no_outage_of_the_token_endpoint(
-    tmp_path: Path, key_template: Path, own_redis: dict[str, Any]
+    tmp_path: Path, key_template: Path, private_redis: PrivateRedis
 ) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server not installed")
     keys_dir = copy_keys(key_template, tmp_path)
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'r.db'}",
                           keys_dir=keys_dir,
-                          extra_env={"AUTHSERVER_RATELIMIT_STORAGE_URL": own_redis["url"]})
+                          extra_env={"AUTHSERVER_RATELIMIT_STORAGE_URL": private_redis.url})
     try:
         machine = server.cli_json("client", "create", "--name", "machine")
         person = server.cli_json("client", "create", "--name", "app", "--grant-type", "password")
         server.cli_json("user", "create", "--username", "olive", "--password-stdin",
                         stdin="olive-password-1\n")
-        own_redis["stop"]()
+        private_redis.stop()
         answers = []
         for _ in range(3):
             answers.append(server.http.post("/oauth/token", auth=_pair(machine),
@@ -215,7 +218,7 @@ def test_a_redis_outage_is_no_outage_of_the_token_endpoint(
         ready = server.http.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["checks"]["counters"].startswith("unavailable")
-        own_redis["start"]()
+        private_redis.start()
         back = eventually(lambda: server.http.get("/readyz").json()["checks"]["counters"],
                           lambda state: state == "ok", within=15)
         assert back == "ok"

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Unavailable
+from ..redis_link import ThreadConnections
 from ..resource_server.dpop import MemoryReplayCache
 
 if TYPE_CHECKING:
@@ -41,13 +41,7 @@ class DPoPJtis:
         self.store = store
         self.url = redis_url(storage_url)
         self.seen_here = MemoryReplayCache(clock=lambda: store.clock())  # tests move it
-        self._redis_pool: Any = None
-        if self.url is not None:
-            import redis  # only when configured
-
-            self._redis_pool = redis.ConnectionPool.from_url(
-                self.url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
-        self._connections = threading.local()  # each thread's own connection to Redis
+        self.redis = ThreadConnections(self.url, REDIS_TIMEOUT) if self.url is not None else None
 
         # For the APIs: in the database, the jti's own short transaction.
         self.first_use = FirstUse(
@@ -58,50 +52,18 @@ class DPoPJtis:
             self, lambda jti, until: store.assertions.use_once_here("dpop", jti, until))
 
     def started_in_redis(self, jti: str, until: int) -> PendingSet:
-        """The SET NX EX sent; its answer read when asked for. This worker must have seen the
-        jti first (`seen_here`)."""
+        """The SET NX EX sent (redis_link.py); its answer read when asked for. This worker
+        must have seen the jti first (`seen_here`)."""
         import redis  # only when configured
 
+        assert self.redis is not None
         key = KEY_PREFIX + hashlib.sha256(jti.encode()).hexdigest()
         ttl = max(1, until - self.store.now())
         try:
-            connection = self._connection(redis)
-            # A connection of redis-py's, not its client: the client's execute_command (the
-            # pool's checkout and return, its metrics, the retry wrapper, the reply callbacks)
-            # cost as much CPU as the round trip itself. No retry: a SET that reached Redis but
-            # whose answer was lost would come back as a replay. On an error the connection
-            # closes itself, and the next call opens it again.
-            self._connections.answer_owed = True
-            connection.send_command("SET", key, b"1", "NX", "EX", ttl)
+            connection = self.redis.send("SET", key, b"1", "NX", "EX", ttl)
         except redis.RedisError as exc:
             raise _unavailable(exc) from None
-        return PendingSet(self, connection, jti)
-
-    def read_answer(self, connection: Any) -> Any:
-        """The answer to the SET this thread sent last."""
-        answer = connection.read_response()
-        self._connections.answer_owed = False
-        return answer
-
-    def _connection(self, redis: Any) -> Any:
-        """This thread's connection, ready to send (kept for good, never handed back)."""
-        connection = getattr(self._connections, "redis", None)
-        if connection is None:
-            connection = self._connections.redis = self._redis_pool.make_connection()
-        if getattr(self._connections, "answer_owed", False):
-            # A SET whose answer was never read (something failed between): that answer may
-            # still be on its way, and must not be taken for the next SET's.
-            connection.disconnect()
-            self._connections.answer_owed = False
-        connection.connect()  # opened if it is not (a no-op if it is); Redis down raises here
-        try:
-            # As redis-py's pool checks a connection it hands out: something to read before
-            # we asked (end of file: Redis restarted since) means a stale socket.
-            if connection.can_read():
-                connection.disconnect()
-        except (redis.RedisError, OSError):
-            connection.disconnect()  # the SET that follows opens it again
-        return connection
+        return PendingSet(self, self.redis, connection, jti)
 
 
 class FirstUse:
@@ -148,14 +110,15 @@ class FirstUse:
 class PendingSet:
     """A SET NX EX sent on this thread's connection, its answer not read yet."""
 
-    def __init__(self, jtis: DPoPJtis, connection: Any, jti: str) -> None:
-        self.jtis, self.connection, self.jti = jtis, connection, jti
+    def __init__(self, jtis: DPoPJtis, link: ThreadConnections, connection: Any,
+                 jti: str) -> None:
+        self.jtis, self.link, self.connection, self.jti = jtis, link, connection, jti
 
     def __call__(self) -> bool:
         import redis
 
         try:
-            return self.jtis.read_answer(self.connection) is not None  # nil: the key was there
+            return self.link.answer(self.connection) is not None  # nil: the key was there
         except redis.RedisError as exc:
             self.jtis.seen_here.forget(self.jti)  # not known to be used: a retry is asked again
             raise _unavailable(exc) from None
@@ -169,7 +132,7 @@ class PendingSet:
         import redis
 
         try:
-            self.jtis.read_answer(self.connection)
+            self.link.answer(self.connection)
         except redis.RedisError:
             pass  # the connection closed itself; the next request opens it again
 
