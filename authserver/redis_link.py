@@ -22,6 +22,7 @@ class ThreadConnections:
         import redis  # only when Redis is configured
 
         self.errors = (redis.RedisError, OSError)
+        self.refusals = redis.ResponseError  # an error answer: the connection is still in step
         self._pool = redis.ConnectionPool.from_url(url, socket_timeout=timeout,
                                                    socket_connect_timeout=timeout)
         self._local = threading.local()
@@ -36,14 +37,21 @@ class ThreadConnections:
 
     def answer(self, connection: Any) -> Any:
         """The answer to the command this thread sent last. Raises redis.RedisError."""
-        answer = connection.read_response()
+        try:
+            answer = connection.read_response()
+        except self.refusals:
+            self._local.answer_owed = False  # an error was the answer, read in full
+            raise
         self._local.answer_owed = False
         return answer
 
     def _ready(self) -> Any:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = self._pool.make_connection()
+            # Made as the pool makes them, but not counted against its max_connections (a
+            # query option of the URL): these are never handed back, and threads come and go.
+            connection = self._local.connection = self._pool.connection_class(
+                **self._pool.connection_kwargs)
         if getattr(self._local, "answer_owed", False):
             # A command whose answer was never read (something failed between): that answer
             # may still be on its way, and must not be taken for the next command's.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from authserver.config import Settings
 from authserver.ops.ratelimit import FailureThrottle
 
 from .helpers import PASSWORD, basic, make_client, make_user
-from .support import PrivateRedis, ServerProcess, copy_keys, eventually, start_server
+from .support import PrivateRedis, ServerProcess, copy_keys, eventually, free_port, start_server
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +192,6 @@ def test_throttling_believes_x_forwarded_for_only_from_trusted_proxies(
 def test_a_redis_outage_is_no_outage_of_the_token_endpoint(
     tmp_path: Path, key_template: Path, private_redis: PrivateRedis
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
     keys_dir = copy_keys(key_template, tmp_path)
     server = start_server(tmp_path, database_url=f"sqlite:///{tmp_path / 'r.db'}",
                           keys_dir=keys_dir,
@@ -235,3 +232,66 @@ def test_a_redis_outage_is_no_outage_of_the_token_endpoint(
 
 def _pair(app: dict[str, Any]) -> tuple[str, str]:
     return app["client_id"], app["client_secret"]
+
+
+def test_the_counters_read_stays_shared_under_an_acl_without_mget(
+    private_redis: PrivateRedis,
+) -> None:
+    """A Redis user allowed limits' commands but not MGET: the lock another worker counted is
+    still seen (limits' own reads), not lost to per-worker counting."""
+    from limits import parse
+
+    from authserver.ops.ratelimit import Limits
+
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("ACL", "SETUSER", "counters", "on", ">counters-pass", "~*", "+@all",
+                          "-mget")
+    url = private_redis.url.replace("redis://", "redis://counters:counters-pass@")
+    limits = Limits(parse("2 per 1 minute"), parse("50 per 1 minute"))
+    elsewhere = FailureThrottle(url, limits=limits)
+    for _ in range(2):
+        elsewhere.failed("user", "dana", "10.0.0.9")
+    here = FailureThrottle(url, limits=limits)
+    assert here.retry_after("user", "dana", "10.0.0.9") is not None
+    assert here.retry_after("user", "erin", "10.0.0.9") is None
+
+
+def test_many_threads_read_the_counters_whatever_the_urls_max_connections(
+    private_redis: PrivateRedis,
+) -> None:
+    """Each thread keeps a connection of its own, which the URL's max_connections must not
+    count: threads come and go, and the sixth would otherwise lose the shared counters."""
+    import threading
+
+    from limits import parse
+
+    from authserver.ops.ratelimit import Limits
+
+    url = private_redis.url + "?max_connections=2"
+    throttle = FailureThrottle(url, limits=Limits(parse("1 per 1 minute"),
+                                                  parse("50 per 1 minute")))
+    throttle.failed("user", "fay", "10.0.0.8")
+    seen: list[int | None] = []
+
+    def read() -> None:
+        seen.append(throttle.retry_after("user", "fay", "10.0.0.8"))
+
+    for _ in range(6):  # one after another: each thread's connection stays open
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join()
+    assert len(seen) == 6 and None not in seen
+
+
+def test_the_outage_log_line_does_not_show_the_redis_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The counters' URL may carry Redis's password: the lines saying the store went and came
+    back name the store without it."""
+    url = f"redis://counters:secret-redis-pass@127.0.0.1:{free_port()}/0"  # nothing listens
+    throttle = FailureThrottle(url)
+    with caplog.at_level("ERROR", logger="authserver"):
+        assert throttle.retry_after("user", "gus", "10.0.0.7") is None  # counted per worker
+    assert "unreachable" in caplog.text
+    assert "secret-redis-pass" not in caplog.text
+    assert "127.0.0.1" in caplog.text

@@ -33,6 +33,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from ..db_trouble import without_password
 from ..redis_link import ThreadConnections
 
 log = logging.getLogger("authserver")
@@ -81,6 +82,7 @@ class FailureThrottle:
                        if type(self.shared.storage) is RedisStorage
                        and storage_url.startswith(("redis://", "rediss://")) else None)
         self.storage_url = storage_url
+        self._shown_url = without_password(storage_url)  # for the log: no Redis password
         self.limits = limits
         self.prefix = prefix
         self._clock = clock
@@ -114,13 +116,13 @@ class FailureThrottle:
             with self._lock:
                 if self._down_until is None:
                     log.error("the failed-attempt counters at %s are unreachable (%s); counting "
-                              "per worker until they are back", self.storage_url, exc)
+                              "per worker until they are back", self._shown_url, exc)
                 self._down_until = self._clock() + OUTAGE_RETRY
             return action(self.local)
         if down_until is not None:
             with self._lock:
                 if self._down_until is not None:
-                    log.warning("the failed-attempt counters at %s are back", self.storage_url)
+                    log.warning("the failed-attempt counters at %s are back", self._shown_url)
                 self._down_until = None
         return result
 
@@ -148,6 +150,9 @@ class FailureThrottle:
         names = [storage.prefixed_key(item.key_for(*ids)) for item, ids in keys]
         try:
             counts = self._reads.answer(self._reads.send("MGET", *names))
+        except self._reads.refusals:
+            # Redis answered, but not this (an ACL without MGET, say): limits' own reads.
+            return [(item, ids) for item, ids in keys if not limiter.test(item, *ids)]
         except self._reads.errors as exc:
             raise StorageError(exc) from exc  # as limits' own reads: counted per worker
         return [(item, ids) for (item, ids), count in zip(keys, counts, strict=True)
