@@ -82,7 +82,6 @@ class FailureThrottle:
                        if type(self.shared.storage) is RedisStorage
                        and storage_url.startswith(("redis://", "rediss://")) else None)
         self.storage_url = storage_url
-        self._shown_url = without_password(storage_url)  # for the log: no Redis password
         self.limits = limits
         self.prefix = prefix
         self._clock = clock
@@ -116,13 +115,14 @@ class FailureThrottle:
             with self._lock:
                 if self._down_until is None:
                     log.error("the failed-attempt counters at %s are unreachable (%s); counting "
-                              "per worker until they are back", self._shown_url, exc)
+                              "per worker until they are back", without_password(self.storage_url), exc)
                 self._down_until = self._clock() + OUTAGE_RETRY
             return action(self.local)
         if down_until is not None:
             with self._lock:
                 if self._down_until is not None:
-                    log.warning("the failed-attempt counters at %s are back", self._shown_url)
+                    log.warning("the failed-attempt counters at %s are back",
+                                without_password(self.storage_url))
                 self._down_until = None
         return result
 
@@ -143,20 +143,27 @@ class FailureThrottle:
     def _spent(self, limiter: FixedWindowRateLimiter, keys: list[tuple[RateLimitItem, tuple[str, ...]]]
                ) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         """The keys whose limit is used up (as `limiter.test` says of each)."""
-        if limiter is not self.shared or self._reads is None:
+        counts = self._counts_in_one_read(keys) if limiter is self.shared else None
+        if counts is None:
             return [(item, ids) for item, ids in keys if not limiter.test(item, *ids)]
+        return [(item, ids) for (item, ids), count in zip(keys, counts, strict=True)
+                if int(count or 0) >= item.amount]
+
+    def _counts_in_one_read(self, keys: list[tuple[RateLimitItem, tuple[str, ...]]]
+                            ) -> list[bytes | None] | None:
+        """The shared counters of `keys` in one MGET, or None to read them through limits
+        (not plain Redis, or a Redis that refuses MGET: an ACL without it, say)."""
+        if self._reads is None:
+            return None
         storage = self.shared.storage
         assert isinstance(storage, RedisStorage)
         names = [storage.prefixed_key(item.key_for(*ids)) for item, ids in keys]
         try:
-            counts = self._reads.answer(self._reads.send("MGET", *names))
+            return self._reads.answer(self._reads.send("MGET", *names))  # type: ignore[no-any-return]
         except self._reads.refusals:
-            # Redis answered, but not this (an ACL without MGET, say): limits' own reads.
-            return [(item, ids) for item, ids in keys if not limiter.test(item, *ids)]
+            return None
         except self._reads.errors as exc:
             raise StorageError(exc) from exc  # as limits' own reads: counted per worker
-        return [(item, ids) for (item, ids), count in zip(keys, counts, strict=True)
-                if int(count or 0) >= item.amount]
 
     def admit(self, kind: str, address: str, rate: tuple[int, int]) -> int | None:
         """Counts one `kind` action from `address` against `rate` (COUNT, SECONDS): None when

@@ -4,10 +4,9 @@ In front, each process remembers the jtis it has seen (a replay to the same work
 without a round trip). Behind it, the shared cache: Redis with `SET NX EX` when
 AUTHSERVER_RATELIMIT_STORAGE_URL names one (one round trip, nothing written to the database),
 else the database's primary key (store/assertions.py). Redis is asked while the proof's
-signature is checked (`FirstUse`).
-When Redis is configured but does not answer, the proof is neither accepted nor refused: the
-request is a 503 (`Unavailable`), for a worker that fell back to its database alone could
-accept a proof another host recorded in Redis.
+signature is checked (`FirstUse`). When Redis is configured but does not answer, the proof
+is neither accepted nor refused: the request is a 503 (`Unavailable`), for a worker that fell
+back to its database alone could accept a proof another host recorded in Redis.
 """
 
 from __future__ import annotations
@@ -39,9 +38,9 @@ def redis_url(storage_url: str) -> str | None:
 class DPoPJtis:
     def __init__(self, store: Store, storage_url: str) -> None:
         self.store = store
-        self.url = redis_url(storage_url)
         self.seen_here = MemoryReplayCache(clock=lambda: store.clock())  # tests move it
-        self.redis = ThreadConnections(self.url, REDIS_TIMEOUT) if self.url is not None else None
+        url = redis_url(storage_url)
+        self.redis = ThreadConnections(url, REDIS_TIMEOUT) if url is not None else None
 
         # For the APIs: in the database, the jti's own short transaction.
         self.first_use = FirstUse(
@@ -51,19 +50,18 @@ class DPoPJtis:
         self.first_use_here = FirstUse(
             self, lambda jti, until: store.assertions.use_once_here("dpop", jti, until))
 
-    def started_in_redis(self, jti: str, until: int) -> PendingSet:
-        """The SET NX EX sent (redis_link.py); its answer read when asked for. This worker
-        must have seen the jti first (`seen_here`)."""
+    def started_in_redis(self, link: ThreadConnections, jti: str, until: int) -> PendingSet:
+        """The SET NX EX sent on `link` (this store's `redis`); its answer read when asked
+        for. This worker must have seen the jti first (`seen_here`)."""
         import redis  # only when configured
 
-        assert self.redis is not None
         key = KEY_PREFIX + hashlib.sha256(jti.encode()).hexdigest()
         ttl = max(1, until - self.store.now())
         try:
-            connection = self.redis.send("SET", key, b"1", "NX", "EX", ttl)
+            connection = link.send("SET", key, b"1", "NX", "EX", ttl)
         except redis.RedisError as exc:
             raise _unavailable(exc) from None
-        return PendingSet(self, self.redis, connection, jti)
+        return PendingSet(self, link, connection, jti)
 
 
 class FirstUse:
@@ -73,9 +71,9 @@ class FirstUse:
     when asked for, and the thread does not sleep for it. In process a DPoP call cost 14 %
     less CPU than with the SET answered before the signature's check; served under full load,
     where other requests fill the wait anyway, 1-2 % less CPU and 3-6 % more calls a second
-    (bench/RESULTS.md, 2026-12-07, last). So a proof whose
-    signature fails has used its jti too, as one that fails a later check always did: only
-    whoever knew a jti before its client sent it could take it from that client."""
+    (bench/RESULTS.md, 2026-12-07, last). So a proof whose signature fails has used its jti
+    too, as one that fails a later check always did: only whoever knew a jti before its
+    client sent it could take it from that client."""
 
     def __init__(self, jtis: DPoPJtis, in_database: Callable[[str, int], bool]) -> None:
         self.jtis = jtis
@@ -96,12 +94,13 @@ class FirstUse:
 
     def start(self, jti: str, until: int) -> PendingSet | _Seen | None:
         """None without Redis: the database is asked once the signature verified."""
-        if self.jtis.url is None:
+        link = self.jtis.redis
+        if link is None:
             return None
         if not self.jtis.seen_here(jti, until):
             return _Seen()
         try:
-            return self.jtis.started_in_redis(jti, until)
+            return self.jtis.started_in_redis(link, jti, until)
         except BaseException:
             self.jtis.seen_here.forget(jti)
             raise
