@@ -4,9 +4,9 @@ is recognised (RFC 6749 §4.1.2)."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from ..db import rows_changed
 from ..hashing import hash_secret
@@ -15,7 +15,14 @@ from ..models import AuthorizationCode
 if TYPE_CHECKING:
     from . import Store
 
+# Statements built once (a statement made per call is built and keyed again each time).
+_CODES = cast(Table, AuthorizationCode.__table__)
 _CODE_BY_HASH = select(AuthorizationCode).where(AuthorizationCode.code_hash == bindparam("code_hash"))
+_INSERT = insert(_CODES)
+_CLAIM = (update(_CODES).where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
+          .values(used_at=bindparam("now")))
+_NONCE_USED = (select(_CODES.c.id).where(_CODES.c.client_id == bindparam("client_id"),
+                                          _CODES.c.nonce == bindparam("nonce")).limit(1))
 
 
 class Claim(enum.Enum):
@@ -36,24 +43,24 @@ class Codes:
              resources: list[str], ttl: int, dpop_jkt: str | None = None,
              amr: str | None = None) -> None:
         now = self.store.now()
-        self.store.begin_write().add(AuthorizationCode(
-            code_hash=hash_secret(code),
-            client_id=client_id,
-            user_id=user_id,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            nonce=nonce,
-            code_challenge=code_challenge,
-            code_challenge_method=code_challenge_method,
-            auth_time=auth_time,
-            claims=claims,
-            sid=sid,
-            resources=resources,
-            dpop_jkt=dpop_jkt,
-            amr=amr,
-            created_at=now,
-            expires_at=now + ttl,
-        ))
+        self.store.begin_write().connection().execute(_INSERT, {
+            "code_hash": hash_secret(code),
+            "client_id": client_id,
+            "user_id": user_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": code_challenge_method,
+            "auth_time": auth_time,
+            "claims": claims,
+            "sid": sid,
+            "resources": resources,
+            "dpop_jkt": dpop_jkt,
+            "amr": amr,
+            "created_at": now,
+            "expires_at": now + ttl,
+        })
 
     def claim(self, code: str, client_id: str) -> tuple[Claim, AuthorizationCode | None]:
         """Take the code for this client, once. A replayed code revokes the grants it started
@@ -69,12 +76,7 @@ class Codes:
             return Claim.REPLAYED, found
         if found.expires_at <= now:
             return Claim.EXPIRED, found
-        claimed = session.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.id == found.id, AuthorizationCode.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        claimed = session.connection().execute(_CLAIM, {"code_id": found.id, "now": now})
         if rows_changed(claimed) != 1:
             return Claim.RACED, found
         return Claim.OK, found
@@ -83,9 +85,6 @@ class Codes:
         """Whether this client sent this nonce before (a replayed authentication request).
         Best effort: two requests with one nonce at the same instant may both pass, as there is
         no unique constraint on it (codes of different clients may share a nonce)."""
-        found = self.store.session().scalar(
-            select(AuthorizationCode.id).where(
-                AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce
-            ).limit(1)
-        )
+        found = self.store.session().connection().execute(
+            _NONCE_USED, {"client_id": client_id, "nonce": nonce}).first()
         return found is not None

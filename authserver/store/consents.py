@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Consent
@@ -12,15 +12,16 @@ from ..models import Consent
 if TYPE_CHECKING:
     from . import Store
 
+_FIND = select(Consent).where(Consent.user_id == bindparam("user_id"),
+                              Consent.client_id == bindparam("client_id"))  # built once
+
 
 class Consents:
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def find(self, user_id: int, client_id: str) -> Consent | None:
-        return self.store.session().scalar(
-            select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
-        )
+        return self.store.session().scalar(_FIND, {"user_id": user_id, "client_id": client_id})
 
     def remember(self, user_id: int, client_id: str, scope: str) -> None:
         """Add `scope` to what the user allowed this client. Two first-time consents at once

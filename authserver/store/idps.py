@@ -107,8 +107,11 @@ def find_idp(session: Session, slug: str) -> IdentityProvider | None:
     return session.scalar(select(IdentityProvider).where(IdentityProvider.slug == slug))
 
 
+_ALL = select(IdentityProvider).order_by(IdentityProvider.slug)  # built once: each login page asks
+
+
 def list_idps(session: Session) -> list[IdentityProvider]:
-    return list(session.scalars(select(IdentityProvider).order_by(IdentityProvider.slug)))
+    return list(session.scalars(_ALL))
 
 
 def identities_of(session: Session, user: User) -> list[dict[str, str]]:

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, literal, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import String
 
 from ..hashing import hash_secret, new_secret
 from ..models import Client, LoginSession, LoginSessionClient
 
 if TYPE_CHECKING:
     from . import Store
+
+
+# Statements built once (a statement made per call is built and keyed again each time).
+_LIVE = select(LoginSession).where(LoginSession.id_hash == bindparam("id_hash"))
+
+
+def _add_client(insert: Any) -> Any:
+    """INSERT (this sign-in, this client) ... ON CONFLICT DO NOTHING, from a SELECT that finds
+    the sign-in (`insert` is the dialect's, for its ON CONFLICT)."""
+    found = select(bindparam("id_hash", type_=String), bindparam("client_id", type_=String)).where(
+        exists().where(LoginSession.id_hash == bindparam("id_hash")))
+    return (insert(LoginSessionClient).from_select(["session_id_hash", "client_id"], found)
+            .on_conflict_do_nothing(index_elements=["session_id_hash", "client_id"]))
+
+
+_ADD_CLIENT_SQLITE = _add_client(sqlite_insert)
+_ADD_CLIENT_POSTGRESQL = _add_client(postgresql_insert)
 
 
 def end_user_sessions(session: Session, user_id: int, now: int) -> None:
@@ -48,8 +66,7 @@ class LoginSessions:
 
     def live(self, session_id: str) -> LoginSession | None:
         """The sign-in, unless it ended or expired."""
-        found = self.store.session().scalar(
-            select(LoginSession).where(LoginSession.id_hash == hash_secret(session_id)))
+        found = self.store.session().scalar(_LIVE, {"id_hash": hash_secret(session_id)})
         if found is None or found.ended_at is not None or found.expires_at <= self.store.now():
             return None
         return found
@@ -82,12 +99,9 @@ class LoginSessions:
         another tab's at the same instant) is the same fact and nothing fails. From a SELECT
         that finds the sign-in: one deleted meanwhile (housekeeping, its user removed) has no
         clients to record, and its foreign key must not fail the code."""
-        insert = sqlite_insert if self.store.database.is_sqlite else postgresql_insert
-        found = select(literal(login_session.id_hash), literal(client_id)).where(
-            exists().where(LoginSession.id_hash == login_session.id_hash))
-        self.store.begin_write().execute(
-            insert(LoginSessionClient).from_select(["session_id_hash", "client_id"], found)
-            .on_conflict_do_nothing(index_elements=["session_id_hash", "client_id"]))
+        statement = _ADD_CLIENT_SQLITE if self.store.database.is_sqlite else _ADD_CLIENT_POSTGRESQL
+        self.store.begin_write().connection().execute(
+            statement, {"id_hash": login_session.id_hash, "client_id": client_id})
 
     def clients(self, login_session: LoginSession) -> list[Client]:
         """The clients this sign-in logged the user in to."""
