@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from authserver import db
 from authserver.config import Settings
+from authserver.models import Base
 
 
 @pytest.fixture
@@ -43,3 +47,18 @@ def test_empty_behind_and_at_the_head(database_url: str, upgrades: list[str]) ->
     assert (upgraded.before, upgraded.after) == (previous, head)
     assert upgrades == ["head", "head"]
     assert db.schema_revision(database_url) == head
+
+
+def test_the_migrations_make_the_schema_the_models_describe(database_url: str) -> None:
+    """An index or column added to a model without its migration (or the other way round)
+    would exist in the tests' databases or in deployments, not in both."""
+    settings = Settings(issuer="http://authserver.test", allow_insecure_issuer=True,
+                        database_url=database_url).with_defaults()
+    db.migrate(settings)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []

@@ -100,6 +100,8 @@ class RefreshToken(Base, TokenMixin):
 
 class AuthorizationCode(Base, AuthorizationCodeMixin):
     __tablename__ = "authorization_codes"
+    # The replayed-nonce check of every authorization request (store/codes.py: nonce_seen).
+    __table_args__ = (Index("ix_authorization_codes_client_nonce", "client_id", "nonce"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
