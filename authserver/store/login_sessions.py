@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import String
 
 from ..hashing import hash_secret, new_secret
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 # Statements built once (a statement made per call is built and keyed again each time).
 _LIVE = select(LoginSession).where(LoginSession.id_hash == bindparam("id_hash"))
+_INSERT = insert(cast(Table, LoginSession.__table__))
 
 
 def _add_client(insert: Any) -> Any:
@@ -56,11 +57,18 @@ class LoginSessions:
         signed in, whatever the rest of the request does. The address and browser are kept for
         the account page."""
         session_id, now = new_secret(32), self.store.now()
-        created = LoginSession(
-            id_hash=hash_secret(session_id), user_id=user_id, auth_time=now,
-            expires_at=now + lifetime, sid=secrets.token_urlsafe(32), amr=amr, last_used_at=now,
-            address=(address or "")[:64] or None, user_agent=(user_agent or "")[:300] or None)
-        self.store.begin_write().add(created)
+        values = {
+            "id_hash": hash_secret(session_id), "user_id": user_id, "auth_time": now,
+            "expires_at": now + lifetime, "ended_at": None, "sid": secrets.token_urlsafe(32),
+            "amr": amr, "last_used_at": now, "address": (address or "")[:64] or None,
+            "user_agent": (user_agent or "")[:300] or None}
+        session = self.store.begin_write()
+        session.connection().execute(_INSERT, values)
+        # The row as the session would have loaded it (its user comes from the identity map),
+        # without the unit of work's flush: a third of a login's database time.
+        created = LoginSession(**values)
+        make_transient_to_detached(created)
+        session.add(created)
         self.store.commit()
         return session_id, created
 
