@@ -1,7 +1,9 @@
 """What one request asks of the shared stores, counted (docs/sizing.md): SQL statements by
-kind, write transactions (COMMITs), the clients-version reads (a primary-key SELECT on the
-cache's own connection, outside the engine), and Redis commands (INFO commandstats of a Redis
-of this run's own, which also holds the failed-attempt counters). On PostgreSQL, in process.
+kind, write transactions (COMMITs), the statements SQLAlchemy had to build and key anew (a
+statement made per call rather than once: 60-140 us of Python each), the clients-version
+reads (a primary-key SELECT on the cache's own connection, outside the engine), and Redis
+commands (INFO commandstats of a Redis of this run's own, which also holds the failed-attempt
+counters). On PostgreSQL, in process.
 
     python -m bench.counts
 """
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import redis
 from sqlalchemy import event
+from sqlalchemy.sql.cache_key import HasCacheKey
 
 from authserver import create_app
 from authserver.config import Settings
@@ -191,6 +194,14 @@ def measure(workdir: Path, url: str, redis_url: str, counters: Any) -> dict[str,
         return real_version(self)
 
     ClientCache.current_version = counted_version  # type: ignore[method-assign]
+    built: list[int] = []
+    real_key = HasCacheKey._generate_cache_key  # a statement built once keys itself once
+
+    def counted_key(self: HasCacheKey) -> Any:
+        built.append(1)
+        return real_key(self)
+
+    HasCacheKey._generate_cache_key = counted_key  # type: ignore[method-assign]
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
     event.listen(engine, "commit", lambda _c: commits.append(1))
     cases: dict[str, Callable[[], Any]] = {
@@ -203,6 +214,7 @@ def measure(workdir: Path, url: str, redis_url: str, counters: Any) -> dict[str,
         seen.clear()
         commits.clear()
         version_reads.clear()
+        built.clear()
         before = _redis_commands(counters)
         answer = run()
         assert answer.status_code in (200, 302), (name, answer.get_data(as_text=True))
@@ -211,11 +223,13 @@ def measure(workdir: Path, url: str, redis_url: str, counters: Any) -> dict[str,
         figures[name] = {
             "sql_statements": len(seen), "by_kind": dict(kinds),
             "writes": sum(kinds[k] for k in ("INSERT", "UPDATE", "DELETE", "WITH")),
-            "commits": len(commits), "clients_version_reads": len(version_reads),
+            "commits": len(commits), "statements_built": len(built),
+            "clients_version_reads": len(version_reads),
             "redis_commands": {k: v - before.get(k, 0) for k, v in after.items()
                                if v - before.get(k, 0) and k != "info"},
         }
     ClientCache.current_version = real_version  # type: ignore[method-assign]
+    HasCacheKey._generate_cache_key = real_key  # type: ignore[method-assign]
     database.dispose()
     return figures
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 
 from ..db import WRITE_INTENT
@@ -14,6 +14,8 @@ from ..models import ClientAssertionUse
 
 if TYPE_CHECKING:
     from . import Store
+
+_INSERT = insert(cast(Table, ClientAssertionUse.__table__))  # built once
 
 
 class Assertions:
@@ -28,11 +30,10 @@ class Assertions:
         connection, not through an ORM session: every DPoP call without Redis makes one, and
         the session's unit of work was most of such a call's time."""
         digest = hashlib.sha256(f"{client_id}:{jti}".encode()).hexdigest()
-        used = insert(ClientAssertionUse).values(jti_hash=digest, expires_at=expires_at)
         with self.store.database.engine.connect() as connection:
             try:
                 with connection.execution_options(**WRITE_INTENT).begin():
-                    connection.execute(used)
+                    connection.execute(_INSERT, {"jti_hash": digest, "expires_at": expires_at})
             except IntegrityError:
                 return False
         return True

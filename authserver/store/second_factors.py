@@ -19,17 +19,20 @@ from ..models import Passkey, RecoveryCode, TotpSecret
 
 PLAIN = "plain$"  # a secret stored without a passphrase (as the key store's files are then)
 
-# Built once: every sign-in asks it (a statement made per call is built and keyed each time).
+# Built once: every sign-in and password grant asks these (a statement made per call is built
+# and keyed each time).
 _TOTP_OF = select(TotpSecret).where(TotpSecret.user_id == bindparam("user_id"))
+_CONFIRMED_TOTP = select(TotpSecret.user_id).where(TotpSecret.user_id == bindparam("user_id"),
+                                                   TotpSecret.confirmed_at.is_not(None))
+_A_PASSKEY = select(Passkey.id).where(Passkey.user_id == bindparam("user_id")).limit(1)
 
 
 def has_second_factor(session: Session, user_id: int) -> bool:
     """A confirmed authenticator app or a passkey (INTERFACE.md: a passkey is accepted as the
     second factor, so holding one means the password alone is not enough)."""
-    if session.scalar(select(TotpSecret.user_id).where(
-            TotpSecret.user_id == user_id, TotpSecret.confirmed_at.is_not(None))) is not None:
+    if session.scalar(_CONFIRMED_TOTP, {"user_id": user_id}) is not None:
         return True
-    return session.scalar(select(Passkey.id).where(Passkey.user_id == user_id).limit(1)) is not None
+    return session.scalar(_A_PASSKEY, {"user_id": user_id}) is not None
 
 
 def totp_of(session: Session, user_id: int) -> TotpSecret | None:
