@@ -22,6 +22,7 @@ from ..hashing import secret_matches
 from ..profiles import ClientProfile, profile_of
 from .apis import Api, ApiScope
 from .base import Base, now
+from .federation import IdentityProvider
 from .roles import ClientRole, Role
 
 
@@ -126,12 +127,13 @@ class ClientsVersion(Base):
 
 @event.listens_for(Session, "before_flush")
 def _bump_clients_version(session: Session, _context: Any, _instances: Any) -> None:
-    # Every ORM write of a Client, an API, a role or a client's role grant (create, delete,
-    # rotate-secret, any later edit) passes here, whichever session or process makes it. Raw
-    # SQL on `clients`, `apis`, `api_scopes`, `roles` or `client_roles` must bump the version
-    # itself.
+    # Every ORM write of a Client, an API, a role, a client's role grant or an upstream
+    # provider (create, delete, rotate-secret, any later edit) passes here, whichever session
+    # or process makes it. Raw SQL on `clients`, `apis`, `api_scopes`, `roles`,
+    # `client_roles` or the providers' slugs and names must bump the version itself.
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, (Client, Api, ApiScope, Role, ClientRole)) for obj in changed):
+    if any(isinstance(obj, (Client, Api, ApiScope, Role, ClientRole, IdentityProvider))
+           for obj in changed):
         session.execute(
             update(ClientsVersion)
             .where(ClientsVersion.id == 1)

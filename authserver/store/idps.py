@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -133,6 +134,25 @@ def idp_to_dict(idp: IdentityProvider, our_issuer: str) -> dict[str, Any]:
 class Idps:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._listed: tuple[int, list[tuple[str, str]]] | None = None
+        self._lock = threading.Lock()
+
+    def listed(self) -> list[tuple[str, str]]:
+        """(slug, name) of every provider, as the login page lists them: the per-worker copy
+        while nothing has changed since. A provider's write bumps the clients version
+        (models/clients.py), which the request's client lookup has read already."""
+        cache = self.store.clients.cache
+        version = cache.version_seen()
+        if version is None:
+            version = cache.current_version()
+        listed = self._listed
+        if version is not None and listed is not None and listed[0] == version:
+            return listed[1]
+        providers = [(idp.slug, idp.name) for idp in self.all()]
+        if version is not None:
+            with self._lock:
+                self._listed = (version, providers)
+        return providers
 
     def all(self) -> list[IdentityProvider]:
         return list_idps(self.store.session())

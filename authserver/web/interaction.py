@@ -164,9 +164,8 @@ def show_step(interaction_id: str, validated: Pending, user: User | None,
         allow_form_redirect_to(validated.redirect_uri)  # a step's form may end at the client
     use_ui_locales(validated.parameters.get("ui_locales"))  # OIDC Core §3.1.2.1
     if user is None:
-        providers = [(idp.name, url_for("federation.start", slug=idp.slug,
-                                        interaction=interaction_id))
-                     for idp in context.store().idps.all()]
+        providers = [(name, url_for("federation.start", slug=slug, interaction=interaction_id))
+                     for slug, name in context.store().idps.listed()]
         return page("login.html", status, client=validated.client, error=error,
                     providers=providers,
                     action=url_for("interaction.login", interaction_id=interaction_id),
