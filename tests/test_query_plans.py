@@ -1,9 +1,10 @@
-"""Every statement of a sign-in, its code exchange and a refresh finds its rows through an index
-in the tables that grow with use (codes, sessions, tokens, users...): a full scan there costs
-nothing in a test and a second per request in a big deployment. The statements are those the
-requests really ran, each asked for its plan: SQLite's EXPLAIN QUERY PLAN, and PostgreSQL's
-EXPLAIN with sequential scans priced out (its planner scans a small table whatever its indexes;
-with `enable_seqscan` off it still does when no index fits)."""
+"""Every statement of a sign-in, its code exchange, a refresh and the other protocol requests
+finds its rows through an index in the tables that grow with use (codes, sessions, tokens,
+users...): a full scan there costs nothing in a test and a second per request in a big
+deployment. The statements are those the requests really ran, each asked for its plan:
+SQLite's EXPLAIN QUERY PLAN, and PostgreSQL's EXPLAIN with sequential scans priced out (its
+planner scans a small table whatever its indexes; with `enable_seqscan` off it still does when
+no index fits)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from .helpers import pkce
+from .helpers import REDIRECT, basic, make_client, password_grant, pkce
 from .test_code_flow import exchange, get_code
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Set by operators, a few rows each: scanning them is what their caches are for.
 OPERATOR_TABLES = {"clients", "clients_version", "apis", "idps", "roles", "groups", "role_groups"}
 
@@ -78,4 +80,50 @@ def test_a_sign_in_its_code_and_a_refresh_read_through_indexes(
     assert answers["tokens"].status_code == 200, answers["tokens"].json
     assert answers["refreshed"].status_code == 200, answers["refreshed"].json
     assert len(statements) > 15  # the whole sign-in was seen
+    assert _full_scans(app, statements) == []
+
+
+def test_the_other_protocol_requests_read_through_indexes(
+    app: Flask, client: FlaskClient, password_client: tuple[str, str], user: str
+) -> None:
+    """The password grant, introspection and revocation, userinfo, a pushed request and its
+    use, a device authorization and its poll, and RP-initiated logout."""
+    par_client, par_secret = make_client(app, grant_types=["authorization_code"],
+                                         redirect_uris=[REDIRECT], scope="openid")
+    device_client, _ = make_client(app, grant_types=[DEVICE_GRANT], auth_method="none",
+                                   scope="openid")
+    answers: dict[str, Any] = {}
+
+    def requests() -> None:
+        tokens = password_grant(client, password_client, scope="openid notes:read").json
+        auth = basic(*password_client)
+        answers["userinfo"] = client.get(
+            "/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        for token in (tokens["access_token"], tokens["refresh_token"]):
+            answers["introspect"] = client.post("/oauth/introspect", data={"token": token},
+                                                headers=auth)
+        answers["revoke"] = client.post("/oauth/revoke", headers=auth,
+                                        data={"token": tokens["refresh_token"]})
+        _, challenge = pkce()
+        pushed = client.post("/oauth/par", headers=basic(par_client, par_secret), data={
+            "response_type": "code", "client_id": par_client, "scope": "openid",
+            "redirect_uri": REDIRECT, "code_challenge": challenge,
+            "code_challenge_method": "S256"})
+        answers["par"] = client.get("/oauth/authorize", query_string={
+            "client_id": par_client, "request_uri": pushed.json["request_uri"]})
+        started = client.post("/oauth/device_authorization",
+                              data={"client_id": device_client, "scope": "openid"})
+        answers["device"] = client.post("/oauth/token", data={
+            "grant_type": DEVICE_GRANT, "client_id": device_client,
+            "device_code": started.json["device_code"]})
+        answers["logout"] = client.get("/oauth/logout",
+                                       query_string={"id_token_hint": tokens["id_token"]})
+
+    statements = _statements_of(app, requests)
+    assert answers["userinfo"].status_code == 200
+    assert answers["introspect"].json["active"] is True
+    assert answers["revoke"].status_code == 200
+    assert answers["par"].status_code == 200  # the login page of the pushed request
+    assert answers["device"].json["error"] == "authorization_pending"
+    assert answers["logout"].status_code in (200, 302)
     assert _full_scans(app, statements) == []
