@@ -22,6 +22,7 @@ from ..db import WRITE_INTENT, Database
 from .account_links import AccountLinks
 from .apis import Apis
 from .assertions import Assertions
+from .client_cache import VERSION_QUERY
 from .clients import Clients
 from .codes import Codes
 from .consents import Consents
@@ -90,6 +91,21 @@ class Store:
             session.commit()
         session.connection(execution_options=WRITE_INTENT)
         return session
+
+    def sees_version(self, version: int) -> bool:
+        """Whether what this request loads now is at least as new as `version` of the clients
+        (read outside its transaction), so that a per-worker copy may keep it under that
+        version. Always on PostgreSQL, where each statement sees every commit made before it,
+        and on SQLite while the request holds no transaction yet. A SQLite transaction sees
+        the database as at its first read: a change committed since is in the version and not
+        in what it loads, so its own view of the version is asked (a primary-key read, only
+        when a copy is about to be kept)."""
+        if not self.database.is_sqlite:
+            return True
+        session = self._open_session()
+        if session is None or not session.in_transaction():
+            return True
+        return bool(session.connection().exec_driver_sql(VERSION_QUERY).scalar() == version)
 
     def _open_session(self) -> Session | None:
         """The request's session if anything opened one (a client_credentials request whose

@@ -125,8 +125,9 @@ class Apis:
         cached = self._cached
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]
+        keep = version is not None and self.store.sees_version(version)
         registry = load_registry(self.store.session(), self.default, self.admin)
-        if version is not None:
+        if version is not None and keep:
             with self._lock:
                 self._cached = (version, registry)
         return registry

@@ -32,9 +32,13 @@ MAX_ENTRIES = 10_000
 
 
 class ClientCache:
-    def __init__(self, engine: Engine, load: Callable[[str], Client | None]) -> None:
+    def __init__(self, engine: Engine, load: Callable[[str], Client | None],
+                 sees_version: Callable[[int], bool] = lambda _version: True) -> None:
         self.engine = engine
         self.load = load
+        # Whether a load now sees at least this version (Store.sees_version): what an older
+        # snapshot loads serves its request, and is not kept.
+        self.sees_version = sees_version
         self._local = threading.local()
         # client_id -> (the version it was loaded under, the transient Client), least recently
         # used first; added to and trimmed under _entries_lock (the worker's threads share it)
@@ -65,8 +69,9 @@ class ClientCache:
             except KeyError:
                 pass  # another thread evicted it meanwhile
             return entry[1]
+        keep = self.sees_version(version)
         client = self.load(client_id)
-        if client is not None:
+        if client is not None and keep:
             with self._entries_lock:
                 entries[client_id] = (version, client)
                 entries.move_to_end(client_id)

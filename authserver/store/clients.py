@@ -48,7 +48,7 @@ _CLIENT_BY_ID = select(*Client.__table__.columns).where(
 class Clients:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.cache = ClientCache(store.database.engine, self.load)
+        self.cache = ClientCache(store.database.engine, self.load, store.sees_version)
 
     def get(self, client_id: str) -> Client | None:
         """The client, from the per-worker cache while no client has changed since."""

@@ -148,8 +148,9 @@ class Idps:
         listed = self._listed
         if version is not None and listed is not None and listed[0] == version:
             return listed[1]
+        keep = version is not None and self.store.sees_version(version)
         providers = [(idp.slug, idp.name) for idp in self.all()]
-        if version is not None:
+        if version is not None and keep:
             with self._lock:
                 self._listed = (version, providers)
         return providers

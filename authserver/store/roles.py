@@ -98,10 +98,11 @@ class Roles:
         key = (client_pk, audience)
         if snapshot is not None and key in snapshot.clients:
             return snapshot.clients[key]
+        keep = snapshot is not None and self.store.sees_version(snapshot.version)  # (_current)
         names = self._connection().execute(
             CLIENT_ROLES, {"client_pk": client_pk, "audience": audience}).scalars().all()
         roles = tuple(sorted(names))
-        if snapshot is not None:
+        if snapshot is not None and keep:
             if len(snapshot.clients) >= MAX_CLIENT_ENTRIES:
                 snapshot.clients.clear()
             snapshot.clients[key] = roles
@@ -128,10 +129,13 @@ class Roles:
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == version:
             return snapshot
-        # Loaded after the version was read: at worst newer than the version says, never older
-        # (a change moves the version, and the next request then loads again).
+        # Kept only when the request's snapshot holds at least this version (at worst newer
+        # than the version says, never older: a change moves the version, and the next
+        # request then loads again); an older snapshot's answer serves this request alone.
+        keep = self.store.sees_version(version)
         audiences = frozenset(self._connection().execute(AUDIENCES_WITH_ROLES).scalars().all())
         snapshot = _Snapshot(version, audiences)
-        with self._lock:
-            self._snapshot = snapshot
+        if keep:
+            with self._lock:
+                self._snapshot = snapshot
         return snapshot
