@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from authserver.oauth.parameter_limits import MAX_LENGTH
+
 from .helpers import PASSWORD, REDIRECT, action, advance_clock, basic, csrf, make_client, pkce, verify
 
 ISSUER = "http://authserver.test"
@@ -119,6 +121,24 @@ def test_a_replayed_nonce_is_refused(client: FlaskClient, public_client: str, us
     get_code(client, public_client, challenge, nonce="once")
     params = location_params(client.get(authorize_url(public_client, challenge, nonce="once")))
     assert params["error"] == "invalid_request"
+
+
+def test_the_longest_nonce_a_request_may_carry_works_and_is_checked_for_replay(
+    app: Flask, client: FlaskClient, public_client: str, user: str
+) -> None:
+    """A nonce as long as any parameter may be (parameter_limits.MAX_LENGTH): PostgreSQL
+    refuses an index entry over 2,704 bytes, so the replayed-nonce index must not hold it
+    whole."""
+    nonce = (secrets.token_urlsafe(3100) * 2)[:MAX_LENGTH]
+    verifier, challenge = pkce()
+    params = get_code(client, public_client, challenge, nonce=nonce)
+    response = exchange(client, public_client, params["code"], verifier)
+    assert response.status_code == 200, response.json
+    assert verify(app, response.json["id_token"], public_client)["nonce"] == nonce
+    again = location_params(client.get(authorize_url(public_client, challenge, nonce=nonce)))
+    assert again["error"] == "invalid_request"
+    other = nonce[:-1] + ("a" if nonce[-1] != "a" else "b")  # the same but for its last character
+    assert "code" in location_params(client.get(authorize_url(public_client, challenge, nonce=other)))
 
 
 def test_prompt_consent_asks_again(client: FlaskClient, public_client: str, user: str) -> None:

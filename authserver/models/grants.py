@@ -100,8 +100,10 @@ class RefreshToken(Base, TokenMixin):
 
 class AuthorizationCode(Base, AuthorizationCodeMixin):
     __tablename__ = "authorization_codes"
-    # The replayed-nonce check of every authorization request (store/codes.py: nonce_seen).
-    __table_args__ = (Index("ix_authorization_codes_client_nonce", "client_id", "nonce"),)
+    # The replayed-nonce check of every authorization request (store/codes.py: nonce_seen)
+    # looks the nonce up by its hash: a nonce may be 4,096 characters, more than a PostgreSQL
+    # index entry may hold (2,704 bytes).
+    __table_args__ = (Index("ix_authorization_codes_client_nonce", "client_id", "nonce_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -110,6 +112,7 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(Text)
+    nonce_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of nonce, hex
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(10))
     auth_time: Mapped[int] = mapped_column(BigInteger)

@@ -22,7 +22,8 @@ _INSERT = insert(_CODES)
 _CLAIM = (update(_CODES).where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
           .values(used_at=bindparam("now")))
 _NONCE_USED = (select(_CODES.c.id).where(_CODES.c.client_id == bindparam("client_id"),
-                                          _CODES.c.nonce == bindparam("nonce")).limit(1))
+                                          _CODES.c.nonce_hash == bindparam("nonce_hash"))
+               .limit(1))
 
 
 class Claim(enum.Enum):
@@ -50,6 +51,7 @@ class Codes:
             "redirect_uri": redirect_uri,
             "scope": scope,
             "nonce": nonce,
+            "nonce_hash": hash_secret(nonce) if nonce is not None else None,
             "code_challenge": code_challenge,
             "code_challenge_method": code_challenge_method,
             "auth_time": auth_time,
@@ -86,5 +88,5 @@ class Codes:
         Best effort: two requests with one nonce at the same instant may both pass, as there is
         no unique constraint on it (codes of different clients may share a nonce)."""
         found = self.store.session().connection().execute(
-            _NONCE_USED, {"client_id": client_id, "nonce": nonce}).first()
+            _NONCE_USED, {"client_id": client_id, "nonce_hash": hash_secret(nonce)}).first()
         return found is not None
