@@ -39,8 +39,34 @@ def _statements_of(app: Flask, action: Any) -> list[tuple[str, Any]]:
     return seen
 
 
+def _sqlite_full_reads(plan: list[Any]) -> list[str]:
+    """SCAN (the whole table, or all of an index) or an AUTOMATIC index (built by reading the
+    whole table, each time) of a growing table."""
+    found = []
+    for row in plan:
+        words = str(row[3]).split()
+        if (words[:1] == ["SCAN"] or "AUTOMATIC" in words) and words[1] not in OPERATOR_TABLES \
+                and words[1] != "CONSTANT":
+            found.append(str(row[3]))
+    return found
+
+
+def _postgresql_full_reads(node: dict[str, Any]) -> list[str]:
+    """A sequential scan, or an index scan with no condition on the index (all of it), of a
+    growing table, anywhere in the plan tree."""
+    found = []
+    table = node.get("Relation Name")
+    kind = node.get("Node Type", "")
+    if table is not None and table not in OPERATOR_TABLES and (
+            kind == "Seq Scan" or ("Index" in kind and "Index Cond" not in node)):
+        found.append(f"{kind} on {table}")
+    for child in node.get("Plans", []):
+        found.extend(_postgresql_full_reads(child))
+    return found
+
+
 def _full_scans(app: Flask, statements: list[tuple[str, Any]]) -> list[str]:
-    """The statements that read a growing table whole, with the plan line that says so."""
+    """The statements that read a growing table whole, with what their plan says of it."""
     engine = app.extensions["authserver.db"].engine
     found = []
     with engine.connect() as connection:
@@ -49,16 +75,12 @@ def _full_scans(app: Flask, statements: list[tuple[str, Any]]) -> list[str]:
         if not sqlite:
             cursor.execute("SET enable_seqscan = off")
         for statement, parameters in statements:
-            cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement,
-                           parameters)
-            for row in cursor.fetchall():
-                line = str(row[3] if sqlite else row[0])
-                words = line.split()
-                if sqlite and words[:1] == ["SCAN"] and words[1] not in OPERATOR_TABLES | {"CONSTANT"}:
-                    found.append(f"{line}: {' '.join(statement.split())[:120]}")
-                if not sqlite and "Seq Scan on" in line \
-                        and line.split("Seq Scan on ")[1].split()[0] not in OPERATOR_TABLES:
-                    found.append(f"{line.strip()}: {' '.join(statement.split())[:120]}")
+            cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (FORMAT JSON) ")
+                           + statement, parameters)
+            plan = cursor.fetchall()
+            reads = (_sqlite_full_reads(plan) if sqlite
+                     else _postgresql_full_reads(plan[0][0][0]["Plan"]))
+            found.extend(f"{read}: {' '.join(statement.split())[:120]}" for read in reads)
         connection.rollback()
     return found
 
