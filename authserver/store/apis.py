@@ -127,7 +127,7 @@ class Apis:
             return cached[1]
         keep = version is not None and self.store.sees_version(version)
         registry = load_registry(self.store.session(), self.default, self.admin)
-        if version is not None and keep:
+        if keep and version is not None:
             with self._lock:
                 self._cached = (version, registry)
         return registry

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -108,7 +107,7 @@ def find_idp(session: Session, slug: str) -> IdentityProvider | None:
     return session.scalar(select(IdentityProvider).where(IdentityProvider.slug == slug))
 
 
-_ALL = select(IdentityProvider).order_by(IdentityProvider.slug)  # built once: each login page asks
+_ALL = select(IdentityProvider).order_by(IdentityProvider.slug)  # built once
 
 
 def list_idps(session: Session) -> list[IdentityProvider]:
@@ -134,8 +133,7 @@ def idp_to_dict(idp: IdentityProvider, our_issuer: str) -> dict[str, Any]:
 class Idps:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._listed: tuple[int, list[tuple[str, str]]] | None = None
-        self._lock = threading.Lock()
+        self._listed: tuple[int, list[tuple[str, str]]] | None = None  # (version, providers)
 
     def listed(self) -> list[tuple[str, str]]:
         """(slug, name) of every provider, as the login page lists them: the per-worker copy
@@ -150,9 +148,8 @@ class Idps:
             return listed[1]
         keep = version is not None and self.store.sees_version(version)
         providers = [(idp.slug, idp.name) for idp in self.all()]
-        if version is not None and keep:
-            with self._lock:
-                self._listed = (version, providers)
+        if keep and version is not None:
+            self._listed = (version, providers)
         return providers
 
     def all(self) -> list[IdentityProvider]:
