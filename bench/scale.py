@@ -7,13 +7,17 @@ of two generations each, APIs with a scope each); the same requests against both
   each request (of the 100,000: past the per-worker cache's 10,000, so mostly a lookup; of
   10, all cached, in the small schema, which has 10 rows of each kind and 10 APIs);
 - refresh of a user's token (the claim finds it by hash among the millions);
-- the password grant of a random user (a lookup among the million, then argon2id).
+- the password grant of a random user (a lookup among the million, then argon2id);
+- a whole code-flow sign-in of a random user (bench/signin.py: the authorization request,
+  login, consent, code exchange), beside a million authorization codes not pruned yet (each
+  authorization request looks its nonce up among them).
 
 Each figure is the median of the round medians (wall and this thread's CPU); the process's RSS
 is sampled after every round.
 
     python -m bench.scale [--users 1000000] [--clients 100000] [--tokens 10000000]
-                          [--apis 1000] [--rounds 10] [--requests 100] [--keep]
+                          [--apis 1000] [--codes 1000000] [--rounds 10] [--requests 100]
+                          [--keep]
 
 The schemas are dropped at the end; with --keep, their URLs are printed (for bench.rss)."""
 
@@ -45,6 +49,7 @@ from authserver.store.clients import register_client
 from authserver.store.users import create_user
 
 from .databases import POSTGRES, schema_url
+from .signin import REDIRECT, sign_in
 
 PASSWORD = "bench-password-1"
 NOW = int(time.time())
@@ -87,6 +92,13 @@ SELECT encode(sha256(('rt' || i)::bytea), 'hex'), md5('family' || (1 + i / 2))::
        i % 2, md5('client' || (1 + (1 + i / 2) % {clients})), 'openid profile notes:read',
        :now - 60 * (1 - i % 2), :now + 86400 * 30
 FROM generate_series(0, {tokens} - 1) AS i""",
+    "authorization_codes": """
+INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce,
+                                 nonce_hash, auth_time, created_at, expires_at)
+SELECT encode(sha256(('code' || i)::bytea), 'hex'), md5('client' || (1 + i % {clients})),
+       :first_user + i % {users}, 'https://app.example.com/cb', 'openid', 'nonce' || i,
+       encode(sha256(('nonce' || i)::bytea), 'hex'), :now, :now, :now + 3600
+FROM generate_series(1, {codes}) AS i""",
 }
 
 
@@ -95,6 +107,7 @@ ORPHANS = [f"SELECT count(*) FROM {child} c WHERE NOT EXISTS (SELECT FROM {paren
            f"WHERE p.id = c.{key})" for child, parent, key in (
                ("refresh_token_families", "users", "user_id"),
                ("refresh_tokens", "refresh_token_families", "family_id"),
+               ("authorization_codes", "users", "user_id"),
                ("api_scopes", "apis", "api_id"))]
 
 
@@ -149,6 +162,10 @@ class Case:
                                                 "refresh_token"])
             self.auth = _basic(made.client.client_id, made.client_secret)
             create_user(session, username="bench", password=PASSWORD)
+            self.code_client = register_client(
+                session, name="signin", grant_types=["authorization_code"],
+                redirect_uris=[REDIRECT], auth_method="none",
+                scope="openid profile").client.client_id
         self.client = self.app.test_client()
         self.refresh_token = self._password("bench", self.auth).json["refresh_token"]
         self.users = self.clients = 0
@@ -214,8 +231,13 @@ class Case:
             name = f"user{random.randint(1, self.users)}" if self.users else "bench"
             return self._password(name, self.auth)
 
+        def code_flow() -> Any:
+            name = f"user{random.randint(1, self.users)}" if self.users else "bench"
+            return sign_in(self.app.test_client(), self.code_client, PASSWORD, username=name)
+
         return {"client_credentials": cc, "client_credentials, a random client": cc_random,
-                "refresh": refresh, "password grant, a random user": password}
+                "refresh": refresh, "password grant, a random user": password,
+                "code-flow sign-in, a random user": code_flow}
 
     def drop(self, admin: Any) -> None:
         self.app.extensions["authserver.db"].dispose()
@@ -229,6 +251,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--tokens", type=int, default=10_000_000)
     parser.add_argument("--apis", type=int, default=1_000)
+    parser.add_argument("--codes", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--keep", action="store_true")
@@ -252,9 +275,10 @@ def main() -> None:
 
 def run(args: argparse.Namespace, small: Case, big: Case, admin: Any) -> dict[str, Any]:
     sizes = {"users": args.users, "clients": args.clients, "apis": args.apis,
-             "tokens": args.tokens, "families": args.tokens // 2}
+             "tokens": args.tokens, "families": args.tokens // 2, "codes": args.codes}
     # The small schema gets a few rows of each kind, so every case has the same path in both.
-    small.fill({"users": 10, "clients": 10, "apis": 10, "tokens": 20, "families": 10})
+    small.fill({"users": 10, "clients": 10, "apis": 10, "tokens": 20, "families": 10,
+                "codes": 10})
     result: dict[str, Any] = {"sizes": sizes, "fill_seconds": big.fill(sizes)}
     with admin.connect() as conn:
         # Each filled table with its indexes and TOAST, and per row.
@@ -272,7 +296,8 @@ def run(args: argparse.Namespace, small: Case, big: Case, admin: Any) -> dict[st
     start_run = time.monotonic()
     for _ in range(args.rounds):
         for kind in cases["small"]:
-            count = args.requests if "password" not in kind else max(5, args.requests // 10)
+            argon2 = "password" in kind or "sign-in" in kind
+            count = max(5, args.requests // 10) if argon2 else args.requests
             for name in cases:  # small and big in turns, kind by kind
                 run = cases[name][kind]
                 walls, cpus = [], []

@@ -53,8 +53,8 @@ def _form(html: str, url: str) -> tuple[str, dict[str, str]]:
 
 
 def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
-            step: Callable[[str], None] = lambda _: None) -> Any:
-    """One whole sign-in of user "bench" in `browser` (a Flask test client): the authorization
+            step: Callable[[str], None] = lambda _: None, username: str = "bench") -> Any:
+    """One whole sign-in of `username` in `browser` (a Flask test client): the authorization
     request, the login form, the consent form (prompt=consent), the code exchange; `step` is
     told which of them is running. Returns the token response."""
     verifier = secrets.token_urlsafe(48)
@@ -68,7 +68,7 @@ def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
     page = browser.get(url).get_data(as_text=True)
     target, hidden = _form(page, url)
     step("login")
-    consent = browser.post(target, data={**hidden, "username": "bench",
+    consent = browser.post(target, data={**hidden, "username": username,
                                          "password": password}).get_data(as_text=True)
     target, hidden = _form(consent, url)
     step("consent")
