@@ -82,7 +82,9 @@ def test_an_api_added_meanwhile_is_known_on_the_next_request(app: Flask) -> None
     assert audience in registry.apis
 
 
-def test_a_role_granted_to_a_client_meanwhile_is_in_the_next_requests_answer(app: Flask) -> None:
+def _a_role_to_grant(app: Flask) -> tuple[int, str, Callable[[], None]]:
+    """A client and a role of the sample API it does not hold yet: the client's primary key,
+    the API's audience, and the grant (made in a session of its own, as another worker's)."""
     database = app.extensions["authserver.db"]
     store: Store = app.extensions["authserver.store"]
     client_id, _ = make_client(app, grant_types=["client_credentials"])
@@ -90,14 +92,20 @@ def test_a_role_granted_to_a_client_meanwhile_is_in_the_next_requests_answer(app
     with app.app_context(), database.session() as session:
         role_operations.create_role(session, store.apis.registry(), audience, "reader")
         client_pk = session.scalar(select(Client.id).where(Client.client_id == client_id))
-    with app.app_context():
-        assert store.roles.for_client(client_pk, audience) == ()  # kept per worker now
 
     def grant() -> None:
         with database.session() as session:
             role = session.scalar(select(Role).where(Role.audience == audience))
             role_operations.grant(session, role, "client", client_id)
 
+    return client_pk, audience, grant
+
+
+def test_a_role_granted_to_a_client_meanwhile_is_in_the_next_requests_answer(app: Flask) -> None:
+    store: Store = app.extensions["authserver.store"]
+    client_pk, audience, grant = _a_role_to_grant(app)
+    with app.app_context():
+        assert store.roles.for_client(client_pk, audience) == ()  # kept per worker now
     assert _change_during_a_request(
         app, grant, lambda store: store.roles.for_client(client_pk, audience)) == ("reader",)
 
@@ -105,13 +113,8 @@ def test_a_role_granted_to_a_client_meanwhile_is_in_the_next_requests_answer(app
 def test_a_clients_roles_read_in_an_older_snapshot_are_not_kept(app: Flask) -> None:
     """Another request (another thread) has already taken the new version's snapshot of the
     roles; this request, older, must not add to it what its own snapshot says."""
-    database = app.extensions["authserver.db"]
     store: Store = app.extensions["authserver.store"]
-    client_id, _ = make_client(app, grant_types=["client_credentials"])
-    audience = store.apis.default.audience
-    with app.app_context(), database.session() as session:
-        role_operations.create_role(session, store.apis.registry(), audience, "reader")
-        client_pk = session.scalar(select(Client.id).where(Client.client_id == client_id))
+    client_pk, audience, grant = _a_role_to_grant(app)
 
     def another_request() -> None:
         with app.app_context():
@@ -119,9 +122,7 @@ def test_a_clients_roles_read_in_an_older_snapshot_are_not_kept(app: Flask) -> N
 
     with app.app_context():
         store.interactions.find("not-an-interaction", "a-browser")  # this request's snapshot
-        with database.session() as session:
-            role = session.scalar(select(Role).where(Role.audience == audience))
-            role_operations.grant(session, role, "client", client_id)
+        grant()
         other = threading.Thread(target=another_request)
         other.start()
         other.join()

@@ -118,10 +118,7 @@ class Apis:
 
     def registry(self) -> ApiRegistry:
         """Every API now: the per-worker copy while no client or API has changed since."""
-        cache = self.store.clients.cache
-        version = cache.version_seen()
-        if version is None:
-            version = cache.current_version()
+        version = self.store.clients.cache.version_now()
         cached = self._cached
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]

@@ -98,6 +98,11 @@ class ClientCache:
         self._local.seen = version
         return version
 
+    def version_now(self) -> int | None:
+        """The version this request has read already, else read now (None: unreadable)."""
+        seen = self.version_seen()
+        return seen if seen is not None else self.current_version()
+
     def version_seen(self) -> int | None:
         """The version this thread read last in the current request (None if it read none):
         the API registry trusts its copy by it, without a query of its own."""

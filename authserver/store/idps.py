@@ -139,10 +139,7 @@ class Idps:
         """(slug, name) of every provider, as the login page lists them: the per-worker copy
         while nothing has changed since. A provider's write bumps the clients version
         (models/clients.py), which the request's client lookup has read already."""
-        cache = self.store.clients.cache
-        version = cache.version_seen()
-        if version is None:
-            version = cache.current_version()
+        version = self.store.clients.cache.version_now()
         listed = self._listed
         if version is not None and listed is not None and listed[0] == version:
             return listed[1]

@@ -120,10 +120,7 @@ class Roles:
     def _current(self) -> _Snapshot | None:
         """This worker's snapshot for the clients version now (None: the version could not
         be read, so nothing is trusted and everything is read from the database)."""
-        cache = self.store.clients.cache
-        version = cache.version_seen()
-        if version is None:
-            version = cache.current_version()
+        version = self.store.clients.cache.version_now()
         if version is None:
             return None
         snapshot = self._snapshot
