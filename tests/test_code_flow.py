@@ -116,6 +116,20 @@ def test_consent_is_remembered_and_the_session_reused(
     assert params["state"] == "second" and params.get("code"), params
 
 
+def test_a_consent_to_more_scopes_is_remembered_with_the_earlier_ones(
+    client: FlaskClient, public_client: str, user: str
+) -> None:
+    _, challenge = pkce()
+    get_code(client, public_client, challenge, scope="openid profile")
+    url = authorize_url(public_client, challenge, scope="openid profile email")
+    asked = client.get(url)
+    assert 'name="decision"' in asked.get_data(as_text=True)  # email is new: asked
+    location_params(consent(client, url, asked))
+    for scope in ("openid profile email", "openid email", "openid profile"):
+        again = location_params(client.get(authorize_url(public_client, challenge, scope=scope)))
+        assert again.get("code"), (scope, again)  # every one of them remembered
+
+
 def test_a_replayed_nonce_is_refused(client: FlaskClient, public_client: str, user: str) -> None:
     _, challenge = pkce()
     get_code(client, public_client, challenge, nonce="once")

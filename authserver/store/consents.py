@@ -38,4 +38,6 @@ class Consents:
                 existing = self.find(user_id, client_id)
                 if existing is None:
                     raise
-        existing.scope = " ".join(dict.fromkeys(existing.scope.split() + scope.split()))
+        merged = " ".join(dict.fromkeys(existing.scope.split() + scope.split()))
+        if merged != existing.scope:  # an unchanged row left clean: no flush to run at commit
+            existing.scope = merged
