@@ -45,8 +45,9 @@ class Assertions:
         digest = hashlib.sha256(f"{namespace}:{jti}".encode()).hexdigest()
         session = self.store.begin_write()
         try:
-            with session.begin_nested():
-                session.add(ClientAssertionUse(jti_hash=digest, expires_at=expires_at))
+            with session.begin_nested():  # the INSERT alone, not the unit of work's flush
+                session.connection().execute(_INSERT, {"jti_hash": digest,
+                                                       "expires_at": expires_at})
         except IntegrityError:
             return False
         return True
