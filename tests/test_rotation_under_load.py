@@ -99,6 +99,9 @@ def test_rotation_under_load_breaks_nothing(
         followed = eventually(
             lambda: {jwt.get_unverified_header(new_token(server.http))["kid"] for _ in range(10)},
             lambda kids: kids == {rotated["current"]})
+        # ...and until the load itself has been served under the new key (a CI run stopped it
+        # while its threads were still on their last round of the old one).
+        eventually(lambda: outcomes[rotated["current"]], lambda issued: issued >= 5)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
