@@ -20,13 +20,16 @@ import hashlib
 import json
 import secrets
 import statistics
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from argon2 import PasswordHasher
+from sqlalchemy import create_engine, text
 
 from .http import authserver
 from .loadgen import process_tree_cpu
@@ -95,8 +98,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    import tempfile
-    from pathlib import Path
     database = Path(tempfile.mkdtemp()) / "bench.db"
     with authserver(f"sqlite:///{database}", workers=2) as server:
         client = server.cli("client", "create", "--name", "bench-signin", "--grant-type",
@@ -104,7 +105,6 @@ def main() -> None:
                             "--auth-method", "none", "--scope", "openid profile")
         server.cli("user", "create", "--username", "bench", "--password-stdin",
                    stdin=PASSWORD + "\n")
-        from sqlalchemy import create_engine, text
         engine = create_engine(f"sqlite:///{database}")
         with engine.connect() as connection:
             stored_hash = connection.scalar(
