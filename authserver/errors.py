@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import LimitedStream
 
 from .resource_server import untrusted
 
@@ -89,6 +90,20 @@ def _holds_nul(encoded: bytes) -> bool:
     return b"%00" in encoded or b"\x00" in encoded
 
 
+def _read_the_rest_of_the_body(response: Response) -> Response:
+    """Read what the view left of the request body (a JSON body at the token endpoint, a
+    body refused before it was parsed). Left unread, Granian closes the keep-alive connection
+    after the answer, not always saying so (`Connection: close`), and a client that sent its
+    next request on it got no answer at all. Up to the length the body announced, within
+    MAX_CONTENT_LENGTH (a longer one was refused unread, with a 413)."""
+    length, limit = request.content_length, request.max_content_length
+    if length and (limit is None or length <= limit):
+        stream = request.stream
+        if isinstance(stream, LimitedStream) and not stream.is_exhausted:
+            stream.exhaust()
+    return response
+
+
 def _refuse_large_unframed_bodies() -> Response | None:
     """MAX_CONTENT_LENGTH, whatever the framing: werkzeug checks a Content-Length against it,
     but a chunked body has none, and its stream then ends quietly at the limit (the body was
@@ -109,6 +124,7 @@ def _refuse_large_unframed_bodies() -> Response | None:
 def install(app: Flask) -> None:
     app.before_request(_refuse_large_unframed_bodies)
     app.before_request(_refuse_nul_characters)
+    app.after_request(_read_the_rest_of_the_body)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
