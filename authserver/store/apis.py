@@ -11,7 +11,6 @@ on each token request anyway, so following an API change costs no extra query.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Api
 from ..policy import ADMIN_API_SCOPES, OPENID_SCOPES, SAMPLE_API_SCOPES
+from .client_cache import KeptByVersion
 
 if TYPE_CHECKING:
     from . import Store
@@ -113,21 +113,12 @@ class Apis:
         self.store = store
         self.default = sample_api(default_audience)
         self.admin = admin_api(issuer)
-        self._cached: tuple[int, ApiRegistry] | None = None
-        self._lock = threading.Lock()
+        self._registry = KeptByVersion(store, lambda: load_registry(
+            store.session(), self.default, self.admin))
 
     def registry(self) -> ApiRegistry:
         """Every API now: the per-worker copy while no client or API has changed since."""
-        version = self.store.clients.cache.version_now()
-        cached = self._cached
-        if version is not None and cached is not None and cached[0] == version:
-            return cached[1]
-        keep = version is not None and self.store.sees_version(version)
-        registry = load_registry(self.store.session(), self.default, self.admin)
-        if keep and version is not None:
-            with self._lock:
-                self._cached = (version, registry)
-        return registry
+        return self._registry.get()
 
 
 def load_registry(session: Session, default: ApiInfo, *built_in: ApiInfo) -> ApiRegistry:

@@ -19,11 +19,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event
 
 from ..models import Client
+
+if TYPE_CHECKING:
+    from . import Store
+
+T = TypeVar("T")
 
 VERSION_QUERY = "SELECT version FROM clients_version WHERE id = 1"
 # Bounds memory when client ids are many; when full, the least recently used client goes (with
@@ -145,3 +150,26 @@ class ClientCache:
             connection.close()
         except self.engine.dialect.loaded_dbapi.Error:
             pass
+
+
+class KeptByVersion(Generic[T]):
+    """One value a worker keeps while the clients version is the one it was loaded under (the
+    API registry, the login page's providers): every write that changes it moves the version
+    (models._bump_clients_version), and the next request loads it again. Kept only when the
+    request's snapshot shows that version (Store.sees_version)."""
+
+    def __init__(self, store: Store, load: Callable[[], T]) -> None:
+        self.store = store
+        self.load = load
+        self._kept: tuple[int, T] | None = None  # (version, value): replaced in one assignment
+
+    def get(self) -> T:
+        version = self.store.clients.cache.version_now()
+        kept = self._kept
+        if version is not None and kept is not None and kept[0] == version:
+            return kept[1]
+        keep = version is not None and self.store.sees_version(version)
+        value = self.load()
+        if keep and version is not None:
+            self._kept = (version, value)
+        return value

@@ -15,6 +15,7 @@ from ..hashing import hash_secret
 from ..keystore.lifecycle import KeyStoreError
 from ..keystore.sealing import seal, unseal
 from ..models import IdentityProvider, LinkedIdentity, UpstreamSignIn, User
+from .client_cache import KeptByVersion
 
 if TYPE_CHECKING:
     from . import Store
@@ -133,21 +134,13 @@ def idp_to_dict(idp: IdentityProvider, our_issuer: str) -> dict[str, Any]:
 class Idps:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._listed: tuple[int, list[tuple[str, str]]] | None = None  # (version, providers)
+        self._listed = KeptByVersion(store, lambda: [(idp.slug, idp.name) for idp in self.all()])
 
     def listed(self) -> list[tuple[str, str]]:
         """(slug, name) of every provider, as the login page lists them: the per-worker copy
         while nothing has changed since. A provider's write bumps the clients version
         (models/clients.py), which the request's client lookup has read already."""
-        version = self.store.clients.cache.version_now()
-        listed = self._listed
-        if version is not None and listed is not None and listed[0] == version:
-            return listed[1]
-        keep = version is not None and self.store.sees_version(version)
-        providers = [(idp.slug, idp.name) for idp in self.all()]
-        if keep and version is not None:
-            self._listed = (version, providers)
-        return providers
+        return self._listed.get()
 
     def all(self) -> list[IdentityProvider]:
         return list_idps(self.store.session())
