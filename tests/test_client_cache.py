@@ -24,13 +24,14 @@ def token(client: FlaskClient, client_id: str, secret: str) -> Any:
                        headers=basic(client_id, secret))
 
 
-def statements_during(app: Flask, action: Any) -> list[str]:
-    """The SQL the app's engine ran (through its pool) while `action` ran."""
-    seen: list[str] = []
+def statements_and_parameters_during(app: Flask, action: Any) -> list[tuple[str, Any]]:
+    """The SQL the app's engine ran (through its pool) while `action` ran, each statement with
+    its parameters."""
+    seen: list[tuple[str, Any]] = []
     engine = app.extensions["authserver.db"].engine
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -38,6 +39,11 @@ def statements_during(app: Flask, action: Any) -> list[str]:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return seen
+
+
+def statements_during(app: Flask, action: Any) -> list[str]:
+    """The SQL the app's engine ran (through its pool) while `action` ran."""
+    return [statement for statement, _ in statements_and_parameters_during(app, action)]
 
 
 def test_a_known_client_is_not_queried_again(

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from .helpers import REDIRECT, basic, make_client, password_grant, pkce
+from .test_client_cache import statements_and_parameters_during
 from .test_code_flow import exchange, get_code
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -23,20 +23,11 @@ OPERATOR_TABLES = {"clients", "clients_version", "apis", "idps", "roles", "group
 
 
 def _statements_of(app: Flask, action: Any) -> list[tuple[str, Any]]:
-    engine = app.extensions["authserver.db"].engine
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-               _many: bool) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in {"SELECT", "UPDATE", "DELETE", "INSERT"}:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
+    """The reads and writes `action` ran (not BEGIN, COMMIT...), with their parameters."""
+    return [(statement, parameters)
+            for statement, parameters in statements_and_parameters_during(app, action)
+            if statement.lstrip().split(None, 1)[0].upper() in {"SELECT", "UPDATE", "DELETE",
+                                                                 "INSERT"}]
 
 
 def _sqlite_full_reads(plan: list[Any]) -> list[str]:
