@@ -54,9 +54,10 @@ def _form(html: str, url: str) -> tuple[str, dict[str, str]]:
 
 def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
             step: Callable[[str], None] = lambda _: None, username: str = "bench") -> Any:
-    """One whole sign-in of `username` in `browser` (a Flask test client): the authorization
-    request, the login form, the consent form (prompt=consent), the code exchange; `step` is
-    told which of them is running. Returns the token response."""
+    """One whole sign-in of `username` in `browser` (a Flask test client, or an httpx client
+    with the server's base URL: bench/signin_http.py): the authorization request, the login
+    form, the consent form (prompt=consent), the code exchange; `step` is told which of them
+    is running. Returns the token response."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -65,11 +66,11 @@ def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
         "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
         "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
     step("authorize")
-    page = browser.get(url).get_data(as_text=True)
+    page = browser.get(url).text
     target, hidden = _form(page, url)
     step("login")
     consent = browser.post(target, data={**hidden, "username": username,
-                                         "password": password}).get_data(as_text=True)
+                                         "password": password}).text
     target, hidden = _form(consent, url)
     step("consent")
     answer = browser.post(target, data={**hidden, "decision": "allow"})
@@ -78,7 +79,7 @@ def sign_in(browser: Any, client_id: str, password: str = PASSWORD,
     tokens = browser.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
         "client_id": client_id, "code_verifier": verifier})
-    assert tokens.status_code == 200, tokens.get_data(as_text=True)
+    assert tokens.status_code == 200, tokens.text
     step("-")
     return tokens
 

@@ -15,17 +15,13 @@ server's CPU per sign-in is what counts, the rate is what two cores gave both.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
-import secrets
 import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from argon2 import PasswordHasher
@@ -33,29 +29,14 @@ from sqlalchemy import create_engine, text
 
 from .http import authserver
 from .loadgen import process_tree_cpu
-from .signin import PASSWORD, REDIRECT, _form
+from .signin import PASSWORD, REDIRECT
+from .signin import sign_in as one_sign_in
 
 
 def sign_in(base_url: str, client_id: str) -> None:
     """One whole sign-in of user "bench" in a new browser; raises when a step goes wrong."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     with httpx.Client(base_url=base_url, timeout=30) as browser:
-        page = browser.get("/oauth/authorize", params={
-            "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-            "scope": "openid profile", "state": "s", "nonce": secrets.token_urlsafe(8),
-            "prompt": "consent", "code_challenge": challenge, "code_challenge_method": "S256"})
-        target, hidden = _form(page.text, str(page.url))
-        consent = browser.post(target, data={**hidden, "username": "bench", "password": PASSWORD})
-        target, hidden = _form(consent.text, str(consent.url))
-        answer = browser.post(target, data={**hidden, "decision": "allow"})
-        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-        tokens = browser.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": client_id, "code_verifier": verifier})
-        if tokens.status_code != 200:
-            raise RuntimeError(f"code exchange: {tokens.status_code} {tokens.text}")
+        one_sign_in(browser, client_id)
 
 
 def load(base_url: str, client_id: str, browsers: int, seconds: float) -> dict[str, Any]:
